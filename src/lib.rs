@@ -1,0 +1,27 @@
+//! # rgan
+//!
+//! Generative Adversarial Networks in Rust, on [burn]: TF-GAN's losses, gradient penalties,
+//! normalizations, conditioning and training utilities, matching TF-GAN number for number.
+//!
+//! The crate follows TF-GAN's split into parts that stand on their own, each usable without the
+//! others:
+//!
+//! - [`losses`]: every TF-GAN loss (`modified_generator_loss`, `wasserstein_discriminator_loss`,
+//!   …) with its argument names, defaults, per-element weights and reductions.
+//! - [`penalties`]: exact gradient penalties (WGAN-GP, R1, R2, DRAGAN) by double backprop through
+//!   critics built from layers that know their input gradient.
+//! - [`features`]: spectral normalization, virtual batch norm, instance and group norm,
+//!   conditioning, weight clipping, the replay pool and generator EMA.
+//! - [`data`]: MNIST-style IDX files and folders of images.
+//! - [`config`]: TF-GAN's defaults where burn's differ (Adam epsilon, batch-norm momentum, …).
+//! - [`rng`]: rgan's own seeded, saveable random number generator.
+
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod features;
+pub mod losses;
+pub mod penalties;
+pub mod rng;
+
+pub use error::{Result, RganError};

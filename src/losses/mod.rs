@@ -1,0 +1,3 @@
+//! losses
+mod reduction;
+pub use reduction::{compute_weighted_loss, Reduction, Weights};

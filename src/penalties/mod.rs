@@ -1,0 +1,1 @@
+//! penalties (under construction)
