@@ -2,7 +2,7 @@
 
 use burn::prelude::*;
 
-use super::reduction::{compute_weighted_loss, Reduction, Weights};
+use super::reduction::{Reduction, Weights, compute_weighted_loss};
 use crate::error::{Result, RganError};
 
 /// Optional arguments of a generator loss, with TF-GAN's defaults (`label_smoothing = 0`,

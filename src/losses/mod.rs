@@ -6,7 +6,7 @@ mod minimax;
 mod reduction;
 
 pub use minimax::{
-    minimax_discriminator_loss, minimax_generator_loss, modified_discriminator_loss, modified_generator_loss,
-    DiscriminatorLossOptions, GeneratorLossOptions,
+    DiscriminatorLossOptions, GeneratorLossOptions, minimax_discriminator_loss, minimax_generator_loss,
+    modified_discriminator_loss, modified_generator_loss,
 };
-pub use reduction::{compute_weighted_loss, Reduction, Weights};
+pub use reduction::{Reduction, Weights, compute_weighted_loss};

@@ -163,9 +163,7 @@ pub fn compute_weighted_loss<const D: usize>(
         (Reduction::Sum, _) => return Ok(total),
         (Reduction::SumOverBatchSize, _) => constant(num_elements as f64),
         (Reduction::Mean, Weights::Scalar(w)) => constant(w * num_elements as f64),
-        (Reduction::Mean, Weights::Tensor(w)) => {
-            sum_keep_rank(losses.ones_like() * w.clone().cast(losses.dtype()))
-        }
+        (Reduction::Mean, Weights::Tensor(w)) => sum_keep_rank(losses.ones_like() * w.clone().cast(losses.dtype())),
         (Reduction::SumByNonzeroWeights, Weights::Scalar(w)) => {
             constant(if *w != 0.0 { num_elements as f64 } else { 0.0 })
         }
