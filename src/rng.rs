@@ -106,7 +106,7 @@ impl Rng {
 
     fn upload<const D: usize>(values: Vec<f64>, shape: [usize; D], dtype: DType, device: &Device) -> Tensor<D> {
         match dtype {
-            DType::F64 => Tensor::from_data(TensorData::new(values, shape), device),
+            DType::F64 => Tensor::from_data(TensorData::new(values, shape), (device, DType::F64)),
             _ => {
                 let values: Vec<f32> = values.into_iter().map(|v| v as f32).collect();
                 Tensor::<D>::from_data(TensorData::new(values, shape), device).cast(dtype)

@@ -157,7 +157,7 @@ pub fn compute_weighted_loss<const D: usize>(
     }
     let total = sum_keep_rank(weighted);
     let device = losses.device();
-    let constant = |v: f64| Tensor::<D>::full([1usize; D], v, &device).cast(losses.dtype());
+    let constant = |v: f64| Tensor::<D>::full([1usize; D], v, (&device, losses.dtype()));
     let denominator = match (reduction, weights) {
         (Reduction::None, _) => unreachable!("handled above"),
         (Reduction::Sum, _) => return Ok(total),

@@ -3,12 +3,12 @@
 //! The fixtures live in `tests/fixtures/tfgan/` (copied from `../shared/fixtures/tfgan`); set
 //! `RGAN_TFGAN_FIXTURES` to read another directory. Every case is checked elementwise with
 //! `|got - expected| <= atol + rtol * |expected|`, NaN matching only NaN.
-#![allow(dead_code)]
+#![allow(dead_code, deprecated)]
 
 use std::path::PathBuf;
 
 use burn::prelude::*;
-use burn::tensor::TensorData;
+use burn::tensor::{DType, TensorData};
 use serde_json::Value;
 
 /// The directory the fixture files are read from.
@@ -40,10 +40,10 @@ pub struct Case {
 /// Reads `name` (e.g. `losses.json`) from [`fixture_dir`]; panics with the path when unreadable.
 pub fn load(name: &str) -> FixtureFile {
     let path = fixture_dir().join(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read fixture file {}: {e}", path.display()));
-    let root: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("fixture file {} is not JSON: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read fixture file {}: {e}", path.display()));
+    let root: Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("fixture file {} is not JSON: {e}", path.display()));
     let cases = root["cases"]
         .as_array()
         .unwrap_or_else(|| panic!("fixture file {} has no `cases` array", path.display()))
@@ -55,10 +55,7 @@ pub fn load(name: &str) -> FixtureFile {
             expected: c["expected"].clone(),
             rtol: c["rtol"].as_f64().expect("case rtol"),
             atol: c["atol"].as_f64().expect("case atol"),
-            field_tolerances: c
-                .get("field_tolerances")
-                .and_then(|v| v.as_object().cloned())
-                .unwrap_or_default(),
+            field_tolerances: c.get("field_tolerances").and_then(|v| v.as_object().cloned()).unwrap_or_default(),
         })
         .collect();
     FixtureFile { root, cases }
@@ -107,12 +104,13 @@ impl FixtureTensor {
             shape.push(1);
         }
         assert_eq!(shape.len(), D, "fixture tensor has rank {}, wanted {D}", shape.len());
-        let data = if self.is_f64() {
-            TensorData::new(self.data.clone(), shape)
+        // The dtype must be explicit: without it burn converts to the device's default (f32).
+        if self.is_f64() {
+            Tensor::from_data(TensorData::new(self.data.clone(), shape), (device, DType::F64))
         } else {
-            TensorData::new(self.data.iter().map(|&v| v as f32).collect::<Vec<_>>(), shape)
-        };
-        Tensor::from_data(data, device)
+            let data = TensorData::new(self.data.iter().map(|&v| v as f32).collect::<Vec<_>>(), shape);
+            Tensor::from_data(data, (device, DType::F32))
+        }
     }
 
     /// Integer values (class ids), as an Int tensor of rank `D`.
@@ -170,10 +168,7 @@ impl Case {
     /// The tolerances of `field` (`field_tolerances` override the case's).
     pub fn tolerances(&self, field: &str) -> (f64, f64) {
         match self.field_tolerances.get(field) {
-            Some(t) => (
-                t["rtol"].as_f64().unwrap_or(self.rtol),
-                t["atol"].as_f64().unwrap_or(self.atol),
-            ),
+            Some(t) => (t["rtol"].as_f64().unwrap_or(self.rtol), t["atol"].as_f64().unwrap_or(self.atol)),
             None => (self.rtol, self.atol),
         }
     }
@@ -207,10 +202,7 @@ pub fn check_close(
 ) -> Result<(), String> {
     let squeeze = |s: &[usize]| s.iter().copied().filter(|&d| d != 1).collect::<Vec<_>>();
     if squeeze(got_shape) != squeeze(&expected.shape) {
-        return Err(format!(
-            "{field}: shape {got_shape:?}, expected {:?}",
-            expected.shape
-        ));
+        return Err(format!("{field}: shape {got_shape:?}, expected {:?}", expected.shape));
     }
     if got.len() != expected.data.len() {
         return Err(format!("{field}: {} values, expected {}", got.len(), expected.data.len()));
@@ -237,7 +229,7 @@ pub fn check_close(
 pub fn values<const D: usize>(t: &Tensor<D>) -> (Vec<f64>, Vec<usize>) {
     let shape = t.dims().to_vec();
     let data = t.to_data().convert::<f64>();
-    (data.to_vec::<f64>().expect("float data"), shape)
+    (data.into_vec::<f64>().expect("float data"), shape)
 }
 
 /// Runs `run` on every case, failing with every case's error (and on an empty file).
