@@ -23,5 +23,6 @@ pub mod features;
 pub mod losses;
 pub mod penalties;
 pub mod rng;
+pub mod summary;
 
 pub use error::{Result, RganError};
