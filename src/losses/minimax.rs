@@ -2,7 +2,7 @@
 
 use burn::prelude::*;
 
-use super::reduction::{Reduction, Weights, compute_weighted_loss};
+use super::reduction::{Reduction, Weights, weighted_loss};
 use crate::error::{Result, RganError};
 
 /// Optional arguments of a generator loss, with TF-GAN's defaults (`label_smoothing = 0`,
@@ -72,10 +72,12 @@ pub(crate) fn sigmoid_cross_entropy<const D: usize>(
     weights: &Weights<D>,
     reduction: Reduction,
     weights_argument: &str,
+    logits_argument: &str,
 ) -> Result<Tensor<D>> {
     let smoothed = label * (1.0 - label_smoothing) + 0.5 * label_smoothing;
     let labels = logits.ones_like().mul_scalar(smoothed);
-    compute_weighted_loss(sigmoid_cross_entropy_elementwise(logits, labels), weights, reduction, weights_argument)
+    let losses = sigmoid_cross_entropy_elementwise(logits, labels);
+    weighted_loss(losses, weights, reduction, weights_argument, logits_argument)
 }
 
 pub(crate) fn check_same_shape(a: &str, a_shape: &[usize], b: &str, b_shape: &[usize]) -> Result<()> {
@@ -107,11 +109,17 @@ pub fn modified_generator_loss<const D: usize>(
         &options.weights,
         options.reduction,
         "weights",
+        "discriminator_gen_outputs",
     )
 }
 
-/// Minimax (saturating) generator loss, TF-GAN's `minimax_generator_loss`: the negative of the
-/// minimax discriminator loss on generated data, `log(1 - sigmoid(D(G(z))))`.
+/// Minimax (saturating) generator loss, TF-GAN's `minimax_generator_loss`.
+///
+/// As in TF-GAN this is literally `-minimax_discriminator_loss(ones_like(g), g, label_smoothing,
+/// weights, weights)`: the "real logits" are the constant 1, so the value is
+/// `-(reduce(CE(1 smoothed, logit 1)) + reduce(CE(0, D(G(z)))))`, i.e. `log(1 - sigmoid(D(G(z))))`
+/// reduced, plus the constant `-CE(1 smoothed, 1)` (≈ -0.313 without smoothing). The constant
+/// does not change the gradient.
 ///
 /// ```
 /// use burn::prelude::*;
@@ -119,21 +127,21 @@ pub fn modified_generator_loss<const D: usize>(
 /// let device = Device::default();
 /// let logits = Tensor::<1>::from_floats([0.0, 0.0], &device);
 /// let loss = minimax_generator_loss(logits, &GeneratorLossOptions::default()).unwrap();
-/// assert!((loss.into_scalar::<f32>() + std::f32::consts::LN_2).abs() < 1e-6);
+/// let constant = (1.0f32 + (-1.0f32).exp()).ln(); // CE(1, logit 1) = softplus(-1)
+/// assert!((loss.into_scalar::<f32>() + std::f32::consts::LN_2 + constant).abs() < 1e-6);
 /// ```
 pub fn minimax_generator_loss<const D: usize>(
     discriminator_gen_outputs: Tensor<D>,
     options: &GeneratorLossOptions<D>,
 ) -> Result<Tensor<D>> {
-    let loss = sigmoid_cross_entropy(
-        discriminator_gen_outputs,
-        0.0,
-        options.label_smoothing,
-        &options.weights,
-        options.reduction,
-        "weights",
-    )?;
-    Ok(loss.neg())
+    let weights = &options.weights;
+    let real_logits = discriminator_gen_outputs.ones_like();
+    let arg = "discriminator_gen_outputs";
+    let on_real =
+        sigmoid_cross_entropy(real_logits, 1.0, options.label_smoothing, weights, options.reduction, "weights", arg)?;
+    let on_generated =
+        sigmoid_cross_entropy(discriminator_gen_outputs, 0.0, 0.0, weights, options.reduction, "weights", arg)?;
+    Ok((on_real + on_generated).neg())
 }
 
 /// Minimax discriminator loss, TF-GAN's `minimax_discriminator_loss`: sigmoid cross entropy of
@@ -162,6 +170,7 @@ pub fn minimax_discriminator_loss<const D: usize>(
         &options.real_weights,
         options.reduction,
         "real_weights",
+        "discriminator_real_outputs",
     )?;
     let on_generated = sigmoid_cross_entropy(
         discriminator_gen_outputs,
@@ -170,6 +179,7 @@ pub fn minimax_discriminator_loss<const D: usize>(
         &options.generated_weights,
         options.reduction,
         "generated_weights",
+        "discriminator_gen_outputs",
     )?;
     if options.reduction == Reduction::None {
         check_same_shape(
@@ -200,4 +210,37 @@ pub fn modified_discriminator_loss<const D: usize>(
     options: &DiscriminatorLossOptions<D>,
 ) -> Result<Tensor<D>> {
     minimax_discriminator_loss(discriminator_real_outputs, discriminator_gen_outputs, options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::losses::test_util::{t64, value};
+
+    #[test]
+    fn minimax_generator_loss_is_minus_the_discriminator_loss_on_constant_real_logits() {
+        let device = Device::default();
+        let g = t64(&[0.3, -1.2, 2.0], [3], &device);
+        let opts = GeneratorLossOptions { label_smoothing: 0.2, ..Default::default() };
+        let d_opts = DiscriminatorLossOptions { label_smoothing: 0.2, ..Default::default() };
+        let expected = -value(minimax_discriminator_loss(g.ones_like(), g.clone(), &d_opts).unwrap());
+        assert!((value(minimax_generator_loss(g, &opts).unwrap()) - expected).abs() < 1e-12);
+    }
+
+    #[test]
+    fn weights_errors_name_the_weights_and_the_outputs() {
+        let device = Device::default();
+        let outputs = t64(&[0.0; 4], [4, 1], &device);
+        let opts = DiscriminatorLossOptions {
+            real_weights: Weights::Tensor(t64(&[1.0; 3], [3, 1], &device)),
+            ..Default::default()
+        };
+        let msg = modified_discriminator_loss(outputs.clone(), outputs.clone(), &opts).unwrap_err().to_string();
+        assert!(msg.contains("`real_weights` has shape [3, 1]"), "{msg}");
+        assert!(msg.contains("`discriminator_real_outputs` of shape [4, 1]"), "{msg}");
+        let opts =
+            GeneratorLossOptions { weights: Weights::Tensor(t64(&[1.0; 2], [1, 2], &device)), ..Default::default() };
+        let msg = minimax_generator_loss(outputs, &opts).unwrap_err().to_string();
+        assert!(msg.contains("`weights` has shape [1, 2]") && msg.contains("discriminator_gen_outputs"), "{msg}");
+    }
 }

@@ -63,6 +63,7 @@ impl Reduction {
 /// assert!(matches!(Weights::<2>::default(), Weights::Scalar(v) if v == 1.0));
 /// ```
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // a tensor is a handle; boxing it would only burden callers
 pub enum Weights<const D: usize> {
     /// One weight for every element.
     Scalar(f64),
@@ -173,4 +174,17 @@ pub fn compute_weighted_loss<const D: usize>(
         }
     };
     Ok(div_no_nan(total, denominator))
+}
+
+/// [`compute_weighted_loss`] whose broadcast error names the loss's own argument
+/// (`loss_argument`, e.g. `discriminator_real_outputs`) rather than `losses`.
+pub(crate) fn weighted_loss<const D: usize>(
+    losses: Tensor<D>,
+    weights: &Weights<D>,
+    reduction: Reduction,
+    weights_argument: &str,
+    loss_argument: &str,
+) -> Result<Tensor<D>> {
+    weights.check_broadcastable(weights_argument, &losses.dims(), loss_argument)?;
+    compute_weighted_loss(losses, weights, reduction, weights_argument)
 }
