@@ -450,3 +450,53 @@ fn unsupported_layer_settings_are_errors() {
     let err = critic_input_gradient(&cond, Tensor::<2>::zeros([2, 3], &d), None).unwrap_err().to_string();
     assert!(err.contains("conditioning"), "{err}");
 }
+
+sequential_critic!(SpectralNormAndGroups {
+    conv: rgan::features::SpectralNormConv2d,
+    inorm: rgan::features::InstanceNorm,
+    act: burn::nn::LeakyRelu,
+    conv2: burn::nn::conv::Conv2d,
+    gnorm: rgan::features::GroupNorm,
+    flatten: Flatten,
+    dense: rgan::features::SpectralNormLinear,
+});
+
+#[test]
+fn spectral_norm_instance_norm_and_group_norm() {
+    let d = device();
+    let mut critic = init(
+        SpectralNormAndGroups {
+            conv: rgan::features::SpectralNormConv2dConfig::new([2, 3], [4, 4])
+                .with_stride([2, 2])
+                .with_padding(PaddingConfig2d::Same)
+                .init(&d),
+            inorm: rgan::features::InstanceNormConfig::new(3).init(&d),
+            act: LeakyReluConfig::new().with_negative_slope(0.2).init(),
+            conv2: Conv2dConfig::new([3, 4], [3, 3]).with_padding(PaddingConfig2d::Same).init(&d),
+            gnorm: rgan::features::GroupNormConfig::new(2, 4).init(&d).expect("2 groups divide 4 channels"),
+            flatten: Flatten,
+            dense: rgan::features::SpectralNormLinearConfig::new(4 * 3 * 3, 1).init(&d),
+        },
+        19,
+    );
+    // Evaluation mode keeps `u` fixed, so that every finite-difference evaluation normalizes the
+    // same way (in training mode each forward advances the power iteration, as in TF-GAN).
+    critic.conv.training = critic.conv.training.clone().with_value(false);
+    critic.dense.training = critic.dense.training.clone().with_value(false);
+    check_critic("spectral norm conv/linear + instance norm + group norm", critic, [3, 2, 5, 5], None);
+}
+
+#[test]
+fn spectral_norm_in_training_mode_advances_u_once_per_penalty() {
+    let d = device();
+    let layer = init(rgan::features::SpectralNormLinearConfig::new(3, 1).init(&d), 20);
+    let before = layer.u.value();
+    let gp = r1_penalty(&layer, input([2, 3], 1), None, 1.0).expect("r1");
+    let after = layer.u.value_sync();
+    assert!(to_vec(before.sub(after.clone())).iter().any(|v| v.abs() > 0.0), "u did not advance");
+    // A [3, 1] weight has rank one: one power iteration finds sigma = |w| exactly, so the critic's
+    // input gradient W / sigma has norm 1 for every example.
+    for norm in to_vec(gp.per_example_grad_sq_norm) {
+        assert!((norm - 1.0).abs() < 1e-6, "squared gradient norm {norm}, expected 1");
+    }
+}

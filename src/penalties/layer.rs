@@ -18,7 +18,10 @@ use super::tape::{Activation, Tape};
 /// `BatchNorm`, `AvgPool2d` and for rgan's [`LayerNorm`](super::LayerNorm),
 /// [`Flatten`](super::Flatten), [`Unflatten`](super::Unflatten),
 /// [`MinibatchStddev`](super::MinibatchStddev), [`ConcatConditioning`](super::ConcatConditioning),
-/// [`Residual`](super::Residual), [`Concat`](super::Concat) and spectral-normalized layers. A
+/// [`Residual`](super::Residual), [`Concat`](super::Concat), and rgan's feature layers
+/// [`SpectralNormLinear`](crate::features::SpectralNormLinear),
+/// [`SpectralNormConv2d`](crate::features::SpectralNormConv2d),
+/// [`InstanceNorm`](crate::features::InstanceNorm) and [`GroupNorm`](crate::features::GroupNorm). A
 /// critic made of such layers implements [`SequentialCritic`] and gets this trait for free.
 ///
 /// ```

@@ -102,11 +102,34 @@ impl CriticLayer for Linear {
     }
 }
 
-/// The exact input gradient of a 2-D convolution, with `weight` the one `forward` used.
+/// The settings of a 2-D convolution that its input gradient needs.
+pub(crate) struct ConvSettings<'a> {
+    pub stride: [usize; 2],
+    pub kernel_size: [usize; 2],
+    pub dilation: [usize; 2],
+    pub groups: usize,
+    pub padding: &'a PaddingConfig2d,
+}
+
+impl<'a> From<&'a Conv2d> for ConvSettings<'a> {
+    fn from(conv: &'a Conv2d) -> Self {
+        Self {
+            stride: conv.stride,
+            kernel_size: conv.kernel_size,
+            dilation: conv.dilation,
+            groups: conv.groups,
+            padding: &conv.padding,
+        }
+    }
+}
+
+/// A 2-D convolution's forward pass with `weight` (the one its input gradient will use),
+/// recording the input size; unsupported settings (dilation, groups) are errors.
 pub(crate) fn conv2d_forward_taped(
     layer: &str,
-    conv: &Conv2d,
+    conv: ConvSettings<'_>,
     weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
     input: Activation,
     tape: &mut Tape,
 ) -> Result<Activation> {
@@ -126,20 +149,21 @@ pub(crate) fn conv2d_forward_taped(
             format!("but the weight {:?} takes {w_in} input channels", weight.dims()),
         ));
     }
-    let padding = resolve_padding(&conv.padding, [h, w], conv.kernel_size, conv.stride);
+    let padding = resolve_padding(conv.padding, [h, w], conv.kernel_size, conv.stride);
     let out = burn::tensor::module::conv2d(
-        x.clone(),
+        x,
         weight,
-        conv.bias.as_ref().map(|b| b.val()),
+        bias,
         burn::tensor::ops::ConvOptions::new_with_padding(conv.stride, padding, [1, 1], 1),
     );
     tape.push_shape(&[h, w]);
     Ok(Activation::Maps(out))
 }
 
+/// The input gradient matching [`conv2d_forward_taped`].
 pub(crate) fn conv2d_input_gradient_taped(
     layer: &str,
-    conv: &Conv2d,
+    conv: ConvSettings<'_>,
     weight: Tensor<4>,
     output_gradient: Activation,
     tape: &mut Tape,
@@ -148,18 +172,19 @@ pub(crate) fn conv2d_input_gradient_taped(
         [h, w] => (h, w),
         ref other => return Err(RganError::shape(format!("{layer} tape"), other, "but an [H, W] shape was recorded")),
     };
-    let padding = resolve_padding(&conv.padding, [h, w], conv.kernel_size, conv.stride);
+    let padding = resolve_padding(conv.padding, [h, w], conv.kernel_size, conv.stride);
     let g = output_gradient.maps(layer)?;
     Ok(Activation::Maps(conv2d_input_gradient(g, weight, conv.stride, padding, [h, w])))
 }
 
 impl CriticLayer for Conv2d {
     fn forward_taped(&self, input: Activation, tape: &mut Tape) -> Result<Activation> {
-        conv2d_forward_taped("Conv2d", self, self.weight.val(), input, tape)
+        let bias = self.bias.as_ref().map(|b| b.val());
+        conv2d_forward_taped("Conv2d", self.into(), self.weight.val(), bias, input, tape)
     }
 
     fn input_gradient(&self, output_gradient: Activation, tape: &mut Tape) -> Result<Activation> {
-        conv2d_input_gradient_taped("Conv2d", self, self.weight.val(), output_gradient, tape)
+        conv2d_input_gradient_taped("Conv2d", self.into(), self.weight.val(), output_gradient, tape)
     }
 }
 

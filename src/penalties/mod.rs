@@ -10,6 +10,7 @@
 //! implementing [`SequentialCritic`].
 
 mod compose;
+mod feature_layers;
 mod gradient_penalty;
 mod layer;
 mod layers;
