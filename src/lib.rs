@@ -26,3 +26,8 @@ pub mod rng;
 pub mod summary;
 
 pub use error::{Result, RganError};
+
+/// The README's examples, compiled and run as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
