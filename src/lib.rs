@@ -21,9 +21,11 @@ pub mod data;
 pub mod error;
 pub mod features;
 pub mod losses;
+pub mod model;
 pub mod penalties;
 pub mod rng;
 pub mod summary;
+pub mod train;
 
 pub use error::{Result, RganError};
 

@@ -1,1 +1,60 @@
-//! data (under construction)
+//! Data sets for GAN training: MNIST-style IDX files, folders of images, and a seeded batcher.
+//!
+//! Pixels are scaled to `[-1, 1]` as in TF-GAN's examples: `(x - 127.5) / 127.5`.
+
+mod batcher;
+mod folder;
+mod idx;
+
+pub use batcher::{Batch, Batcher, BatcherState};
+pub use folder::ImageFolder;
+pub use idx::{IMAGES_MAGIC, IdxImages, LABELS_MAGIC, Mnist, Split, read_idx_images, read_idx_labels};
+
+/// TF-GAN's pixel scaling: a byte `x` in `[0, 255]` becomes `(x - 127.5) / 127.5` in `[-1, 1]`.
+///
+/// ```
+/// assert_eq!(rgan::data::scale_pixel(0), -1.0);
+/// assert_eq!(rgan::data::scale_pixel(255), 1.0);
+/// ```
+pub fn scale_pixel(x: u8) -> f32 {
+    (x as f32 - 127.5) / 127.5
+}
+
+/// A data set of equally sized images with integer labels, readable one example at a time.
+///
+/// ```
+/// use rgan::data::{IdxImages, ImageDataset, Mnist};
+/// let m = Mnist { images: IdxImages { count: 1, rows: 1, cols: 2, pixels: vec![0, 255] }, labels: vec![3] };
+/// let mut out = Vec::new();
+/// m.extend_image(0, &mut out);
+/// assert_eq!((out, m.image_shape(), m.label(0)), (vec![-1.0, 1.0], [1, 1, 2], 3));
+/// ```
+pub trait ImageDataset {
+    /// The number of examples.
+    fn len(&self) -> usize;
+    /// Whether there are no examples.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The shape of one image, `[channels, height, width]`.
+    fn image_shape(&self) -> [usize; 3];
+    /// Appends image `index` to `out`, channel-major (`C × H × W` values in `[-1, 1]`).
+    fn extend_image(&self, index: usize, out: &mut Vec<f32>);
+    /// The label of example `index`.
+    fn label(&self, index: usize) -> i64;
+}
+
+impl ImageDataset for Mnist {
+    fn len(&self) -> usize {
+        self.images.count
+    }
+    fn image_shape(&self) -> [usize; 3] {
+        [1, self.images.rows, self.images.cols]
+    }
+    fn extend_image(&self, index: usize, out: &mut Vec<f32>) {
+        out.extend(self.images.image(index).iter().map(|&x| scale_pixel(x)));
+    }
+    fn label(&self, index: usize) -> i64 {
+        self.labels[index] as i64
+    }
+}

@@ -1,0 +1,134 @@
+//! A folder of PNG/JPEG images, resized to a square and scaled to `[-1, 1]`.
+
+use std::path::{Path, PathBuf};
+
+use image::imageops::FilterType;
+
+use super::{ImageDataset, scale_pixel};
+use crate::error::{Result, RganError};
+
+/// Images read from a folder (PNG or JPEG), resized to `size × size`, converted to `channels`
+/// (1: grey, 3: RGB) and scaled to `[-1, 1]` as `(x - 127.5) / 127.5`.
+///
+/// Images directly in the folder get label 0; images in sub-folders get the index of their
+/// sub-folder in `classes` (sorted by name), as in torchvision's `ImageFolder`.
+///
+/// ```
+/// use rgan::data::{ImageDataset, ImageFolder};
+/// let dir = std::env::temp_dir().join(format!("rgan-doc-folder-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// image::GrayImage::from_pixel(4, 4, image::Luma([255])).save(dir.join("a.png")).unwrap();
+/// let folder = ImageFolder::load(&dir, 2, 1).unwrap();
+/// assert_eq!((folder.len(), folder.image_shape()), (1, [1, 2, 2]));
+/// assert_eq!(folder.pixels, vec![1.0; 4]);
+/// std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+#[derive(Clone, Debug)]
+pub struct ImageFolder {
+    /// The number of images.
+    pub count: usize,
+    /// 1 (grey) or 3 (RGB).
+    pub channels: usize,
+    /// The side of each (square) image.
+    pub size: usize,
+    /// `count × channels × size × size` values in `[-1, 1]`, image by image, channel-major.
+    pub pixels: Vec<f32>,
+    /// One label per image (index into `classes`, or 0 when there are no sub-folders).
+    pub labels: Vec<i64>,
+    /// The sub-folder names, sorted; empty when all images lie directly in the folder.
+    pub classes: Vec<String>,
+    /// The file each image came from.
+    pub paths: Vec<PathBuf>,
+}
+
+fn is_image(path: &Path) -> bool {
+    path.is_file()
+        && path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| RganError::File { path: dir.to_path_buf(), reason: format!("cannot list the folder: {e}") })?;
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    Ok(paths)
+}
+
+impl ImageFolder {
+    /// Reads every PNG/JPEG in `dir` and its immediate sub-folders.
+    ///
+    /// Errors: `size` 0 or `channels` not 1 or 3 ([`RganError::InvalidArgument`]); a missing or
+    /// empty folder, or an image that cannot be decoded ([`RganError::File`], naming the file).
+    ///
+    /// ```
+    /// let err = rgan::data::ImageFolder::load("/nonexistent/images", 28, 1).unwrap_err();
+    /// assert!(err.to_string().contains("/nonexistent/images"));
+    /// ```
+    pub fn load(dir: impl AsRef<Path>, size: usize, channels: usize) -> Result<Self> {
+        let dir = dir.as_ref();
+        if size == 0 {
+            return Err(RganError::invalid("size", "must be at least 1 pixel"));
+        }
+        if channels != 1 && channels != 3 {
+            return Err(RganError::invalid("channels", format!("is {channels}; it must be 1 (grey) or 3 (RGB)")));
+        }
+        let mut files: Vec<(PathBuf, i64)> = Vec::new();
+        let mut classes = Vec::new();
+        for entry in sorted_entries(dir)? {
+            if entry.is_dir() {
+                let label = classes.len() as i64;
+                let name = entry.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let inner: Vec<PathBuf> = sorted_entries(&entry)?.into_iter().filter(|p| is_image(p)).collect();
+                if !inner.is_empty() {
+                    classes.push(name);
+                    files.extend(inner.into_iter().map(|p| (p, label)));
+                }
+            } else if is_image(&entry) {
+                files.push((entry, 0));
+            }
+        }
+        if files.is_empty() {
+            return Err(RganError::File {
+                path: dir.to_path_buf(),
+                reason: "holds no .png, .jpg or .jpeg images (directly or in its sub-folders)".into(),
+            });
+        }
+        let plane = size * size;
+        let mut pixels = Vec::with_capacity(files.len() * channels * plane);
+        for (path, _) in &files {
+            let img = image::open(path)
+                .map_err(|e| RganError::File { path: path.clone(), reason: format!("cannot be decoded: {e}") })?;
+            let img = img.resize_exact(size as u32, size as u32, FilterType::Triangle);
+            if channels == 1 {
+                pixels.extend(img.to_luma8().as_raw().iter().map(|&x| scale_pixel(x)));
+            } else {
+                let rgb = img.to_rgb8();
+                let raw = rgb.as_raw();
+                for c in 0..3 {
+                    pixels.extend((0..plane).map(|i| scale_pixel(raw[3 * i + c])));
+                }
+            }
+        }
+        let (paths, labels): (Vec<PathBuf>, Vec<i64>) = files.into_iter().unzip();
+        Ok(Self { count: paths.len(), channels, size, pixels, labels, classes, paths })
+    }
+}
+
+impl ImageDataset for ImageFolder {
+    fn len(&self) -> usize {
+        self.count
+    }
+    fn image_shape(&self) -> [usize; 3] {
+        [self.channels, self.size, self.size]
+    }
+    fn extend_image(&self, index: usize, out: &mut Vec<f32>) {
+        let n = self.channels * self.size * self.size;
+        out.extend_from_slice(&self.pixels[index * n..(index + 1) * n]);
+    }
+    fn label(&self, index: usize) -> i64 {
+        self.labels[index]
+    }
+}
