@@ -1,21 +1,29 @@
 //! `rgan`: train GANs and draw samples from their checkpoints.
 //!
 //! ```text
-//! rgan train mnist [--steps 2000] [--batch-size 32] [--seed 0] [--logdir logs/mnist]
-//!                  [--data-dir DIR] [--dataset mnist|fashion-mnist] [--sample-every 500] [--device cpu]
-//! rgan sample --checkpoint logs/mnist --num 64 --out samples.png
+//! rgan train mnist [--model unconditional|conditional|infogan|acgan] [--steps 2000] [--batch-size 32]
+//!                  [--seed 0] [--logdir logs/mnist-<model>] [--data-dir DIR]
+//!                  [--dataset mnist|fashion-mnist] [--device cpu|cuda|wgpu] ...
+//! rgan sample --checkpoint logs/mnist-unconditional --num 64 --out samples.png [--ema]
 //! ```
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use burn::prelude::*;
+use burn::tensor::TensorData;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rgan::data::{Mnist, Split};
-use rgan::model::BatchNormMode;
-use rgan::train::{GanLossKind, TrainConfig, TrainSchedule, Trainer, load_generator, save_image_grid};
+use rgan::losses::StructuredInput;
+use rgan::model::{BatchNormMode, GeneratorInputs, one_hot};
+use rgan::train::{
+    GanKind, GanLossKind, StepReport, TrainConfig, TrainSchedule, Trainer, load_generator, read_training_state,
+    resolve_checkpoint, save_image_grid,
+};
 
 #[derive(Parser, Debug)]
 #[command(name = "rgan", version, about = "Generative Adversarial Networks in Rust (a TF-GAN port on burn)")]
@@ -59,11 +67,55 @@ impl Dataset {
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Model {
+    /// Noise in, digits out (Wasserstein losses, spectrally normalized discriminator).
+    Unconditional,
+    /// Noise and one-hot labels in (TF-GAN's conditional example).
+    Conditional,
+    /// Noise and structured codes in, with a recognizer (mutual information penalty).
+    Infogan,
+    /// Conditional networks plus an auxiliary classifier on the discriminator.
+    Acgan,
+}
+
+impl Model {
+    fn kind(self) -> GanKind {
+        match self {
+            Model::Unconditional => GanKind::Unconditional,
+            Model::Conditional => GanKind::Conditional,
+            Model::Infogan => GanKind::InfoGan,
+            Model::Acgan => GanKind::AcGan,
+        }
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum Loss {
+    /// Minimax G and D losses (D label smoothing 0.25).
+    Minimax,
     /// Modified (non-saturating) G loss, minimax D loss with label smoothing 0.25.
     Modified,
-    /// Wasserstein losses without gradient penalty (TF-GAN's gan_loss default).
+    /// Wasserstein losses (TF-GAN's gan_loss default).
     Wasserstein,
+    /// Wasserstein G loss, hinge D loss.
+    WassersteinHinge,
+    /// Least-squares losses (LSGAN).
+    LeastSquares,
+    /// Relativistic losses.
+    Relativistic,
+}
+
+impl Loss {
+    fn kind(self) -> GanLossKind {
+        match self {
+            Loss::Minimax => GanLossKind::Minimax,
+            Loss::Modified => GanLossKind::Modified,
+            Loss::Wasserstein => GanLossKind::Wasserstein,
+            Loss::WassersteinHinge => GanLossKind::WassersteinHinge,
+            Loss::LeastSquares => GanLossKind::LeastSquares,
+            Loss::Relativistic => GanLossKind::Relativistic,
+        }
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,11 +130,19 @@ enum Schedule {
 enum DeviceKind {
     /// burn's CPU backend (flex).
     Cpu,
+    /// The first CUDA GPU (needs a build with `--features cuda`).
+    Cuda,
+    /// The best wgpu adapter (needs a build with `--features wgpu`).
+    Wgpu,
 }
 
 #[derive(clap::Args, Debug)]
 struct MnistArgs {
-    /// Number of GAN steps to train to (TF-GAN's example runs 20000).
+    /// Which GAN (TF-GAN's MNIST examples; ACGAN is rgan's).
+    #[arg(long, value_enum, default_value_t = Model::Unconditional)]
+    model: Model,
+    /// Number of GAN steps to train to, counted from the start of the run (TF-GAN's example
+    /// runs 20000). Re-running with the same --logdir resumes from its newest checkpoint.
     #[arg(long, default_value_t = 2000)]
     steps: usize,
     /// Real and generated images per step.
@@ -91,9 +151,9 @@ struct MnistArgs {
     /// Seed of initialization, noise and shuffling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Where samples, scalars.csv and checkpoints go.
-    #[arg(long, default_value = "logs/mnist")]
-    logdir: PathBuf,
+    /// Where samples, scalars, TensorBoard events and checkpoints go [default: logs/mnist-<model>].
+    #[arg(long)]
+    logdir: Option<PathBuf>,
     /// Folder holding the four IDX files [default: $RGAN_DATA_DIR, else <repo>/../shared/datasets/<dataset>].
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -103,28 +163,39 @@ struct MnistArgs {
     /// Write a sample grid every N steps (and at the end).
     #[arg(long, default_value_t = 500)]
     sample_every: usize,
-    /// Write a checkpoint every N steps (and at the end).
-    #[arg(long, default_value_t = 500)]
+    /// Write a checkpoint every N steps (and every --checkpoint-secs, and at the end).
+    #[arg(long, default_value_t = 200)]
     checkpoint_every: usize,
-    /// The GAN losses.
-    #[arg(long, value_enum, default_value_t = Loss::Modified)]
-    loss: Loss,
+    /// Write a checkpoint when this many seconds passed since the last one (0: off).
+    #[arg(long, default_value_t = 120)]
+    checkpoint_secs: u64,
+    /// The GAN losses [default: the model's, as TF-GAN's example].
+    #[arg(long, value_enum)]
+    loss: Option<Loss>,
+    /// Weight of the Wasserstein gradient penalty (WGAN-GP) [default: none].
+    #[arg(long)]
+    gradient_penalty_weight: Option<f64>,
     /// The update order within a step.
     #[arg(long, value_enum, default_value_t = Schedule::Joint)]
     schedule: Schedule,
-    /// Generator learning rate.
-    #[arg(long, default_value_t = 1e-3)]
-    generator_lr: f64,
-    /// Discriminator learning rate.
-    #[arg(long, default_value_t = 1e-4)]
-    discriminator_lr: f64,
+    /// Discriminator updates per GAN step.
+    #[arg(long, default_value_t = 1)]
+    discriminator_steps: usize,
+    /// Generator learning rate [default: the model's, as TF-GAN's example].
+    #[arg(long)]
+    generator_lr: Option<f64>,
+    /// Discriminator learning rate [default: 1e-4, as TF-GAN's example].
+    #[arg(long)]
+    discriminator_lr: Option<f64>,
+    /// Keep an exponential moving average of the generator with this decay (e.g. 0.999).
+    #[arg(long)]
+    ema_decay: Option<f64>,
     /// Use only the first N training images (quick trials).
     #[arg(long)]
     limit: Option<usize>,
-    /// Continue from the newest checkpoint in --logdir (optimizer state, noise and data position
-    /// included) up to --steps.
+    /// Start afresh even if --logdir holds checkpoints (they are replaced as the run goes).
     #[arg(long)]
-    resume: bool,
+    restart: bool,
     /// Compute device.
     #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
     device: DeviceKind,
@@ -135,16 +206,20 @@ struct SampleArgs {
     /// A checkpoint folder, or a log folder (its newest checkpoint is used).
     #[arg(long)]
     checkpoint: PathBuf,
-    /// Number of images.
+    /// Number of images (conditional and ACGAN: spread over one row per class; InfoGAN: the
+    /// number of noise rows is num / 10).
     #[arg(long, default_value_t = 64)]
     num: usize,
-    /// Output PNG.
+    /// Output PNG. InfoGAN also writes <stem>_continuous<k>.png for each continuous code.
     #[arg(long, default_value = "samples.png")]
     out: PathBuf,
+    /// Sample from the generator's moving average (runs trained with --ema-decay).
+    #[arg(long)]
+    ema: bool,
     /// Seed of the noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Images per row [default: ceil(sqrt(num))].
+    /// Images per row [default: ceil(sqrt(num)), or the per-class count].
     #[arg(long)]
     columns: Option<usize>,
     /// Normalize with the moving averages (TF's inference mode) instead of the samples' own batch
@@ -156,10 +231,13 @@ struct SampleArgs {
     device: DeviceKind,
 }
 
-fn device(kind: DeviceKind) -> Device {
-    match kind {
-        DeviceKind::Cpu => Device::default(),
-    }
+fn device(kind: DeviceKind) -> Result<Device> {
+    let name = match kind {
+        DeviceKind::Cpu => "cpu",
+        DeviceKind::Cuda => "cuda",
+        DeviceKind::Wgpu => "wgpu",
+    };
+    Ok(rgan::device::device_by_name(name)?)
 }
 
 /// `--data-dir`, else `$RGAN_DATA_DIR`, else `<repo root>/../shared/datasets/<dataset>`.
@@ -174,66 +252,131 @@ fn data_dir(explicit: Option<&Path>, dataset: Dataset) -> PathBuf {
     repo_root.join("..").join("shared").join("datasets").join(dataset.folder())
 }
 
+fn mnist_config(args: &MnistArgs) -> TrainConfig {
+    let mut config = TrainConfig::mnist(args.model.kind())
+        .with_steps(args.steps)
+        .with_batch_size(args.batch_size)
+        .with_seed(args.seed)
+        .with_sample_every(args.sample_every)
+        .with_checkpoint_every(args.checkpoint_every)
+        .with_checkpoint_secs(args.checkpoint_secs)
+        .with_discriminator_train_steps(args.discriminator_steps)
+        .with_generator_ema_decay(args.ema_decay)
+        .with_schedule(match args.schedule {
+            Schedule::Joint => TrainSchedule::Joint,
+            Schedule::Sequential => TrainSchedule::Sequential,
+        });
+    if let Some(loss) = args.loss {
+        config.loss.loss = loss.kind();
+    }
+    if args.gradient_penalty_weight.is_some() {
+        config.loss.gradient_penalty_weight = args.gradient_penalty_weight;
+    }
+    if let Some(lr) = args.generator_lr {
+        config.generator_optimizer.learning_rate = lr;
+    }
+    if let Some(lr) = args.discriminator_lr {
+        config.discriminator_optimizer.learning_rate = lr;
+    }
+    config
+}
+
+/// Ctrl-C sets the flag (the trainer saves a checkpoint and returns after the current step); a
+/// second Ctrl-C exits at once.
+fn stop_flag_on_ctrl_c() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let handler_flag = flag.clone();
+    let installed = ctrlc::set_handler(move || {
+        if handler_flag.swap(true, Ordering::SeqCst) {
+            eprintln!("\nsecond Ctrl-C: exiting without saving");
+            std::process::exit(130);
+        }
+        eprintln!("\nCtrl-C: saving a checkpoint after this step (Ctrl-C again to quit at once)");
+    });
+    if let Err(e) = installed {
+        eprintln!("warning: Ctrl-C will not save a checkpoint ({e})");
+    }
+    flag
+}
+
 fn train_mnist(args: MnistArgs) -> Result<()> {
+    let logdir = args
+        .logdir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("logs").join(format!("mnist-{}", format!("{:?}", args.model).to_lowercase())));
     let dir = data_dir(args.data_dir.as_deref(), args.dataset);
     let mut data = Mnist::load(&dir, Split::Train)
         .with_context(|| format!("loading {} from {}", args.dataset.folder(), dir.display()))?;
     if let Some(limit) = args.limit {
         data = data.truncated(limit);
     }
-    let config = TrainConfig::new()
-        .with_steps(args.steps)
-        .with_batch_size(args.batch_size)
-        .with_seed(args.seed)
-        .with_sample_every(args.sample_every)
-        .with_checkpoint_every(args.checkpoint_every)
-        .with_generator_learning_rate(args.generator_lr)
-        .with_discriminator_learning_rate(args.discriminator_lr)
-        .with_loss(match args.loss {
-            Loss::Modified => GanLossKind::Modified,
-            Loss::Wasserstein => GanLossKind::Wasserstein,
-        })
-        .with_schedule(match args.schedule {
-            Schedule::Joint => TrainSchedule::Joint,
-            Schedule::Sequential => TrainSchedule::Sequential,
-        });
-    let device = device(args.device).autodiff();
-    let mut trainer = if args.resume {
-        let trainer = Trainer::resume(&args.logdir, Some(args.steps), &data, &args.logdir, &device)
-            .with_context(|| format!("resuming from {}", args.logdir.display()))?;
-        eprintln!("resuming at step {} of {}", trainer.step(), args.steps);
+    let device = device(args.device)?.autodiff();
+    let resumable = !args.restart && resolve_checkpoint(&logdir).is_ok();
+    let mut trainer = if resumable {
+        let state = read_training_state(&logdir)?;
+        if state.config.kind != args.model.kind() {
+            bail!(
+                "{} holds a {:?} run but --model is {:?}: pass another --logdir, or --restart to replace it",
+                logdir.display(),
+                state.config.kind,
+                args.model
+            );
+        }
+        let trainer = Trainer::resume(&logdir, Some(args.steps), &data, &logdir, &device)
+            .with_context(|| format!("resuming from {}", logdir.display()))?;
+        eprintln!(
+            "resuming from step {} (checkpoint in {}), training to step {}",
+            trainer.step(),
+            logdir.display(),
+            args.steps
+        );
         trainer
     } else {
-        Trainer::new(config, &data, &args.logdir, &device)?
+        Trainer::new(mnist_config(&args), &data, &logdir, &device)?
     };
+    trainer.set_stop_flag(stop_flag_on_ctrl_c());
+    let config = trainer.config();
     eprintln!(
-        "training on {} {} images from {} (batch {}, {:?} loss, {:?} updates), logs in {}",
+        "training a {:?} GAN on {} {} images from {} (batch {}, {:?} losses, G lr {}, D lr {}, {:?} updates), logs in {}",
+        config.kind,
         data.len(),
         args.dataset.folder(),
         dir.display(),
-        trainer.config().batch_size,
-        trainer.config().loss,
-        trainer.config().schedule,
-        args.logdir.display()
+        config.batch_size,
+        config.loss.loss,
+        config.generator_optimizer.learning_rate,
+        config.discriminator_optimizer.learning_rate,
+        config.schedule,
+        logdir.display()
     );
-    let bar = ProgressBar::new(trainer.config().steps as u64).with_position(trainer.step() as u64);
+    let bar = ProgressBar::new(config.steps as u64).with_position(trainer.step() as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:30} step {pos}/{len} {msg} [{elapsed_precise} < {eta_precise}]")
             .expect("valid template"),
     );
     bar.enable_steady_tick(Duration::from_millis(500));
     let summary = trainer
-        .run(|r| {
+        .run(|r: &StepReport| {
             bar.set_position(r.step as u64);
             bar.set_message(format!("d_loss {:.4} g_loss {:.4} {:.2} steps/s", r.d_loss, r.g_loss, r.steps_per_sec));
         })
         .inspect_err(|_| bar.abandon())?;
-    bar.finish();
+    if summary.interrupted {
+        bar.abandon();
+        println!("stopped at step {}; run the same command again to resume", summary.step);
+    } else {
+        bar.finish();
+    }
     let secs = summary.wall.as_secs_f64();
     println!("trained to step {} in {:.1} s", summary.step, secs);
-    println!("samples:    {}", summary.samples.display());
-    println!("checkpoint: {}", summary.checkpoint.display());
-    println!("scalars:    {}", trainer.logdir().join("scalars.csv").display());
+    println!("samples:     {}", summary.samples.display());
+    println!("loss curves: {}", summary.loss_curves.display());
+    println!("checkpoint:  {}", summary.checkpoint.display());
+    println!(
+        "scalars:     {} (TensorBoard: tensorboard --logdir {})",
+        logdir.join("scalars.csv").display(),
+        logdir.display()
+    );
     Ok(())
 }
 
@@ -241,15 +384,86 @@ fn sample(args: SampleArgs) -> Result<()> {
     if args.num == 0 {
         bail!("--num must be at least 1");
     }
-    let device = device(args.device);
-    let (generator, config) = load_generator(&args.checkpoint, &device)?;
+    let device = device(args.device)?;
+    let (generator, config) = load_generator(&args.checkpoint, args.ema, &device)?;
     let mut rng = rgan::rng::Rng::seed_from_u64(args.seed);
-    let noise = rng.normal([args.num, config.generator.noise_dims], 0.0, 1.0, &device);
     let mode = if args.moving_averages { BatchNormMode::MovingAverages } else { BatchNormMode::BatchStatistics };
-    let images = generator.forward_with(noise, mode)?;
-    let columns = args.columns.unwrap_or_else(|| (args.num as f64).sqrt().ceil() as usize);
+    let spec = &config.generator;
+    let classes = config.num_classes();
+    if spec.categorical_dim > 0 || spec.continuous_dim > 0 {
+        return sample_infogan(&args, &generator, &config, mode, &device);
+    }
+    let (inputs, columns) = if classes > 0 {
+        // One row per class, as TF-GAN's conditional eval grid.
+        let per_class = args.columns.unwrap_or_else(|| args.num.div_ceil(classes));
+        let n = per_class * classes;
+        let ids: Vec<i64> = (0..n).map(|i| (i / per_class) as i64).collect();
+        let labels = one_hot(Tensor::from_data(TensorData::new(ids, [n]), &device), classes);
+        let noise = rng.normal([n, spec.noise_dims], 0.0, 1.0, &device);
+        (GeneratorInputs::noise(noise).with_labels(labels), per_class)
+    } else {
+        let noise = rng.normal([args.num, spec.noise_dims], 0.0, 1.0, &device);
+        (GeneratorInputs::noise(noise), args.columns.unwrap_or_else(|| (args.num as f64).sqrt().ceil() as usize))
+    };
+    let images = generator.forward_inputs(&inputs, mode)?;
+    let n = images.dims()[0];
     save_image_grid(images, columns, &args.out)?;
-    println!("{} samples written to {}", args.num, args.out.display());
+    println!("{n} samples written to {}", args.out.display());
+    Ok(())
+}
+
+/// TF-GAN's InfoGAN eval grids: rows of fixed noise; columns vary the categorical code (one
+/// file), then each continuous code over linspace(-2, 2, 10) with the others at 0 (one file each).
+fn sample_infogan(
+    args: &SampleArgs,
+    generator: &rgan::model::MnistGenerator,
+    config: &TrainConfig,
+    mode: BatchNormMode,
+    device: &Device,
+) -> Result<()> {
+    let spec = &config.generator;
+    let (cat, cont) = (spec.categorical_dim, spec.continuous_dim);
+    let points = 10usize;
+    let rows = args.num.div_ceil(points).max(1);
+    let mut rng = rgan::rng::Rng::seed_from_u64(args.seed);
+    let noise_rows: Vec<f32> = (0..rows * spec.noise_dims).map(|_| rng.next_normal() as f32).collect();
+    let fixed_category: Vec<i64> = (0..rows).map(|_| rng.below(cat.max(1)) as i64).collect();
+    let grid =
+        |category: &dyn Fn(usize, usize) -> i64, code: &dyn Fn(usize, usize, usize) -> f32| -> Result<Tensor<4>> {
+            let columns = if cat > 0 && category(0, 0) < 0 { cat } else { points };
+            let n = rows * columns;
+            let mut noise = Vec::with_capacity(n * spec.noise_dims);
+            let (mut ids, mut codes) = (Vec::with_capacity(n), Vec::with_capacity(n * cont));
+            for r in 0..rows {
+                for c in 0..columns {
+                    noise.extend_from_slice(&noise_rows[r * spec.noise_dims..(r + 1) * spec.noise_dims]);
+                    ids.push(if category(0, 0) < 0 { c as i64 } else { category(r, c) });
+                    codes.extend((0..cont).map(|k| code(r, c, k)));
+                }
+            }
+            let mut structured = Vec::new();
+            if cat > 0 {
+                structured.push(StructuredInput::ClassIds(Tensor::from_data(TensorData::new(ids, [n]), device)));
+            }
+            if cont > 0 {
+                structured.push(StructuredInput::Values(Tensor::from_data(TensorData::new(codes, [n, cont]), device)));
+            }
+            let noise = Tensor::from_data(TensorData::new(noise, [n, spec.noise_dims]), device);
+            Ok(generator.forward_inputs(&GeneratorInputs::noise(noise).with_structured(structured), mode)?)
+        };
+    let linspace = |c: usize| -2.0 + 4.0 * c as f32 / (points - 1) as f32;
+    if cat > 0 {
+        let images = grid(&|_, _| -1, &|_, _, _| 0.0)?;
+        save_image_grid(images, cat, &args.out)?;
+        println!("categorical code varied along rows: {}", args.out.display());
+    }
+    let stem = args.out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "samples".into());
+    for k in 0..cont {
+        let out = args.out.with_file_name(format!("{stem}_continuous{}.png", k + 1));
+        let images = grid(&|r, _| fixed_category[r], &|_, c, j| if j == k { linspace(c) } else { 0.0 })?;
+        save_image_grid(images, points, &out)?;
+        println!("continuous code {} varied over [-2, 2] along rows: {}", k + 1, out.display());
+    }
     Ok(())
 }
 

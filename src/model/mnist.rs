@@ -1,13 +1,21 @@
-//! TF-GAN's MNIST networks (`examples/mnist/networks.py`): the unconditional generator and
-//! discriminator.
+//! TF-GAN's MNIST networks (`examples/mnist/networks.py`): its unconditional, conditional and
+//! InfoGAN generators and discriminators, and an ACGAN discriminator built on them.
 
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Initializer, LeakyRelu, LeakyReluConfig, Linear, LinearConfig, PaddingConfig2d,
+};
 use burn::prelude::*;
-use burn::tensor::activation::{leaky_relu, relu};
+use burn::tensor::activation::relu;
 
+use super::gan::{DiscriminatorOutput, GanDiscriminator, GanGenerator, GeneratorInputs, one_hot};
 use super::init::{glorot_uniform, zeros};
 use crate::error::{Result, RganError};
+use crate::features::{
+    ConditionTensorFromOnehot, ConditionTensorFromOnehotConfig, SpectralNormConv2d, SpectralNormLinear,
+};
+use crate::losses::{Distribution, StructuredInput};
+use crate::penalties::{CriticLayer, Flatten, GradientPenaltyOptions, SequentialCritic, wasserstein_gradient_penalty};
 use crate::rng::Rng;
 
 /// How the generator's batch-norm layers normalize.
@@ -87,18 +95,38 @@ fn l2_loss<const D: usize>(w: Tensor<D>) -> Tensor<1> {
     w.square().sum().mul_scalar(0.5)
 }
 
-/// Configuration of [`MnistGenerator`], with TF-GAN's defaults.
+/// Configuration of [`MnistGenerator`], with TF-GAN's defaults (its unconditional generator).
+///
+/// Set `num_classes` for TF-GAN's conditional generator (one-hot labels conditioned in after
+/// the first layer) and `categorical_dim` / `continuous_dim` for its InfoGAN generator (the codes
+/// are concatenated to the noise).
 ///
 /// ```
 /// let config = rgan::model::MnistGeneratorConfig::new();
 /// assert_eq!((config.noise_dims, config.weight_decay), (64, 2.5e-5));
 /// assert_eq!((config.batch_norm_momentum, config.batch_norm_epsilon), (0.001, 1e-3));
+/// assert_eq!((config.num_classes, config.categorical_dim, config.continuous_dim), (0, 0, 0));
 /// ```
 #[derive(Config, Debug)]
 pub struct MnistGeneratorConfig {
-    /// The size of the noise vector (TF-GAN's `noise_dims`). Default 64.
+    /// The size of the unstructured noise vector (TF-GAN's `noise_dims`; its InfoGAN uses
+    /// `noise_dims - continuous_dim` = 62). Default 64.
     #[config(default = 64)]
     pub noise_dims: usize,
+    /// Classes of the one-hot labels the generator is conditioned on (0: unconditional).
+    /// Default 0.
+    #[config(default = 0)]
+    pub num_classes: usize,
+    /// Width of the label embedding (`condition_tensor_from_onehot`'s `embedding_size`).
+    /// Default 256.
+    #[config(default = 256)]
+    pub embedding_size: usize,
+    /// InfoGAN's categorical code: its number of categories (0: none). Default 0.
+    #[config(default = 0)]
+    pub categorical_dim: usize,
+    /// InfoGAN's continuous code: its number of dimensions (0: none). Default 0.
+    #[config(default = 0)]
+    pub continuous_dim: usize,
     /// The L2 weight decay on kernels (TF-GAN's `weight_decay`, as `tf.nn.l2_loss`, i.e.
     /// `weight_decay × Σw²/2`); see [`MnistGenerator::regularization_loss`]. Default 2.5e-5.
     #[config(default = 2.5e-5)]
@@ -112,26 +140,33 @@ pub struct MnistGeneratorConfig {
     pub batch_norm_epsilon: f64,
 }
 
-/// TF-GAN's unconditional MNIST generator: noise → dense 1024 → BN → ReLU → dense 7·7·128 →
-/// BN → ReLU → reshape [128, 7, 7] → deconv 64 (k4, s2) → BN → ReLU → deconv 32 (k4, s2) → BN →
-/// ReLU → conv 1 (k4, s1, same) → tanh: images `[N, 1, 28, 28]` in `[-1, 1]`.
+/// TF-GAN's MNIST generator: inputs → dense 1024 → BN → ReLU → (conditional: label embedding
+/// added) → dense 7·7·128 → BN → ReLU → reshape [128, 7, 7] → deconv 64 (k4, s2) → BN → ReLU →
+/// deconv 32 (k4, s2) → BN → ReLU → conv 1 (k4, s1, same) → tanh: images `[N, 1, 28, 28]` in
+/// `[-1, 1]`. The inputs are the noise, then (InfoGAN) the one-hot categorical code and the
+/// continuous code.
 ///
 /// Dense layers have no bias; convolutions do. The reshape is channel-major (burn's NCHW) where
 /// TF's is channel-last; from scratch the two are the same network up to a permutation.
 ///
 /// ```
 /// use burn::prelude::*;
-/// use rgan::model::MnistGeneratorConfig;
+/// use rgan::model::{GanGenerator, GeneratorInputs, MnistGeneratorConfig};
 /// let device = Device::default();
 /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
 /// let generator = MnistGeneratorConfig::new().init(&mut rng, &device).unwrap();
 /// let images = generator.forward(rng.normal([2, 64], 0.0, 1.0, &device)).unwrap();
 /// assert_eq!(images.dims(), [2, 1, 28, 28]);
+/// let conditional = MnistGeneratorConfig::new().with_num_classes(10).init(&mut rng, &device).unwrap();
+/// let inputs = GeneratorInputs::noise(rng.normal([2, 64], 0.0, 1.0, &device))
+///     .with_labels(Tensor::<2>::eye(10, &device).narrow(0, 0, 2));
+/// assert_eq!(conditional.generate(&inputs).unwrap().dims(), [2, 1, 28, 28]);
 /// ```
 #[derive(Module, Debug)]
 pub struct MnistGenerator {
     fc1: Linear,
     bn1: BatchNorm,
+    condition: Option<ConditionTensorFromOnehot>,
     fc2: Linear,
     bn2: BatchNorm,
     deconv1: ConvTranspose2d,
@@ -140,7 +175,35 @@ pub struct MnistGenerator {
     bn4: BatchNorm,
     conv: Conv2d,
     noise_dims: usize,
+    num_classes: usize,
+    categorical_dim: usize,
+    continuous_dim: usize,
     weight_decay: f64,
+}
+
+fn check_weight_decay(weight_decay: f64) -> Result<()> {
+    if weight_decay.is_nan() || weight_decay < 0.0 {
+        return Err(RganError::invalid("weight_decay", format!("is {weight_decay}; it must be ≥ 0")));
+    }
+    Ok(())
+}
+
+/// TF-GAN's `condition_tensor_from_onehot` layer with Glorot-uniform embedding and projection
+/// drawn from `rng`.
+fn onehot_conditioning(
+    rng: &mut Rng,
+    num_classes: usize,
+    tensor_size: usize,
+    embedding_size: usize,
+    device: &Device,
+) -> ConditionTensorFromOnehot {
+    let mut layer =
+        ConditionTensorFromOnehotConfig::new(num_classes, tensor_size).with_embedding_size(embedding_size).init(device);
+    layer.embedding = glorot_uniform(rng, [num_classes, embedding_size], num_classes, embedding_size, device);
+    layer.condition.dense.weight =
+        glorot_uniform(rng, [embedding_size, tensor_size], embedding_size, tensor_size, device);
+    layer.condition.dense.bias = Some(zeros([tensor_size], device));
+    layer
 }
 
 impl MnistGeneratorConfig {
@@ -157,13 +220,16 @@ impl MnistGeneratorConfig {
         if self.noise_dims == 0 {
             return Err(RganError::invalid("noise_dims", "must be at least 1"));
         }
-        if self.weight_decay.is_nan() || self.weight_decay < 0.0 {
-            return Err(RganError::invalid("weight_decay", format!("is {}; it must be ≥ 0", self.weight_decay)));
-        }
+        check_weight_decay(self.weight_decay)?;
         let (m, e) = (self.batch_norm_momentum, self.batch_norm_epsilon);
+        let inputs = self.noise_dims + self.categorical_dim + self.continuous_dim;
+        let fc1 = dense(rng, inputs, 1024, false, device);
+        let condition = (self.num_classes > 0)
+            .then(|| onehot_conditioning(rng, self.num_classes, 1024, self.embedding_size, device));
         Ok(MnistGenerator {
-            fc1: dense(rng, self.noise_dims, 1024, false, device),
+            fc1,
             bn1: batch_norm_layer(1024, m, e, device),
+            condition,
             fc2: dense(rng, 1024, 7 * 7 * 128, false, device),
             bn2: batch_norm_layer(7 * 7 * 128, m, e, device),
             deconv1: deconv(rng, [128, 64], device),
@@ -172,19 +238,23 @@ impl MnistGeneratorConfig {
             bn4: batch_norm_layer(32, m, e, device),
             conv: conv(rng, [32, 1], 4, 1, device),
             noise_dims: self.noise_dims,
+            num_classes: self.num_classes,
+            categorical_dim: self.categorical_dim,
+            continuous_dim: self.continuous_dim,
             weight_decay: self.weight_decay,
         })
     }
 }
 
 impl MnistGenerator {
-    /// Generates images `[N, 1, 28, 28]` from noise `[N, noise_dims]`, with the batch-norm
-    /// layers' own behaviour ([`BatchNormMode::Layer`]).
+    /// Generates images `[N, 1, 28, 28]` from noise `[N, noise_dims]` (an unconditional
+    /// generator), with the batch-norm layers' own behaviour ([`BatchNormMode::Layer`]).
     pub fn forward(&self, noise: Tensor<2>) -> Result<Tensor<4>> {
         self.forward_with(noise, BatchNormMode::Layer)
     }
 
-    /// Generates images with the given batch-norm behaviour.
+    /// Generates images from noise with the given batch-norm behaviour (an unconditional
+    /// generator; see [`MnistGenerator::forward_inputs`] for the others).
     ///
     /// ```
     /// use burn::prelude::*;
@@ -199,15 +269,18 @@ impl MnistGenerator {
     /// assert!(err.to_string().contains("[4, 10]"));
     /// ```
     pub fn forward_with(&self, noise: Tensor<2>, mode: BatchNormMode) -> Result<Tensor<4>> {
-        let [n, d] = noise.dims();
-        if d != self.noise_dims || n == 0 {
-            return Err(RganError::shape(
-                "noise",
-                &[n, d],
-                format!("but the generator takes [batch ≥ 1, noise_dims = {}]", self.noise_dims),
-            ));
+        self.forward_inputs(&GeneratorInputs::noise(noise), mode)
+    }
+
+    /// Generates images from all the inputs (noise, labels for a conditional generator, codes
+    /// for an InfoGAN generator) with the given batch-norm behaviour.
+    pub fn forward_inputs(&self, inputs: &GeneratorInputs, mode: BatchNormMode) -> Result<Tensor<4>> {
+        let x = self.input_vector(inputs)?;
+        let n = x.dims()[0];
+        let mut x = relu(batch_norm(&self.bn1, self.fc1.forward(x), mode));
+        if let Some(condition) = &self.condition {
+            x = condition.forward(x, inputs.labels("the conditional MNIST generator")?)?;
         }
-        let x = relu(batch_norm(&self.bn1, self.fc1.forward(noise), mode));
         let x = relu(batch_norm(&self.bn2, self.fc2.forward(x), mode));
         let x = x.reshape([n, 128, 7, 7]);
         let x = relu(batch_norm(&self.bn3, self.deconv1.forward(x), mode));
@@ -215,9 +288,78 @@ impl MnistGenerator {
         Ok(self.conv.forward(x).tanh())
     }
 
+    fn input_vector(&self, inputs: &GeneratorInputs) -> Result<Tensor<2>> {
+        let [n, d] = inputs.noise.dims();
+        if d != self.noise_dims || n == 0 {
+            return Err(RganError::shape(
+                "noise",
+                &[n, d],
+                format!("but the generator takes [batch ≥ 1, noise_dims = {}]", self.noise_dims),
+            ));
+        }
+        let wanted = usize::from(self.categorical_dim > 0) + usize::from(self.continuous_dim > 0);
+        if inputs.structured.len() != wanted {
+            return Err(RganError::invalid(
+                "structured_generator_inputs",
+                format!(
+                    "has {} codes but this generator takes {wanted} (categorical {}, continuous {})",
+                    inputs.structured.len(),
+                    self.categorical_dim,
+                    self.continuous_dim
+                ),
+            ));
+        }
+        let mut parts = vec![inputs.noise.clone()];
+        let mut codes = inputs.structured.iter();
+        if self.categorical_dim > 0 {
+            parts.push(match codes.next() {
+                Some(StructuredInput::ClassIds(ids)) => one_hot(ids.clone(), self.categorical_dim),
+                Some(StructuredInput::Values(v)) if v.dims() == [n, self.categorical_dim] => v.clone(),
+                Some(StructuredInput::Values(v)) => {
+                    return Err(RganError::shape(
+                        "structured_generator_inputs[0]",
+                        &v.dims(),
+                        format!(
+                            "but the categorical code is [{n}] class ids or [{n}, {}] one-hot",
+                            self.categorical_dim
+                        ),
+                    ));
+                }
+                None => unreachable!("counted above"),
+            });
+        }
+        if self.continuous_dim > 0 {
+            match codes.next() {
+                Some(StructuredInput::Values(v)) if v.dims() == [n, self.continuous_dim] => parts.push(v.clone()),
+                _ => {
+                    return Err(RganError::invalid(
+                        "structured_generator_inputs",
+                        format!("the continuous code must be [{n}, {}] values", self.continuous_dim),
+                    ));
+                }
+            }
+        }
+        if self.num_classes > 0 {
+            let labels = inputs.labels("the conditional MNIST generator")?;
+            if labels.dims() != [n, self.num_classes] {
+                return Err(RganError::shape(
+                    "one_hot_labels",
+                    &labels.dims(),
+                    format!("but the generator takes [{n}, num_classes = {}]", self.num_classes),
+                ));
+            }
+        }
+        Ok(if parts.len() == 1 { parts.remove(0) } else { Tensor::cat(parts, 1) })
+    }
+
     /// The size of the noise vector.
     pub fn noise_dims(&self) -> usize {
         self.noise_dims
+    }
+
+    /// The number of classes it is conditioned on (0: unconditional).
+    pub fn num_classes(&self) -> usize {
+        self.num_classes
     }
 
     /// TF's kernel regularization loss, `weight_decay × Σ_kernels Σw²/2` (biases and batch-norm
@@ -240,11 +382,31 @@ impl MnistGenerator {
     }
 }
 
-/// Configuration of [`MnistDiscriminator`], with TF-GAN's defaults.
+impl GanGenerator for MnistGenerator {
+    fn generate(&self, inputs: &GeneratorInputs) -> Result<Tensor<4>> {
+        self.forward_inputs(inputs, BatchNormMode::Layer)
+    }
+
+    fn sample(&self, inputs: &GeneratorInputs) -> Result<Tensor<4>> {
+        self.forward_inputs(inputs, BatchNormMode::BatchStatistics)
+    }
+
+    fn regularization_loss(&self) -> Option<Tensor<1>> {
+        Some(MnistGenerator::regularization_loss(self))
+    }
+}
+
+/// Configuration of [`MnistDiscriminator`], with TF-GAN's defaults (its unconditional
+/// discriminator).
+///
+/// `num_classes` makes TF-GAN's conditional discriminator (labels conditioned in after the
+/// convolutions), `aux_classes` adds an ACGAN class head, `categorical_dim` / `continuous_dim`
+/// add TF-GAN's InfoGAN recognizer heads (a Categorical and a Normal with σ = 1).
 ///
 /// ```
 /// let config = rgan::model::MnistDiscriminatorConfig::new();
 /// assert_eq!((config.leaky_relu_slope, config.weight_decay), (0.01, 2.5e-5));
+/// assert_eq!((config.num_classes, config.aux_classes), (0, 0));
 /// ```
 #[derive(Config, Debug)]
 pub struct MnistDiscriminatorConfig {
@@ -261,15 +423,32 @@ pub struct MnistDiscriminatorConfig {
     /// Batch-norm epsilon. Default 1e-3.
     #[config(default = 1e-3)]
     pub batch_norm_epsilon: f64,
+    /// Classes of the one-hot labels it is conditioned on (0: unconditional). Default 0.
+    #[config(default = 0)]
+    pub num_classes: usize,
+    /// Width of the label embedding. Default 256.
+    #[config(default = 256)]
+    pub embedding_size: usize,
+    /// ACGAN: classes of the auxiliary classification head (0: none). Default 0.
+    #[config(default = 0)]
+    pub aux_classes: usize,
+    /// InfoGAN: categories of the recognizer's categorical head (0: none). Default 0.
+    #[config(default = 0)]
+    pub categorical_dim: usize,
+    /// InfoGAN: dimensions of the recognizer's continuous head (0: none). Default 0.
+    #[config(default = 0)]
+    pub continuous_dim: usize,
 }
 
-/// TF-GAN's unconditional MNIST discriminator: image `[N, 1, 28, 28]` → conv 64 (k4, s2, same)
-/// → leaky ReLU → conv 128 (k4, s2, same) → leaky ReLU → flatten (6272) → dense 1024 (no bias)
-/// → BN → leaky ReLU → dense 1 (with bias): logits `[N, 1]`.
+/// TF-GAN's MNIST discriminator: image `[N, 1, 28, 28]` → conv 64 (k4, s2, same) → leaky ReLU →
+/// conv 128 (k4, s2, same) → leaky ReLU → flatten (6272) → (conditional: label embedding added)
+/// → dense 1024 (no bias) → BN → leaky ReLU → dense 1 (with bias): logits `[N, 1]`; optional
+/// ACGAN and InfoGAN heads on the same 1024 features.
 ///
-/// TF-GAN's example also wraps the body in spectral normalization; this network does not (yet).
-/// Its batch norm uses batch statistics on an autodiff device (in training), as TF-GAN's
-/// always-training BN does.
+/// As in TF-GAN's example, the body (the two convolutions and the dense 1024) is spectrally
+/// normalized (one power iteration per training forward), and its batch norm uses batch
+/// statistics in training (on an autodiff device). It implements
+/// [`CriticLayer`](crate::penalties::CriticLayer) so that gradient penalties are exact.
 ///
 /// ```
 /// use burn::prelude::*;
@@ -282,17 +461,41 @@ pub struct MnistDiscriminatorConfig {
 /// ```
 #[derive(Module, Debug)]
 pub struct MnistDiscriminator {
-    conv1: Conv2d,
-    conv2: Conv2d,
-    fc1: Linear,
+    conv1: SpectralNormConv2d,
+    act: LeakyRelu,
+    conv2: SpectralNormConv2d,
+    condition: Option<ConditionTensorFromOnehot>,
+    fc1: SpectralNormLinear,
     bn: BatchNorm,
     fc2: Linear,
-    leaky_relu_slope: f64,
+    class_head: Option<Linear>,
+    categorical_head: Option<Linear>,
+    continuous_head: Option<Linear>,
     weight_decay: f64,
 }
 
+fn sn_conv(rng: &mut Rng, channels: [usize; 2], kernel: usize, stride: usize, device: &Device) -> SpectralNormConv2d {
+    let layer = conv(rng, channels, kernel, stride, device);
+    let u = rng.normal([channels[0] * kernel * kernel, 1], 0.0, 1.0, device);
+    SpectralNormConv2d::from_conv2d(layer, Some(u), 1, true).expect("valid u shape and rounds")
+}
+
+fn sn_dense(rng: &mut Rng, inputs: usize, outputs: usize, device: &Device) -> SpectralNormLinear {
+    let layer = dense(rng, inputs, outputs, false, device);
+    let u = rng.normal([inputs, 1], 0.0, 1.0, device);
+    SpectralNormLinear::from_linear(layer, Some(u), 1, true).expect("valid u shape and rounds")
+}
+
+fn head(rng: &mut Rng, outputs: usize, device: &Device) -> Option<Linear> {
+    (outputs > 0).then(|| {
+        let mut layer = dense(rng, 1024, outputs, true, device);
+        layer.bias = Some(zeros([outputs], device));
+        layer
+    })
+}
+
 impl MnistDiscriminatorConfig {
-    /// Builds the discriminator, drawing its kernels from `rng`.
+    /// Builds the discriminator, drawing its kernels (and spectral-norm vectors) from `rng`.
     ///
     /// ```
     /// use burn::prelude::*;
@@ -301,25 +504,32 @@ impl MnistDiscriminatorConfig {
     /// assert!(config.init(&mut rng, &Device::default()).is_err());
     /// ```
     pub fn init(&self, rng: &mut Rng, device: &Device) -> Result<MnistDiscriminator> {
-        if self.weight_decay.is_nan() || self.weight_decay < 0.0 {
-            return Err(RganError::invalid("weight_decay", format!("is {}; it must be ≥ 0", self.weight_decay)));
-        }
-        let mut fc2 = dense(rng, 1024, 1, true, device);
-        fc2.bias = Some(zeros([1], device));
+        check_weight_decay(self.weight_decay)?;
+        let conv1 = sn_conv(rng, [1, 64], 4, 2, device);
+        let conv2 = sn_conv(rng, [64, 128], 4, 2, device);
+        let condition = (self.num_classes > 0)
+            .then(|| onehot_conditioning(rng, self.num_classes, 7 * 7 * 128, self.embedding_size, device));
+        let fc1 = sn_dense(rng, 7 * 7 * 128, 1024, device);
+        let fc2 = head(rng, 1, device).expect("one output");
         Ok(MnistDiscriminator {
-            conv1: conv(rng, [1, 64], 4, 2, device),
-            conv2: conv(rng, [64, 128], 4, 2, device),
-            fc1: dense(rng, 7 * 7 * 128, 1024, false, device),
+            conv1,
+            act: LeakyReluConfig::new().with_negative_slope(self.leaky_relu_slope).init(),
+            conv2,
+            condition,
+            fc1,
             bn: batch_norm_layer(1024, self.batch_norm_momentum, self.batch_norm_epsilon, device),
             fc2,
-            leaky_relu_slope: self.leaky_relu_slope,
+            class_head: head(rng, self.aux_classes, device),
+            categorical_head: head(rng, self.categorical_dim, device),
+            continuous_head: head(rng, self.continuous_dim, device),
             weight_decay: self.weight_decay,
         })
     }
 }
 
 impl MnistDiscriminator {
-    /// The logits `[N, 1]` of images `[N, 1, 28, 28]`.
+    /// The real/fake logits `[N, 1]` of images `[N, 1, 28, 28]` (an unconditional
+    /// discriminator; see [`GanDiscriminator::discriminate`] for the others).
     ///
     /// ```
     /// use burn::prelude::*;
@@ -330,6 +540,10 @@ impl MnistDiscriminator {
     /// assert!(err.to_string().contains("[2, 3, 28, 28]"));
     /// ```
     pub fn forward(&self, images: Tensor<4>) -> Result<Tensor<2>> {
+        Ok(self.forward_all(images, None)?.logits)
+    }
+
+    fn check_images(images: &Tensor<4>) -> Result<()> {
         let [n, c, h, w] = images.dims();
         if c != 1 || h != 28 || w != 28 || n == 0 {
             return Err(RganError::shape(
@@ -338,15 +552,39 @@ impl MnistDiscriminator {
                 "but the MNIST discriminator takes [batch ≥ 1, 1, 28, 28]",
             ));
         }
-        let slope = self.leaky_relu_slope;
-        let x = leaky_relu(self.conv1.forward(images), slope);
-        let x = leaky_relu(self.conv2.forward(x), slope);
-        let x = x.reshape([n, 7 * 7 * 128]);
-        let x = leaky_relu(self.bn.forward(self.fc1.forward(x)), slope);
-        Ok(self.fc2.forward(x))
+        Ok(())
     }
 
-    /// TF's kernel regularization loss, `weight_decay × Σ_kernels Σw²/2`, shape `[1]`.
+    fn forward_all(&self, images: Tensor<4>, labels: Option<Tensor<2>>) -> Result<DiscriminatorOutput> {
+        Self::check_images(&images)?;
+        let n = images.dims()[0];
+        let x = self.act.forward(self.conv1.forward(images));
+        let x = self.act.forward(self.conv2.forward(x));
+        let mut x = x.reshape([n, 7 * 7 * 128]);
+        if let Some(condition) = &self.condition {
+            let labels = labels.ok_or_else(|| {
+                RganError::invalid("generator_inputs", "the conditional MNIST discriminator needs one-hot labels")
+            })?;
+            x = condition.forward(x, labels)?;
+        }
+        let x = self.act.forward(self.bn.forward(self.fc1.forward(x)));
+        let mut distributions = Vec::new();
+        if let Some(h) = &self.categorical_head {
+            distributions.push(Distribution::Categorical { logits: h.forward(x.clone()) });
+        }
+        if let Some(h) = &self.continuous_head {
+            let loc = h.forward(x.clone());
+            distributions.push(Distribution::Normal { scale: loc.ones_like(), loc });
+        }
+        Ok(DiscriminatorOutput {
+            logits: self.fc2.forward(x.clone()),
+            class_logits: self.class_head.as_ref().map(|h| h.forward(x)),
+            distributions,
+        })
+    }
+
+    /// TF's kernel regularization loss, `weight_decay × Σ_kernels Σw²/2` (the raw kernels of
+    /// the spectrally normalized layers and the heads), shape `[1]`.
     ///
     /// ```
     /// use burn::prelude::*;
@@ -355,11 +593,47 @@ impl MnistDiscriminator {
     /// assert_eq!(d.regularization_loss().into_scalar::<f32>(), 0.0);
     /// ```
     pub fn regularization_loss(&self) -> Tensor<1> {
-        let total = l2_loss(self.conv1.weight.val())
+        let mut total = l2_loss(self.conv1.weight.val())
             + l2_loss(self.conv2.weight.val())
             + l2_loss(self.fc1.weight.val())
             + l2_loss(self.fc2.weight.val());
+        for h in [&self.class_head, &self.categorical_head, &self.continuous_head].into_iter().flatten() {
+            total = total + l2_loss(h.weight.val());
+        }
         total.mul_scalar(self.weight_decay)
+    }
+}
+
+impl SequentialCritic for MnistDiscriminator {
+    fn critic_layers(&self) -> Vec<&dyn CriticLayer> {
+        let mut layers: Vec<&dyn CriticLayer> = vec![&self.conv1, &self.act, &self.conv2, &self.act, &Flatten];
+        if let Some(condition) = &self.condition {
+            layers.push(condition);
+        }
+        layers.extend([&self.fc1 as &dyn CriticLayer, &self.bn, &self.act, &self.fc2]);
+        layers
+    }
+}
+
+impl GanDiscriminator for MnistDiscriminator {
+    fn discriminate(&self, data: Tensor<4>, inputs: &GeneratorInputs) -> Result<DiscriminatorOutput> {
+        self.forward_all(data, inputs.one_hot_labels.clone())
+    }
+
+    fn regularization_loss(&self) -> Option<Tensor<1>> {
+        Some(MnistDiscriminator::regularization_loss(self))
+    }
+
+    fn gradient_penalty(
+        &self,
+        real_data: Tensor<4>,
+        generated_data: Tensor<4>,
+        inputs: &GeneratorInputs,
+        rng: &mut Rng,
+        options: &GradientPenaltyOptions,
+    ) -> Result<Tensor<1>> {
+        let conditioning = if self.condition.is_some() { inputs.one_hot_labels.clone() } else { None };
+        Ok(wasserstein_gradient_penalty(self, real_data, generated_data, conditioning, rng, options)?.penalty)
     }
 }
 

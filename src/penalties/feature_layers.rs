@@ -153,3 +153,26 @@ impl CriticLayer for GroupNorm {
         Ok(Activation::Maps(dx.reshape([b, c, h, w])))
     }
 }
+
+/// TF-GAN's embedding conditioning as a critic layer: adds the projected embedding of the
+/// tape's one-hot labels (see [`Tape::with_conditioning`]) to its input. The labels are
+/// constants, so the input gradient passes through unchanged.
+impl CriticLayer for crate::features::ConditionTensorFromOnehot {
+    fn forward_taped(&self, input: Activation, tape: &mut Tape) -> Result<Activation> {
+        let labels = tape.conditioning().cloned().ok_or_else(|| {
+            RganError::invalid(
+                "conditioning",
+                "ConditionTensorFromOnehot needs one-hot labels; pass them to the penalty (Some(labels))",
+            )
+        })?;
+        let labels = labels.detach();
+        Ok(match input {
+            Activation::Features(x) => Activation::Features(self.forward(x, labels)?),
+            Activation::Maps(x) => Activation::Maps(self.forward(x, labels)?),
+        })
+    }
+
+    fn input_gradient(&self, output_gradient: Activation, _tape: &mut Tape) -> Result<Activation> {
+        Ok(output_gradient)
+    }
+}

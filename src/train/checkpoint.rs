@@ -12,6 +12,7 @@ use burn::prelude::*;
 use super::TrainConfig;
 use crate::data::BatcherState;
 use crate::error::{Result, RganError};
+use crate::features::TensorPool;
 use crate::model::MnistGenerator;
 use crate::rng::Rng;
 
@@ -28,6 +29,15 @@ pub struct TrainingState {
     pub batcher: BatcherState,
     /// The fixed noise of the sample grids, row-major `[grid_size², noise_dims]`.
     pub fixed_noise: Vec<f32>,
+    /// The fixed continuous codes of an InfoGAN's sample grids, row-major.
+    #[serde(default)]
+    pub fixed_codes: Vec<f32>,
+    /// The replay pool, when the run uses one.
+    #[serde(default)]
+    pub replay_pool: Option<TensorPool>,
+    /// Whether the checkpoint holds `generator_ema.bpk`.
+    #[serde(default)]
+    pub has_generator_ema: bool,
 }
 
 pub(crate) fn file_error(path: &Path, reason: impl Into<String>) -> RganError {
@@ -60,6 +70,7 @@ pub(crate) struct CheckpointParts {
     pub discriminator: Vec<u8>,
     pub generator_optimizer: Vec<u8>,
     pub discriminator_optimizer: Vec<u8>,
+    pub generator_ema: Option<Vec<u8>>,
     pub state: TrainingState,
 }
 
@@ -89,7 +100,10 @@ pub(crate) fn write_checkpoint(logdir: &Path, parts: CheckpointParts, keep: usiz
         ("generator_optimizer.bpk", &parts.generator_optimizer),
         ("discriminator_optimizer.bpk", &parts.discriminator_optimizer),
         ("state.json", &json),
-    ] {
+    ]
+    .into_iter()
+    .chain(parts.generator_ema.as_ref().map(|bytes| ("generator_ema.bpk", bytes)))
+    {
         let path = tmp.join(file);
         std::fs::write(&path, bytes).map_err(|e| file_error(&path, format!("cannot be written: {e}")))?;
     }
@@ -160,16 +174,28 @@ pub(crate) fn load_module<M: Module>(module: M, file: &Path) -> Result<M> {
 }
 
 /// Loads the generator of a checkpoint (any path [`resolve_checkpoint`] accepts) onto `device`,
-/// with its training configuration.
+/// with its training configuration: its moving average (`generator_ema.bpk`) with `ema`, which
+/// errors when the run kept none.
 ///
 /// ```
 /// use burn::prelude::*;
-/// assert!(rgan::train::load_generator("/nonexistent/logs", &Device::default()).is_err());
+/// assert!(rgan::train::load_generator("/nonexistent/logs", false, &Device::default()).is_err());
 /// ```
-pub fn load_generator(path: impl AsRef<Path>, device: &Device) -> Result<(MnistGenerator, TrainConfig)> {
+pub fn load_generator(path: impl AsRef<Path>, ema: bool, device: &Device) -> Result<(MnistGenerator, TrainConfig)> {
     let dir = resolve_checkpoint(path)?;
     let state = read_training_state(&dir)?;
     let generator = state.config.generator.init(&mut Rng::seed_from_u64(0), device)?;
-    let generator = load_module(generator, &dir.join("generator.bpk"))?;
+    let file = if ema {
+        if !state.has_generator_ema {
+            return Err(file_error(
+                &dir,
+                "holds no generator moving average: train with --ema-decay (TrainConfig::generator_ema_decay) to keep one",
+            ));
+        }
+        "generator_ema.bpk"
+    } else {
+        "generator.bpk"
+    };
+    let generator = load_module(generator, &dir.join(file))?;
     Ok((generator, state.config))
 }

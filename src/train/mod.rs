@@ -1,17 +1,23 @@
-//! GAN training: TF-GAN's `gan_model` / `gan_loss` / `gan_train_ops` / `gan_train` for the
-//! MNIST networks, with sample grids, a scalars CSV and atomic, resumable checkpoints.
+//! GAN training: TF-GAN's `gan_model` / `gan_loss` / `gan_train_ops` / `gan_train`, with sample
+//! grids, scalars (CSV and TensorBoard), a loss-curve picture and atomic, resumable checkpoints.
 //!
-//! A run's log folder holds `scalars.csv` (`step,d_loss,g_loss,steps_per_sec`),
-//! `samples/step_NNNNNN.png` (a grid of images from fixed noise) and
-//! `checkpoints/step-NNNNNN/` (both networks, both optimizers, the random state and the data
-//! position) with `checkpoints/latest` naming the newest.
+//! A run's log folder holds `scalars.csv`, TensorBoard event files, `samples/step_NNNNNN.png`
+//! (a grid of images from fixed inputs), `loss_curves.png` and `checkpoints/step-NNNNNN/` (both
+//! networks, both optimizers, the generator's moving average, the replay pool, the random state,
+//! the data position and the configuration) with `checkpoints/latest` naming the newest.
 
 mod checkpoint;
 mod config;
+mod gan_loss;
 mod images;
+mod summaries;
 mod trainer;
 
 pub use checkpoint::{TrainingState, load_generator, read_training_state, resolve_checkpoint, write_atomically};
-pub use config::{GanLossKind, TrainConfig, TrainSchedule};
+pub use config::{
+    GanKind, GanLossKind, LearningRateSchedule, OptimizerConfig, OptimizerKind, TrainConfig, TrainSchedule,
+};
+pub use gan_loss::{GanLoss, GanLossConfig, discriminator_adversarial_loss, gan_loss, generator_adversarial_loss};
 pub use images::{image_grid, save_image_grid};
-pub use trainer::{GanModel, StepReport, TrainSummary, Trainer};
+pub use summaries::{RunLog, plot_loss_curves};
+pub use trainer::{HookAction, StepReport, TrainHook, TrainSummary, Trainer};

@@ -1,10 +1,14 @@
-//! The training loop.
+//! TF-GAN's third and fourth steps, train ops and the train loop (`gan_train_ops`,
+//! `gan_train`), eager: one optimizer per network, a generator:discriminator step ratio, joint or
+//! sequential updates, weight clipping, a generator moving average, a replay pool, checkpoints,
+//! summaries and hooks.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 
@@ -12,35 +16,68 @@ use super::checkpoint::{
     CheckpointParts, TrainingState, file_error, load_module, module_bytes, read_training_state, resolve_checkpoint,
     write_checkpoint,
 };
-use super::{GanLossKind, TrainConfig, TrainSchedule, save_image_grid};
+use super::{GanLoss, RunLog, TrainConfig, TrainSchedule, gan_loss};
 use crate::data::{Batcher, ImageDataset};
 use crate::error::{Result, RganError};
-use crate::losses::{
-    DiscriminatorLossOptions, GeneratorLossOptions, modified_discriminator_loss, modified_generator_loss,
+use crate::features::{GeneratorEma, TensorPool, clip_discriminator_weights};
+use crate::losses::StructuredInput;
+use crate::model::{
+    GanDiscriminator, GanGenerator, GanModel, GeneratorInputs, MnistDiscriminator, MnistGenerator, one_hot,
 };
-use crate::model::{BatchNormMode, MnistDiscriminator, MnistGenerator};
 use crate::rng::Rng;
-
-/// The two networks of a GAN.
-#[derive(Clone, Debug)]
-pub struct GanModel {
-    /// The generator.
-    pub generator: MnistGenerator,
-    /// The discriminator.
-    pub discriminator: MnistDiscriminator,
-}
 
 /// What one GAN step did.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StepReport {
     /// The number of GAN steps done, this one included.
     pub step: usize,
-    /// The discriminator's loss (with its weight decay), before this step's update.
+    /// The discriminator's loss (with its penalties and weight decay), before its last update.
     pub d_loss: f64,
-    /// The generator's loss (with its weight decay), before this step's update.
+    /// The generator's loss (with its penalties and weight decay), before its last update.
     pub g_loss: f64,
+    /// The (unweighted) gradient penalty, when used.
+    pub gradient_penalty: Option<f64>,
+    /// The (unweighted) mutual information penalty, when used.
+    pub mutual_information_penalty: Option<f64>,
+    /// The generator's learning rate in this step.
+    pub generator_learning_rate: f64,
+    /// The discriminator's learning rate in this step.
+    pub discriminator_learning_rate: f64,
     /// Steps per second since this run (or resume) started.
     pub steps_per_sec: f64,
+}
+
+/// What a hook asks the loop to do next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HookAction {
+    /// Keep training.
+    Continue,
+    /// Stop now: the loop writes a checkpoint and returns (TF's `request_stop`).
+    Stop,
+}
+
+/// A user hook run after every GAN step (TF's `SessionRunHook.after_run`): it sees the step's
+/// report and both networks, and may stop the run.
+///
+/// ```
+/// use rgan::train::{HookAction, StepReport, TrainHook};
+/// struct StopWhenClose;
+/// impl<G, D> TrainHook<G, D> for StopWhenClose {
+///     fn after_step(&mut self, report: &StepReport, _: &rgan::model::GanModel<G, D>) -> rgan::Result<HookAction> {
+///         Ok(if report.d_loss.abs() < 1e-3 { HookAction::Stop } else { HookAction::Continue })
+///     }
+/// }
+/// ```
+pub trait TrainHook<G, D> {
+    /// Called after each GAN step.
+    fn after_step(&mut self, report: &StepReport, model: &GanModel<G, D>) -> Result<HookAction>;
+}
+
+impl<G, D, F: FnMut(&StepReport)> TrainHook<G, D> for F {
+    fn after_step(&mut self, report: &StepReport, _: &GanModel<G, D>) -> Result<HookAction> {
+        self(report);
+        Ok(HookAction::Continue)
+    }
 }
 
 /// What [`Trainer::run`] produced.
@@ -52,13 +89,18 @@ pub struct TrainSummary {
     pub samples: PathBuf,
     /// The last checkpoint written.
     pub checkpoint: PathBuf,
+    /// The loss-curve picture.
+    pub loss_curves: PathBuf,
     /// Wall time of the run.
     pub wall: Duration,
+    /// Whether the run stopped early (a hook or the stop flag, e.g. Ctrl-C).
+    pub interrupted: bool,
 }
 
-/// A GAN training run on an image data set (TF-GAN's `gan_model`, `gan_loss`, `gan_train_ops`
-/// and `gan_train` for the MNIST networks), with sample grids, a scalars CSV and checkpoints in
-/// `logdir`.
+/// A GAN training run on an image data set: TF-GAN's `gan_model`, `gan_loss`, `gan_train_ops`
+/// and `gan_train`, with sample grids, scalars (CSV and TensorBoard), a loss-curve picture and
+/// atomic checkpoints in `logdir`. `Trainer::new` trains TF-GAN's MNIST networks from a
+/// [`TrainConfig`]; [`Trainer::with_model`] trains any [`GanGenerator`] / [`GanDiscriminator`].
 ///
 /// ```no_run
 /// use burn::prelude::*;
@@ -67,44 +109,33 @@ pub struct TrainSummary {
 /// let mnist = Mnist::load("../shared/datasets/mnist", Split::Train).unwrap();
 /// let device = Device::default().autodiff();
 /// let mut trainer = Trainer::new(TrainConfig::new().with_steps(100), &mnist, "logs/mnist", &device).unwrap();
-/// let summary = trainer.run(|report| println!("{report:?}")).unwrap();
+/// let summary = trainer.run(|report: &rgan::train::StepReport| println!("{report:?}")).unwrap();
 /// println!("samples in {}", summary.samples.display());
 /// ```
-pub struct Trainer<'d, D: ImageDataset + ?Sized> {
+pub struct Trainer<'d, Data: ImageDataset + ?Sized, G = MnistGenerator, D = MnistDiscriminator> {
     config: TrainConfig,
-    data: &'d D,
+    data: &'d Data,
     device: Device,
-    model: GanModel,
+    model: GanModel<G, D>,
     generator_optimizer: ModuleOptimizer,
     discriminator_optimizer: ModuleOptimizer,
+    ema: Option<GeneratorEma<G>>,
+    pool: Option<TensorPool>,
     batcher: Batcher,
     rng: Rng,
     fixed_noise: Vec<f32>,
+    fixed_codes: Vec<f32>,
     step: usize,
-    logdir: PathBuf,
-    scalars: std::fs::File,
+    log: RunLog,
     started: Instant,
     start_step: usize,
     last_checkpoint: Option<PathBuf>,
+    last_checkpoint_time: Instant,
     last_samples: Option<PathBuf>,
+    stop: Option<Arc<AtomicBool>>,
 }
 
-fn adam(config: &TrainConfig) -> ModuleOptimizer {
-    AdamConfig::new()
-        .with_beta_1(config.adam_beta_1 as f32)
-        .with_beta_2(config.adam_beta_2 as f32)
-        .with_epsilon(config.adam_epsilon as f32)
-        .init()
-}
-
-fn check_config(config: &TrainConfig, data_len: usize, image_shape: [usize; 3]) -> Result<()> {
-    if image_shape != [1, 28, 28] {
-        return Err(RganError::shape(
-            "data",
-            &image_shape,
-            "(one image) but the MNIST networks take [1, 28, 28] images; resize the data set",
-        ));
-    }
+fn check_config(config: &TrainConfig, data_len: usize) -> Result<()> {
     if config.batch_size == 0 || config.batch_size > data_len {
         return Err(RganError::invalid(
             "batch_size",
@@ -114,13 +145,31 @@ fn check_config(config: &TrainConfig, data_len: usize, image_shape: [usize; 3]) 
     if config.grid_size == 0 {
         return Err(RganError::invalid("grid_size", "must be at least 1"));
     }
-    for (name, lr) in [
-        ("generator_learning_rate", config.generator_learning_rate),
-        ("discriminator_learning_rate", config.discriminator_learning_rate),
-    ] {
-        if !(lr > 0.0 && lr.is_finite()) {
-            return Err(RganError::invalid(name, format!("is {lr}; it must be a positive number")));
-        }
+    if config.generator_train_steps == 0 && config.discriminator_train_steps == 0 {
+        return Err(RganError::invalid("generator_train_steps", "and discriminator_train_steps are both 0"));
+    }
+    config.generator_optimizer.check("generator_optimizer")?;
+    config.discriminator_optimizer.check("discriminator_optimizer")?;
+    if let Some(c) = config.weight_clip
+        && !(c > 0.0)
+    {
+        return Err(RganError::invalid("weight_clip", format!("is {c}; it must be > 0")));
+    }
+    if let Some(decay) = config.generator_ema_decay
+        && !(0.0..=1.0).contains(&decay)
+    {
+        return Err(RganError::invalid("generator_ema_decay", format!("is {decay}; it must be in [0, 1]")));
+    }
+    Ok(())
+}
+
+fn check_mnist_shape(image_shape: [usize; 3]) -> Result<()> {
+    if image_shape != [1, 28, 28] {
+        return Err(RganError::shape(
+            "data",
+            &image_shape,
+            "(one image) but the MNIST networks take [1, 28, 28] images; resize the data set",
+        ));
     }
     Ok(())
 }
@@ -129,71 +178,125 @@ fn scalar(loss: &Tensor<1>) -> f64 {
     loss.clone().into_scalar::<f64>()
 }
 
-fn open_scalars(logdir: &Path, append: bool) -> Result<std::fs::File> {
-    let path = logdir.join("scalars.csv");
-    let exists = path.is_file();
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .append(append)
-        .truncate(!append)
-        .open(&path)
-        .map_err(|e| file_error(&path, format!("cannot be opened: {e}")))?;
-    if !append || !exists {
-        writeln!(file, "step,d_loss,g_loss,steps_per_sec").map_err(|e| file_error(&path, e.to_string()))?;
+/// The rows of the sample grid: one per class (conditional, ACGAN) or category (InfoGAN), else
+/// `grid_size`.
+fn grid_rows(config: &TrainConfig) -> usize {
+    if config.generator.num_classes > 0 {
+        config.generator.num_classes
+    } else if config.generator.categorical_dim > 0 {
+        config.generator.categorical_dim
+    } else {
+        config.grid_size
     }
-    Ok(file)
 }
 
-impl<'d, D: ImageDataset + ?Sized> Trainer<'d, D> {
-    /// Starts a run: builds both networks from `config.seed`, creates `logdir` and truncates its
-    /// `scalars.csv`. `device` should be an autodiff device (`Device::default().autodiff()`); a
-    /// plain device is switched to its autodiff counterpart.
+impl<'d, Data: ImageDataset + ?Sized> Trainer<'d, Data> {
+    /// Starts a run of TF-GAN's MNIST networks: builds both from `config.seed`, creates `logdir`
+    /// and starts its outputs afresh. `device` should be an autodiff device
+    /// (`Device::default().autodiff()`); a plain device is switched to its autodiff counterpart.
     ///
-    /// Errors if the data set's images are not `[1, 28, 28]`, the batch size does not fit the
-    /// data set, or `logdir` cannot be created.
-    pub fn new(config: TrainConfig, data: &'d D, logdir: impl AsRef<Path>, device: &Device) -> Result<Self> {
-        check_config(&config, data.len(), data.image_shape())?;
+    /// Errors if the data set's images are not `[1, 28, 28]`, the configuration is invalid, or
+    /// `logdir` cannot be created.
+    pub fn new(config: TrainConfig, data: &'d Data, logdir: impl AsRef<Path>, device: &Device) -> Result<Self> {
+        check_mnist_shape(data.image_shape())?;
         let device = device.clone().autodiff();
-        let logdir = logdir.as_ref().to_path_buf();
-        std::fs::create_dir_all(&logdir).map_err(|e| file_error(&logdir, format!("cannot create: {e}")))?;
         let mut master = Rng::seed_from_u64(config.seed);
         let generator = config.generator.init(&mut master.fork(), &device)?;
         let discriminator = config.discriminator.init(&mut master.fork(), &device)?;
-        let batcher = Batcher::new(data.len(), config.batch_size, master.below(usize::MAX) as u64)?;
-        let grid = config.grid_size * config.grid_size;
-        let fixed_noise: Vec<f32> =
-            (0..grid * config.generator.noise_dims).map(|_| master.next_normal() as f32).collect();
-        let rng = master.fork();
-        let scalars = open_scalars(&logdir, false)?;
-        Ok(Self {
-            generator_optimizer: adam(&config),
-            discriminator_optimizer: adam(&config),
-            config,
-            data,
-            device,
-            model: GanModel { generator, discriminator },
-            batcher,
-            rng,
-            fixed_noise,
-            step: 0,
-            logdir,
-            scalars,
-            started: Instant::now(),
-            start_step: 0,
-            last_checkpoint: None,
-            last_samples: None,
-        })
+        Trainer::start(config, GanModel { generator, discriminator }, master, data, logdir, &device)
     }
 
-    /// Resumes a run from a checkpoint (any path [`resolve_checkpoint`] accepts): networks,
-    /// optimizer state, noise generator and data position, so the run continues as if it had not
-    /// stopped. `steps` replaces the saved number of steps to train to when given. Appends to
-    /// `logdir/scalars.csv`.
+    /// Resumes a run of the MNIST networks from a checkpoint (any path [`resolve_checkpoint`]
+    /// accepts): networks, optimizer state, moving average, replay pool, random state and data
+    /// position, so the run continues as if it had not stopped. `steps` replaces the saved number
+    /// of steps to train to when given.
     pub fn resume(
         checkpoint: impl AsRef<Path>,
         steps: Option<usize>,
-        data: &'d D,
+        data: &'d Data,
+        logdir: impl AsRef<Path>,
+        device: &Device,
+    ) -> Result<Self> {
+        check_mnist_shape(data.image_shape())?;
+        let state = read_training_state(&checkpoint)?;
+        let device = device.clone().autodiff();
+        let mut dummy = Rng::seed_from_u64(0);
+        let template = GanModel {
+            generator: state.config.generator.init(&mut dummy, &device)?,
+            discriminator: state.config.discriminator.init(&mut dummy, &device)?,
+        };
+        Trainer::resume_with_model(checkpoint, template, steps, data, logdir, &device)
+    }
+}
+
+impl<'d, Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator> Trainer<'d, Data, G, D> {
+    /// Starts a run of any GAN model (TF-GAN's custom networks): `config` gives everything but
+    /// the networks (its `generator` section still describes the generator's inputs: noise
+    /// size, classes, codes). The random draws of the run come from `config.seed`.
+    pub fn with_model(
+        config: TrainConfig,
+        model: GanModel<G, D>,
+        data: &'d Data,
+        logdir: impl AsRef<Path>,
+        device: &Device,
+    ) -> Result<Self> {
+        let mut master = Rng::seed_from_u64(config.seed);
+        let _ = (master.fork(), master.fork()); // the draws `Trainer::new` spends on initialization
+        Self::start(config, model, master, data, logdir, &device.clone().autodiff())
+    }
+
+    fn start(
+        config: TrainConfig,
+        model: GanModel<G, D>,
+        mut master: Rng,
+        data: &'d Data,
+        logdir: impl AsRef<Path>,
+        device: &Device,
+    ) -> Result<Self> {
+        check_config(&config, data.len())?;
+        let logdir = logdir.as_ref().to_path_buf();
+        let batcher = Batcher::new(data.len(), config.batch_size, master.below(usize::MAX) as u64)?;
+        let n = grid_rows(&config) * config.grid_size;
+        let fixed_noise: Vec<f32> = (0..n * config.generator.noise_dims).map(|_| master.next_normal() as f32).collect();
+        let fixed_codes: Vec<f32> =
+            (0..n * config.generator.continuous_dim).map(|_| (2.0 * master.next_f64() - 1.0) as f32).collect();
+        let rng = master.fork();
+        let pool = (config.replay_pool_size > 0)
+            .then(|| TensorPool::new(config.replay_pool_size, config.replay_pool_probability, master.fork()))
+            .transpose()?;
+        let ema = config.generator_ema_decay.map(|decay| GeneratorEma::new(&model.generator, decay)).transpose()?;
+        let log = RunLog::open(&logdir, None)?;
+        Ok(Self {
+            generator_optimizer: config.generator_optimizer.init(),
+            discriminator_optimizer: config.discriminator_optimizer.init(),
+            config,
+            data,
+            device: device.clone(),
+            model,
+            ema,
+            pool,
+            batcher,
+            rng,
+            fixed_noise,
+            fixed_codes,
+            step: 0,
+            log,
+            started: Instant::now(),
+            start_step: 0,
+            last_checkpoint: None,
+            last_checkpoint_time: Instant::now(),
+            last_samples: None,
+            stop: None,
+        })
+    }
+
+    /// Resumes a run of any GAN model from a checkpoint: `template` has the networks' structure
+    /// (its weights are replaced by the checkpoint's).
+    pub fn resume_with_model(
+        checkpoint: impl AsRef<Path>,
+        template: GanModel<G, D>,
+        steps: Option<usize>,
+        data: &'d Data,
         logdir: impl AsRef<Path>,
         device: &Device,
     ) -> Result<Self> {
@@ -203,43 +306,65 @@ impl<'d, D: ImageDataset + ?Sized> Trainer<'d, D> {
         if let Some(steps) = steps {
             config.steps = steps;
         }
-        check_config(&config, data.len(), data.image_shape())?;
+        check_config(&config, data.len())?;
         let device = device.clone().autodiff();
         let logdir = logdir.as_ref().to_path_buf();
-        std::fs::create_dir_all(&logdir).map_err(|e| file_error(&logdir, format!("cannot create: {e}")))?;
-        let mut dummy = Rng::seed_from_u64(0);
-        let generator = load_module(config.generator.init(&mut dummy, &device)?, &dir.join("generator.bpk"))?;
-        let discriminator =
-            load_module(config.discriminator.init(&mut dummy, &device)?, &dir.join("discriminator.bpk"))?;
-        let load_optimizer = |file: &str| -> Result<ModuleOptimizer> {
+        let generator = load_module(template.generator, &dir.join("generator.bpk"))?;
+        let discriminator = load_module(template.discriminator, &dir.join("discriminator.bpk"))?;
+        let load_optimizer = |file: &str, optimizer: ModuleOptimizer| -> Result<ModuleOptimizer> {
             let path = dir.join(file);
             let bytes = std::fs::read(&path).map_err(|e| file_error(&path, format!("cannot read: {e}")))?;
-            adam(&config)
+            optimizer
                 .from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
                 .map_err(|e| file_error(&path, format!("optimizer record error: {e}")))
         };
-        let generator_optimizer = load_optimizer("generator_optimizer.bpk")?;
-        let discriminator_optimizer = load_optimizer("discriminator_optimizer.bpk")?;
+        let generator_optimizer = load_optimizer("generator_optimizer.bpk", config.generator_optimizer.init())?;
+        let discriminator_optimizer =
+            load_optimizer("discriminator_optimizer.bpk", config.discriminator_optimizer.init())?;
+        let ema = match config.generator_ema_decay {
+            Some(decay) => {
+                let path = dir.join("generator_ema.bpk");
+                if !state.has_generator_ema {
+                    return Err(file_error(
+                        &dir,
+                        "the run keeps a generator moving average but the checkpoint has none",
+                    ));
+                }
+                let average = load_module(generator.clone(), &path)?;
+                Some(GeneratorEma::new(&average, decay)?)
+            }
+            None => None,
+        };
         let batcher = Batcher::from_state(data.len(), config.batch_size, state.batcher)?;
-        let scalars = open_scalars(&logdir, true)?;
+        let log = RunLog::open(&logdir, Some(state.step))?;
         Ok(Self {
+            generator_optimizer,
+            discriminator_optimizer,
             config,
             data,
             device,
             model: GanModel { generator, discriminator },
-            generator_optimizer,
-            discriminator_optimizer,
+            ema,
+            pool: state.replay_pool,
             batcher,
             rng: state.rng,
             fixed_noise: state.fixed_noise,
+            fixed_codes: state.fixed_codes,
             step: state.step,
-            logdir,
-            scalars,
+            log,
             started: Instant::now(),
             start_step: state.step,
             last_checkpoint: Some(dir),
+            last_checkpoint_time: Instant::now(),
             last_samples: None,
+            stop: None,
         })
+    }
+
+    /// A flag that, once set (e.g. by a Ctrl-C handler), makes [`run`](Self::run) write a
+    /// checkpoint and return after the current step.
+    pub fn set_stop_flag(&mut self, flag: Arc<AtomicBool>) {
+        self.stop = Some(flag);
     }
 
     /// The number of GAN steps done.
@@ -248,8 +373,13 @@ impl<'d, D: ImageDataset + ?Sized> Trainer<'d, D> {
     }
 
     /// The networks.
-    pub fn model(&self) -> &GanModel {
+    pub fn model(&self) -> &GanModel<G, D> {
         &self.model
+    }
+
+    /// The generator's moving average, when the run keeps one.
+    pub fn generator_ema(&self) -> Option<G> {
+        self.ema.as_ref().map(GeneratorEma::averaged)
     }
 
     /// The configuration.
@@ -259,36 +389,89 @@ impl<'d, D: ImageDataset + ?Sized> Trainer<'d, D> {
 
     /// The log folder.
     pub fn logdir(&self) -> &Path {
-        &self.logdir
+        self.log.logdir()
     }
 
-    fn noise(&mut self) -> Tensor<2> {
-        let shape = [self.config.batch_size, self.config.generator.noise_dims];
-        self.rng.normal(shape, 0.0, 1.0, &self.device)
-    }
-
-    fn discriminator_loss(&self, d_real: Tensor<2>, d_gen: Tensor<2>) -> Result<Tensor<1>> {
-        let loss = match self.config.loss {
-            GanLossKind::Modified => {
-                modified_discriminator_loss(d_real, d_gen, &DiscriminatorLossOptions::default())?.reshape([1])
+    /// Fresh generator inputs for a batch with `labels`: N(0, 1) noise, one-hot labels (when
+    /// the networks take labels), InfoGAN's codes (uniform categories, U(-1, 1) continuous codes,
+    /// as TF-GAN's `get_infogan_noise`).
+    fn generator_inputs(&mut self, labels: Tensor<1, Int>) -> Result<GeneratorInputs> {
+        let b = self.config.batch_size;
+        let spec = &self.config.generator;
+        let (noise_dims, cat, cont) = (spec.noise_dims, spec.categorical_dim, spec.continuous_dim);
+        let classes = self.config.num_classes();
+        let mut inputs = GeneratorInputs::noise(self.rng.normal([b, noise_dims], 0.0, 1.0, &self.device));
+        if classes > 0 {
+            let ids: Vec<i64> = labels
+                .clone()
+                .into_data()
+                .convert::<i64>()
+                .try_into_vec::<i64>()
+                .map_err(|e| RganError::invalid("labels", format!("cannot be read: {e:?}")))?;
+            if let Some(bad) = ids.iter().find(|&&id| id < 0 || id as usize >= classes) {
+                return Err(RganError::invalid(
+                    "labels",
+                    format!("hold class {bad} but the networks take {classes} classes"),
+                ));
             }
-            GanLossKind::Wasserstein => d_gen.mean() - d_real.mean(),
-        };
-        Ok(loss + self.model.discriminator.regularization_loss())
+            inputs = inputs.with_labels(one_hot(labels, classes));
+        }
+        let mut codes = Vec::new();
+        if cat > 0 {
+            let ids: Vec<i64> = (0..b).map(|_| self.rng.below(cat) as i64).collect();
+            codes.push(StructuredInput::ClassIds(Tensor::from_data(TensorData::new(ids, [b]), &self.device)));
+        }
+        if cont > 0 {
+            codes.push(StructuredInput::Values(self.rng.uniform([b, cont], -1.0, 1.0, &self.device)));
+        }
+        Ok(inputs.with_structured(codes))
     }
 
-    fn generator_loss(&self, d_gen: Tensor<2>) -> Result<Tensor<1>> {
-        let loss = match self.config.loss {
-            GanLossKind::Modified => modified_generator_loss(d_gen, &GeneratorLossOptions::default())?.reshape([1]),
-            GanLossKind::Wasserstein => d_gen.mean().neg(),
+    /// Swaps the discriminator's view of the generated data for a pooled batch (TF-GAN's
+    /// `tensor_pool_adjusted_model`), when the run has a replay pool.
+    fn pooled(&mut self, inputs: &GeneratorInputs, generated: Tensor<4>) -> Result<(GeneratorInputs, Tensor<4>)> {
+        let Some(pool) = self.pool.as_mut() else {
+            return Ok((inputs.clone(), generated));
         };
-        Ok(loss + self.model.generator.regularization_loss())
+        let mut values = vec![generated.clone().detach().into_data(), inputs.noise.clone().into_data()];
+        if let Some(labels) = &inputs.one_hot_labels {
+            values.push(labels.clone().into_data());
+        }
+        for code in &inputs.structured {
+            values.push(match code {
+                StructuredInput::ClassIds(ids) => ids.clone().into_data(),
+                StructuredInput::Values(v) => v.clone().into_data(),
+            });
+        }
+        let mut out = pool.apply(values)?.into_iter();
+        let device = &self.device;
+        let mut next = || out.next().ok_or_else(|| RganError::invalid("replay_pool", "returned too few tensors"));
+        let generated = Tensor::<4>::from_data(next()?, device);
+        let mut pooled = GeneratorInputs::noise(Tensor::from_data(next()?, device));
+        if inputs.one_hot_labels.is_some() {
+            pooled.one_hot_labels = Some(Tensor::from_data(next()?, device));
+        }
+        for code in &inputs.structured {
+            pooled.structured.push(match code {
+                StructuredInput::ClassIds(_) => StructuredInput::ClassIds(Tensor::from_data(next()?, device)),
+                StructuredInput::Values(_) => StructuredInput::Values(Tensor::from_data(next()?, device)),
+            });
+        }
+        Ok((pooled, generated))
     }
 
-    /// The discriminator's logits on generated images, differentiable with respect to the images
-    /// only (the discriminator's own weights are treated as constants).
-    fn frozen_discriminator(&self, images: Tensor<4>) -> Result<Tensor<2>> {
-        self.model.discriminator.clone().no_grad().forward(images)
+    /// One forward pass and loss assembly on a fresh batch.
+    fn losses(&mut self) -> Result<GanLoss> {
+        let batch = self.batcher.next_batch(self.data, &self.device)?;
+        let inputs = self.generator_inputs(batch.labels)?;
+        let generated = self.model.generator.generate(&inputs)?;
+        let mut outputs = self.model.discriminate(batch.images, inputs.clone(), generated.clone())?;
+        if self.pool.is_some() {
+            let (pooled_inputs, pooled_data) = self.pooled(&inputs, generated)?;
+            let pooled = self.model.discriminate(outputs.real_data.clone(), pooled_inputs, pooled_data)?;
+            outputs.discriminator_gen_outputs = pooled.discriminator_gen_outputs;
+        }
+        gan_loss(&self.model, &outputs, &self.config.loss, &mut self.rng)
     }
 
     fn check_finite(&self, name: &str, value: f64) -> Result<()> {
@@ -309,84 +492,126 @@ impl<'d, D: ImageDataset + ?Sized> Trainer<'d, D> {
         ))
     }
 
-    fn generator_update(&mut self, g_loss: Tensor<1>) {
+    fn generator_update(&mut self, g_loss: Tensor<1>) -> Result<()> {
         let grads = GradientsParams::from_grads(g_loss.backward(), &self.model.generator);
-        self.model.generator =
-            self.generator_optimizer.step(self.config.generator_learning_rate, self.model.generator.clone(), grads);
+        let lr = self.config.generator_optimizer.learning_rate(self.step);
+        self.model.generator = self.generator_optimizer.step(lr, self.model.generator.clone(), grads);
+        if let Some(ema) = self.ema.as_mut() {
+            ema.update(&self.model.generator)?;
+        }
+        Ok(())
     }
 
-    fn discriminator_update(&mut self, d_loss: Tensor<1>) {
+    fn discriminator_update(&mut self, d_loss: Tensor<1>) -> Result<()> {
         let grads = GradientsParams::from_grads(d_loss.backward(), &self.model.discriminator);
-        self.model.discriminator = self.discriminator_optimizer.step(
-            self.config.discriminator_learning_rate,
-            self.model.discriminator.clone(),
-            grads,
-        );
+        let lr = self.config.discriminator_optimizer.learning_rate(self.step);
+        self.model.discriminator = self.discriminator_optimizer.step(lr, self.model.discriminator.clone(), grads);
+        if let Some(clip) = self.config.weight_clip {
+            self.model.discriminator = clip_discriminator_weights(self.model.discriminator.clone(), clip)?;
+        }
+        Ok(())
     }
 
-    /// One GAN step (one generator and one discriminator update, ordered by
-    /// `config.schedule`). Stops with an error, before applying any update, when a loss is NaN
-    /// or infinite.
+    /// One GAN step (TF-GAN's joint or sequential train hooks with
+    /// `GANTrainSteps(generator_train_steps, discriminator_train_steps)`). Stops with an
+    /// error, before applying an update, when a loss is NaN or infinite.
     pub fn train_step(&mut self) -> Result<StepReport> {
-        let (d_value, g_value) = match self.config.schedule {
+        let (g, d) = (self.config.generator_train_steps, self.config.discriminator_train_steps);
+        let (both, g_only, d_only) = match self.config.schedule {
             TrainSchedule::Joint => {
-                let batch = self.batcher.next_batch(self.data, &self.device)?;
-                let noise = self.noise();
-                let generated = self.model.generator.forward(noise)?;
-                let d_real = self.model.discriminator.forward(batch.images)?;
-                let d_gen = self.model.discriminator.forward(generated.clone().detach())?;
-                let d_loss = self.discriminator_loss(d_real, d_gen)?;
-                let g_loss = self.generator_loss(self.frozen_discriminator(generated)?)?;
-                let (d_value, g_value) = (scalar(&d_loss), scalar(&g_loss));
-                self.check_finite("discriminator_loss", d_value)?;
-                self.check_finite("generator_loss", g_value)?;
-                self.discriminator_update(d_loss);
-                self.generator_update(g_loss);
-                (d_value, g_value)
+                let k = g.min(d);
+                (k, g - k, d - k)
             }
-            TrainSchedule::Sequential => {
-                let noise = self.noise();
-                let generated = self.model.generator.forward(noise)?;
-                let g_loss = self.generator_loss(self.frozen_discriminator(generated)?)?;
-                let g_value = scalar(&g_loss);
-                self.check_finite("generator_loss", g_value)?;
-                self.generator_update(g_loss);
-                let batch = self.batcher.next_batch(self.data, &self.device)?;
-                let noise = self.noise();
-                let generated = self.model.generator.forward(noise)?.detach();
-                let d_real = self.model.discriminator.forward(batch.images)?;
-                let d_gen = self.model.discriminator.forward(generated)?;
-                let d_loss = self.discriminator_loss(d_real, d_gen)?;
-                let d_value = scalar(&d_loss);
-                self.check_finite("discriminator_loss", d_value)?;
-                self.discriminator_update(d_loss);
-                (d_value, g_value)
+            TrainSchedule::Sequential => (0, g, d),
+        };
+        let mut report = StepReport {
+            step: self.step + 1,
+            d_loss: f64::NAN,
+            g_loss: f64::NAN,
+            gradient_penalty: None,
+            mutual_information_penalty: None,
+            generator_learning_rate: self.config.generator_optimizer.learning_rate(self.step),
+            discriminator_learning_rate: self.config.discriminator_optimizer.learning_rate(self.step),
+            steps_per_sec: 0.0,
+        };
+        let record = |report: &mut StepReport, loss: &GanLoss, g: bool, d: bool| {
+            if g {
+                report.g_loss = scalar(&loss.generator_loss);
+            }
+            if d {
+                report.d_loss = scalar(&loss.discriminator_loss);
+                report.gradient_penalty = loss.gradient_penalty.as_ref().map(scalar);
+                report.mutual_information_penalty = loss.mutual_information_penalty.as_ref().map(scalar);
             }
         };
+        for _ in 0..both {
+            let loss = self.losses()?;
+            record(&mut report, &loss, true, true);
+            self.check_finite("discriminator_loss", report.d_loss)?;
+            self.check_finite("generator_loss", report.g_loss)?;
+            self.discriminator_update(loss.discriminator_loss)?;
+            self.generator_update(loss.generator_loss)?;
+        }
+        for _ in 0..g_only {
+            let loss = self.losses()?;
+            record(&mut report, &loss, true, false);
+            self.check_finite("generator_loss", report.g_loss)?;
+            self.generator_update(loss.generator_loss)?;
+        }
+        for _ in 0..d_only {
+            let loss = self.losses()?;
+            record(&mut report, &loss, false, true);
+            self.check_finite("discriminator_loss", report.d_loss)?;
+            self.discriminator_update(loss.discriminator_loss)?;
+        }
         self.step += 1;
         let elapsed = self.started.elapsed().as_secs_f64();
-        let steps_per_sec = if elapsed > 0.0 { (self.step - self.start_step) as f64 / elapsed } else { 0.0 };
-        Ok(StepReport { step: self.step, d_loss: d_value, g_loss: g_value, steps_per_sec })
+        report.steps_per_sec = if elapsed > 0.0 { (self.step - self.start_step) as f64 / elapsed } else { 0.0 };
+        Ok(report)
     }
 
-    /// Generates the sample grid's images from the fixed noise, normalizing with the batch's own
-    /// statistics (as TF-GAN's training image summaries do) without touching the moving averages.
-    pub fn samples(&self) -> Result<Tensor<4>> {
-        let n = self.config.grid_size * self.config.grid_size;
-        let generator = self.model.generator.valid();
+    /// The fixed generator inputs of the sample grid: one row per class (conditional, ACGAN) or
+    /// category (InfoGAN), else `grid_size` rows, of `grid_size` images.
+    pub fn sample_inputs(&self) -> GeneratorInputs {
         let device = self.device.clone().without_autodiff();
-        let noise = Tensor::from_data(
-            TensorData::new(self.fixed_noise.clone(), [n, self.config.generator.noise_dims]),
-            &device,
-        );
-        generator.forward_with(noise, BatchNormMode::BatchStatistics)
+        let spec = &self.config.generator;
+        let columns = self.config.grid_size;
+        let n = grid_rows(&self.config) * columns;
+        let noise = Tensor::from_data(TensorData::new(self.fixed_noise.clone(), [n, spec.noise_dims]), &device);
+        let row_ids = |k: usize| -> Tensor<1, Int> {
+            let ids: Vec<i64> = (0..n).map(|i| ((i / columns) % k) as i64).collect();
+            Tensor::from_data(TensorData::new(ids, [n]), &device)
+        };
+        let mut inputs = GeneratorInputs::noise(noise);
+        let classes = self.config.num_classes();
+        if classes > 0 {
+            inputs = inputs.with_labels(one_hot(row_ids(classes), classes));
+        }
+        if spec.categorical_dim > 0 {
+            inputs.structured.push(StructuredInput::ClassIds(row_ids(spec.categorical_dim)));
+        }
+        if spec.continuous_dim > 0 {
+            let codes = TensorData::new(self.fixed_codes.clone(), [n, spec.continuous_dim]);
+            inputs.structured.push(StructuredInput::Values(Tensor::from_data(codes, &device)));
+        }
+        inputs
     }
 
-    /// Writes the sample grid of the current step to `logdir/samples/step_NNNNNN.png` and
-    /// returns its path.
+    /// The sample grid's images from the fixed inputs ([`GanGenerator::sample`] of the
+    /// generator, which normalizes with the batch's own statistics as TF-GAN's training image
+    /// summaries do).
+    pub fn samples(&self) -> Result<Tensor<4>> {
+        self.model.generator.valid().sample(&self.sample_inputs())
+    }
+
+    /// Writes the sample grid of the current step to `logdir/samples/step_NNNNNN.png` and to
+    /// TensorBoard, and returns the PNG's path.
     pub fn write_samples(&mut self) -> Result<PathBuf> {
-        let path = self.logdir.join("samples").join(format!("step_{:06}.png", self.step));
-        save_image_grid(self.samples()?, self.config.grid_size, &path)?;
+        let path = self.log.image_grid(self.step, "generated", self.samples()?, self.config.grid_size)?;
+        if let Some(ema) = &self.ema {
+            let images = ema.averaged().valid().sample(&self.sample_inputs())?;
+            self.log.image_grid(self.step, "generated_ema", images, self.config.grid_size)?;
+        }
         self.last_samples = Some(path.clone());
         Ok(path)
     }
@@ -394,9 +619,13 @@ impl<'d, D: ImageDataset + ?Sized> Trainer<'d, D> {
     /// Writes a checkpoint of the current step (see [`resolve_checkpoint`] for the layout) and
     /// returns its folder.
     pub fn save_checkpoint(&mut self) -> Result<PathBuf> {
-        let root = self.logdir.join("checkpoints");
+        let root = self.logdir().join("checkpoints");
         let optimizer_bytes = |optimizer: &ModuleOptimizer| -> Result<Vec<u8>> {
             Ok(optimizer.into_bytes().map_err(|e| file_error(&root, format!("optimizer record error: {e}")))?.to_vec())
+        };
+        let generator_ema = match &self.ema {
+            Some(ema) => Some(module_bytes(ema.averaged(), &root)?),
+            None => None,
         };
         let parts = CheckpointParts {
             generator: module_bytes(self.model.generator.valid(), &root)?,
@@ -409,26 +638,51 @@ impl<'d, D: ImageDataset + ?Sized> Trainer<'d, D> {
                 rng: self.rng.clone(),
                 batcher: self.batcher.state(),
                 fixed_noise: self.fixed_noise.clone(),
+                fixed_codes: self.fixed_codes.clone(),
+                replay_pool: self.pool.clone(),
+                has_generator_ema: generator_ema.is_some(),
             },
+            generator_ema,
         };
-        let dir = write_checkpoint(&self.logdir, parts, self.config.keep_checkpoints)?;
+        self.log.flush()?;
+        let dir = write_checkpoint(self.logdir(), parts, self.config.keep_checkpoints)?;
         self.last_checkpoint = Some(dir.clone());
+        self.last_checkpoint_time = Instant::now();
         Ok(dir)
     }
 
     fn log_scalars(&mut self, report: &StepReport) -> Result<()> {
-        let path = self.logdir.join("scalars.csv");
-        writeln!(self.scalars, "{},{},{},{:.3}", report.step, report.d_loss, report.g_loss, report.steps_per_sec)
-            .and_then(|_| self.scalars.flush())
-            .map_err(|e| file_error(&path, format!("cannot be written: {e}")))
+        let mut values = vec![
+            ("loss/discriminator", report.d_loss),
+            ("loss/generator", report.g_loss),
+            ("learning_rate/generator", report.generator_learning_rate),
+            ("learning_rate/discriminator", report.discriminator_learning_rate),
+            ("steps_per_sec", report.steps_per_sec),
+        ];
+        if let Some(gp) = report.gradient_penalty {
+            values.push(("penalty/gradient", gp));
+        }
+        if let Some(mi) = report.mutual_information_penalty {
+            values.push(("penalty/mutual_information", mi));
+        }
+        self.log.scalars(report.step, &values)
     }
 
-    /// Trains until `config.steps`, calling `on_step` after every step; writes samples,
-    /// scalars and checkpoints on their schedules and at the end.
-    pub fn run(&mut self, mut on_step: impl FnMut(&StepReport)) -> Result<TrainSummary> {
+    /// Trains until `config.steps`, calling `hook` after every step (a closure
+    /// `|report: &StepReport| ...` is a hook); writes samples, scalars and checkpoints on their
+    /// schedules, and a checkpoint and the loss-curve picture at the end. Returns early, after a
+    /// checkpoint, when the hook asks to stop or the stop flag is set.
+    pub fn run(&mut self, mut hook: impl TrainHook<G, D>) -> Result<TrainSummary> {
+        self.run_with_hooks(&mut [&mut hook])
+    }
+
+    /// [`run`](Self::run) with several hooks.
+    pub fn run_with_hooks(&mut self, hooks: &mut [&mut dyn TrainHook<G, D>]) -> Result<TrainSummary> {
         let every = |n: usize, step: usize| n > 0 && step.is_multiple_of(n);
         self.started = Instant::now();
         self.start_step = self.step;
+        self.last_checkpoint_time = Instant::now();
+        let mut interrupted = false;
         while self.step < self.config.steps {
             let report = self.train_step()?;
             let last = report.step == self.config.steps;
@@ -438,21 +692,41 @@ impl<'d, D: ImageDataset + ?Sized> Trainer<'d, D> {
             if every(self.config.sample_every, report.step) || last {
                 self.write_samples()?;
             }
-            if every(self.config.checkpoint_every, report.step) || last {
+            let timed = self.config.checkpoint_secs > 0
+                && self.last_checkpoint_time.elapsed() >= Duration::from_secs(self.config.checkpoint_secs);
+            if every(self.config.checkpoint_every, report.step) || last || timed {
                 self.save_checkpoint()?;
             }
-            on_step(&report);
+            for hook in hooks.iter_mut() {
+                if hook.after_step(&report, &self.model)? == HookAction::Stop {
+                    interrupted = true;
+                }
+            }
+            if self.stop.as_ref().is_some_and(|flag| flag.load(Ordering::SeqCst)) {
+                interrupted = true;
+            }
+            if interrupted {
+                break;
+            }
         }
         let samples = match &self.last_samples {
             Some(path) => path.clone(),
             None => self.write_samples()?,
         };
         let checkpoint = match &self.last_checkpoint {
-            Some(dir) if self.step == self.start_step => dir.clone(),
             Some(dir) if dir.ends_with(format!("step-{:06}", self.step)) => dir.clone(),
             _ => self.save_checkpoint()?,
         };
-        Ok(TrainSummary { step: self.step, samples, checkpoint, wall: self.started.elapsed() })
+        self.log.flush()?;
+        let loss_curves = self.log.plot_loss_curves()?;
+        Ok(TrainSummary {
+            step: self.step,
+            samples,
+            checkpoint,
+            loss_curves,
+            wall: self.started.elapsed(),
+            interrupted,
+        })
     }
 }
 

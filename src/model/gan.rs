@@ -1,0 +1,306 @@
+//! TF-GAN's first step, the GAN model: a generator and a discriminator (any burn modules that
+//! implement [`GanGenerator`] and [`GanDiscriminator`]) run on a batch.
+//!
+//! TF-GAN's `GANModel`, `InfoGANModel` and `ACGANModel` tuples become one eager [`GanOutputs`]:
+//! the discriminator returns a [`DiscriminatorOutput`] whose optional parts (ACGAN's class logits,
+//! InfoGAN's predicted distributions) say which kind of GAN it is. As in TF-GAN, the
+//! discriminator always receives the generator inputs as its second argument (that is how labels
+//! reach a conditional discriminator; others ignore it).
+
+use burn::module::Module;
+use burn::prelude::*;
+
+use crate::error::{Result, RganError};
+use crate::losses::{Distribution, StructuredInput};
+use crate::penalties::GradientPenaltyOptions;
+use crate::rng::Rng;
+
+/// What the generator receives (TF-GAN's `generator_inputs`): unstructured noise, and optionally
+/// one-hot labels (conditional GAN, ACGAN) and structured codes (InfoGAN).
+///
+/// ```
+/// use burn::prelude::*;
+/// use rgan::model::GeneratorInputs;
+/// let device = Device::default();
+/// let inputs = GeneratorInputs::noise(Tensor::zeros([4, 64], &device))
+///     .with_labels(Tensor::zeros([4, 10], &device));
+/// assert_eq!(inputs.batch_size(), 4);
+/// ```
+#[derive(Clone, Debug)]
+pub struct GeneratorInputs {
+    /// Unstructured noise `[batch, noise_dims]`.
+    pub noise: Tensor<2>,
+    /// One-hot labels `[batch, num_classes]` (conditional GAN, ACGAN).
+    pub one_hot_labels: Option<Tensor<2>>,
+    /// InfoGAN's structured codes, in the order the recognizer predicts them.
+    pub structured: Vec<StructuredInput>,
+}
+
+impl GeneratorInputs {
+    /// Inputs made of noise only.
+    pub fn noise(noise: Tensor<2>) -> Self {
+        Self { noise, one_hot_labels: None, structured: Vec::new() }
+    }
+
+    /// Adds one-hot labels.
+    pub fn with_labels(mut self, one_hot_labels: Tensor<2>) -> Self {
+        self.one_hot_labels = Some(one_hot_labels);
+        self
+    }
+
+    /// Adds InfoGAN's structured codes.
+    pub fn with_structured(mut self, structured: Vec<StructuredInput>) -> Self {
+        self.structured = structured;
+        self
+    }
+
+    /// The batch size (the noise's first dimension).
+    pub fn batch_size(&self) -> usize {
+        self.noise.dims()[0]
+    }
+
+    /// The same inputs cut off from the autodiff graph.
+    pub fn detach(&self) -> Self {
+        Self {
+            noise: self.noise.clone().detach(),
+            one_hot_labels: self.one_hot_labels.clone().map(Tensor::detach),
+            structured: self
+                .structured
+                .iter()
+                .map(|s| match s {
+                    StructuredInput::ClassIds(ids) => StructuredInput::ClassIds(ids.clone()),
+                    StructuredInput::Values(v) => StructuredInput::Values(v.clone().detach()),
+                })
+                .collect(),
+        }
+    }
+
+    /// The labels, or an error naming `what` needs them.
+    pub fn labels(&self, what: &str) -> Result<Tensor<2>> {
+        self.one_hot_labels.clone().ok_or_else(|| {
+            RganError::invalid("generator_inputs", format!("{what} needs one-hot labels but the inputs have none"))
+        })
+    }
+}
+
+/// What the discriminator returns: the real/fake logits (TF-GAN's discriminator outputs) and,
+/// for ACGAN, class logits, for InfoGAN, the recognizer's distributions over the structured
+/// codes.
+///
+/// ```
+/// use burn::prelude::*;
+/// let out = rgan::model::DiscriminatorOutput::logits(Tensor::zeros([2, 1], &Device::default()));
+/// assert!(out.class_logits.is_none() && out.distributions.is_empty());
+/// ```
+#[derive(Clone, Debug)]
+pub struct DiscriminatorOutput {
+    /// Real/fake logits `[batch, 1]`.
+    pub logits: Tensor<2>,
+    /// ACGAN's class logits `[batch, num_classes]`.
+    pub class_logits: Option<Tensor<2>>,
+    /// InfoGAN's predicted distributions, one per structured code.
+    pub distributions: Vec<Distribution>,
+}
+
+impl DiscriminatorOutput {
+    /// An output made of logits only.
+    pub fn logits(logits: Tensor<2>) -> Self {
+        Self { logits, class_logits: None, distributions: Vec::new() }
+    }
+}
+
+/// A generator network: TF-GAN's `generator_fn`.
+///
+/// ```
+/// use burn::nn::{Linear, LinearConfig};
+/// use burn::prelude::*;
+/// use rgan::model::{GanGenerator, GeneratorInputs};
+///
+/// #[derive(Module, Debug)]
+/// struct Tiny { dense: Linear }
+///
+/// impl GanGenerator for Tiny {
+///     fn generate(&self, inputs: &GeneratorInputs) -> rgan::Result<Tensor<4>> {
+///         let n = inputs.batch_size();
+///         Ok(self.dense.forward(inputs.noise.clone()).tanh().reshape([n, 1, 2, 2]))
+///     }
+/// }
+///
+/// let device = Device::default();
+/// let g = Tiny { dense: LinearConfig::new(3, 4).init(&device) };
+/// let x = g.generate(&GeneratorInputs::noise(Tensor::zeros([5, 3], &device))).unwrap();
+/// assert_eq!(x.dims(), [5, 1, 2, 2]);
+/// ```
+pub trait GanGenerator: Module {
+    /// Generated data `[batch, C, H, W]` from the inputs (training behaviour on an autodiff
+    /// device, inference behaviour otherwise).
+    fn generate(&self, inputs: &GeneratorInputs) -> Result<Tensor<4>>;
+
+    /// Generated data for image summaries and sampling. Networks with batch norm use the batch's
+    /// own statistics here without touching the moving averages (what TF-GAN's training image
+    /// summaries show); the default is [`generate`](Self::generate).
+    fn sample(&self, inputs: &GeneratorInputs) -> Result<Tensor<4>> {
+        self.generate(inputs)
+    }
+
+    /// The weight-decay loss to add to the generator loss (TF's regularization losses, which
+    /// TF-GAN's `gan_loss` adds), `[1]`; `None` when there is none.
+    fn regularization_loss(&self) -> Option<Tensor<1>> {
+        None
+    }
+}
+
+/// A discriminator network: TF-GAN's `discriminator_fn(data, generator_inputs)`.
+///
+/// ```
+/// use burn::nn::{Linear, LinearConfig};
+/// use burn::prelude::*;
+/// use rgan::model::{DiscriminatorOutput, GanDiscriminator, GeneratorInputs};
+///
+/// #[derive(Module, Debug)]
+/// struct Tiny { dense: Linear }
+///
+/// impl GanDiscriminator for Tiny {
+///     fn discriminate(&self, data: Tensor<4>, _: &GeneratorInputs) -> rgan::Result<DiscriminatorOutput> {
+///         let n = data.dims()[0];
+///         Ok(DiscriminatorOutput::logits(self.dense.forward(data.reshape([n, 4]))))
+///     }
+/// }
+///
+/// let device = Device::default();
+/// let d = Tiny { dense: LinearConfig::new(4, 1).init(&device) };
+/// let inputs = GeneratorInputs::noise(Tensor::zeros([2, 3], &device));
+/// let out = d.discriminate(Tensor::zeros([2, 1, 2, 2], &device), &inputs).unwrap();
+/// assert_eq!(out.logits.dims(), [2, 1]);
+/// ```
+pub trait GanDiscriminator: Module {
+    /// The discriminator's outputs on `data` (real or generated) given the generator inputs.
+    fn discriminate(&self, data: Tensor<4>, inputs: &GeneratorInputs) -> Result<DiscriminatorOutput>;
+
+    /// The weight-decay loss to add to the discriminator loss, `[1]`; `None` when there is none.
+    fn regularization_loss(&self) -> Option<Tensor<1>> {
+        None
+    }
+
+    /// TF-GAN's `wasserstein_gradient_penalty` on this discriminator's real/fake logits,
+    /// computed exactly (double backprop through [`CriticLayer`](crate::penalties::CriticLayer));
+    /// `[1]`. The default is an error: implement it with
+    /// [`wasserstein_gradient_penalty`](crate::penalties::wasserstein_gradient_penalty) when the
+    /// network is made of critic layers.
+    fn gradient_penalty(
+        &self,
+        real_data: Tensor<4>,
+        generated_data: Tensor<4>,
+        inputs: &GeneratorInputs,
+        rng: &mut Rng,
+        options: &GradientPenaltyOptions,
+    ) -> Result<Tensor<1>> {
+        let _ = (real_data, generated_data, inputs, rng, options);
+        Err(RganError::invalid(
+            "gradient_penalty_weight",
+            "is set but this discriminator does not implement `GanDiscriminator::gradient_penalty`",
+        ))
+    }
+}
+
+/// One-hot rows `[batch, classes]` of class ids `[batch]` (ids outside `0..classes` give a
+/// row of zeros).
+///
+/// ```
+/// use burn::prelude::*;
+/// let ids = Tensor::<1, Int>::from_ints([2, 0], &Device::default());
+/// let rows = rgan::model::one_hot(ids, 3);
+/// assert_eq!(rows.into_data().to_vec::<f32>().unwrap(), vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+/// ```
+pub fn one_hot(ids: Tensor<1, Int>, classes: usize) -> Tensor<2> {
+    let n = ids.dims()[0];
+    let device = ids.device();
+    let columns = Tensor::<1, Int>::arange(0..classes as i64, &device).reshape([1, classes]).expand([n, classes]);
+    ids.reshape([n, 1]).expand([n, classes]).equal(columns).float()
+}
+
+/// The two networks of a GAN (TF-GAN's `gan_model` inputs).
+#[derive(Clone, Debug)]
+pub struct GanModel<G, D> {
+    /// The generator.
+    pub generator: G,
+    /// The discriminator.
+    pub discriminator: D,
+}
+
+/// A GAN model run on one batch (TF-GAN's `GANModel` tuple, eager).
+///
+/// There are two discriminator passes on the generated data, because burn differentiates each
+/// loss separately: `discriminator_gen_outputs` sees the generated data detached (gradients
+/// reach the discriminator only: the discriminator loss), `discriminator_gen_outputs_for_generator`
+/// runs a frozen copy of the discriminator (gradients reach the generator only: the generator
+/// loss).
+#[derive(Clone, Debug)]
+pub struct GanOutputs {
+    /// The generator's inputs.
+    pub generator_inputs: GeneratorInputs,
+    /// `generator(generator_inputs)`.
+    pub generated_data: Tensor<4>,
+    /// The real batch.
+    pub real_data: Tensor<4>,
+    /// `discriminator(real_data, generator_inputs)`.
+    pub discriminator_real_outputs: DiscriminatorOutput,
+    /// `discriminator(generated_data.detach(), generator_inputs)`.
+    pub discriminator_gen_outputs: DiscriminatorOutput,
+    /// `frozen_discriminator(generated_data, generator_inputs)`.
+    pub discriminator_gen_outputs_for_generator: DiscriminatorOutput,
+}
+
+impl<G: GanGenerator, D: GanDiscriminator> GanModel<G, D> {
+    /// Runs the generator on `inputs` and the discriminator on `real_data` and on the generated
+    /// data (TF-GAN's `gan_model` / `infogan_model` / `acgan_model`). Errors, like TF-GAN's
+    /// `check_shapes`, when generated and real shapes differ.
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use rgan::model::{GanModel, GeneratorInputs, MnistDiscriminatorConfig, MnistGeneratorConfig};
+    /// let device = Device::default().autodiff();
+    /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
+    /// let model = GanModel {
+    ///     generator: MnistGeneratorConfig::new().init(&mut rng, &device).unwrap(),
+    ///     discriminator: MnistDiscriminatorConfig::new().init(&mut rng, &device).unwrap(),
+    /// };
+    /// let inputs = GeneratorInputs::noise(rng.normal([2, 64], 0.0, 1.0, &device));
+    /// let out = model.run(Tensor::zeros([2, 1, 28, 28], &device), inputs).unwrap();
+    /// assert_eq!(out.discriminator_gen_outputs.logits.dims(), [2, 1]);
+    /// ```
+    pub fn run(&self, real_data: Tensor<4>, generator_inputs: GeneratorInputs) -> Result<GanOutputs> {
+        let generated_data = self.generator.generate(&generator_inputs)?;
+        self.discriminate(real_data, generator_inputs, generated_data)
+    }
+
+    /// The discriminator passes of [`run`](Self::run) on data generated elsewhere.
+    pub fn discriminate(
+        &self,
+        real_data: Tensor<4>,
+        generator_inputs: GeneratorInputs,
+        generated_data: Tensor<4>,
+    ) -> Result<GanOutputs> {
+        let (real_shape, gen_shape) = (real_data.dims(), generated_data.dims());
+        if real_shape != gen_shape {
+            return Err(RganError::shape(
+                "generated_data",
+                &gen_shape,
+                format!("but real_data has shape {real_shape:?}; they must be equal"),
+            ));
+        }
+        let discriminator_real_outputs = self.discriminator.discriminate(real_data.clone(), &generator_inputs)?;
+        let detached = generator_inputs.detach();
+        let discriminator_gen_outputs = self.discriminator.discriminate(generated_data.clone().detach(), &detached)?;
+        let discriminator_gen_outputs_for_generator =
+            self.discriminator.clone().no_grad().discriminate(generated_data.clone(), &generator_inputs)?;
+        Ok(GanOutputs {
+            generator_inputs,
+            generated_data,
+            real_data,
+            discriminator_real_outputs,
+            discriminator_gen_outputs,
+            discriminator_gen_outputs_for_generator,
+        })
+    }
+}

@@ -1,0 +1,225 @@
+//! TF-GAN's second step, the loss assembly (`gan_loss`).
+
+use burn::prelude::*;
+
+use super::GanLossKind;
+use crate::error::{Result, RganError};
+use crate::losses::{
+    AcganDiscriminatorLossOptions, DiscriminatorLossOptions, GeneratorLossOptions,
+    LeastSquaresDiscriminatorLossOptions, LeastSquaresGeneratorLossOptions, WassersteinHingeDiscriminatorLossOptions,
+    WeightedDiscriminatorLossOptions, WeightedLossOptions, acgan_discriminator_loss, acgan_generator_loss,
+    least_squares_discriminator_loss, least_squares_generator_loss, minimax_discriminator_loss, minimax_generator_loss,
+    modified_discriminator_loss, modified_generator_loss, mutual_information_penalty, relativistic_discriminator_loss,
+    relativistic_generator_loss, wasserstein_discriminator_loss, wasserstein_generator_loss,
+    wasserstein_hinge_discriminator_loss, wasserstein_hinge_generator_loss,
+};
+use crate::model::{GanDiscriminator, GanGenerator, GanModel, GanOutputs};
+use crate::penalties::GradientPenaltyOptions;
+use crate::rng::Rng;
+
+/// TF-GAN's `gan_loss` arguments. The default is `gan_loss(model)`'s: Wasserstein losses and
+/// nothing else.
+///
+/// ```
+/// let config = rgan::train::GanLossConfig::new();
+/// assert_eq!(config.loss, rgan::train::GanLossKind::Wasserstein);
+/// assert_eq!((config.gradient_penalty_weight, config.gradient_penalty_epsilon), (None, 1e-10));
+/// ```
+#[derive(Config, Debug, PartialEq)]
+pub struct GanLossConfig {
+    /// The generator and discriminator losses (`generator_loss_fn`, `discriminator_loss_fn`),
+    /// with TF-GAN's default arguments. Default [`GanLossKind::Wasserstein`].
+    #[config(default = "GanLossKind::Wasserstein")]
+    pub loss: GanLossKind,
+    /// Weight of `wasserstein_gradient_penalty` in the discriminator loss. Default none.
+    pub gradient_penalty_weight: Option<f64>,
+    /// The penalty's epsilon inside the square root. Default 1e-10.
+    #[config(default = 1e-10)]
+    pub gradient_penalty_epsilon: f64,
+    /// The penalty's target norm. Default 1.0.
+    #[config(default = 1.0)]
+    pub gradient_penalty_target: f64,
+    /// Penalize only norms above the target. Default false.
+    #[config(default = false)]
+    pub gradient_penalty_one_sided: bool,
+    /// Weight of InfoGAN's mutual information penalty (added to both losses). Default none.
+    pub mutual_information_penalty_weight: Option<f64>,
+    /// Weight of `acgan_generator_loss` in the generator loss. Default none.
+    pub aux_cond_generator_weight: Option<f64>,
+    /// Weight of `acgan_discriminator_loss` in the discriminator loss. Default none.
+    pub aux_cond_discriminator_weight: Option<f64>,
+}
+
+/// What [`gan_loss`] assembled (TF-GAN's `GANLoss`, plus the terms for summaries).
+#[derive(Clone, Debug)]
+pub struct GanLoss {
+    /// The generator's total loss, `[1]`.
+    pub generator_loss: Tensor<1>,
+    /// The discriminator's total loss, `[1]`.
+    pub discriminator_loss: Tensor<1>,
+    /// The (unweighted) gradient penalty, when used.
+    pub gradient_penalty: Option<Tensor<1>>,
+    /// The (unweighted) mutual information penalty, when used.
+    pub mutual_information_penalty: Option<Tensor<1>>,
+}
+
+fn used(name: &str, weight: Option<f64>) -> Result<Option<f64>> {
+    match weight {
+        Some(w) if w.is_nan() || w < 0.0 => Err(RganError::invalid(name, format!("is {w}; it must be ≥ 0"))),
+        Some(w) if w > 0.0 => Ok(Some(w)),
+        _ => Ok(None),
+    }
+}
+
+/// The generator loss `generator_loss_fn(discriminator_gen_outputs)` (and, for the
+/// relativistic losses, the real outputs too) with TF-GAN's default arguments, `[1]`.
+pub fn generator_adversarial_loss(kind: GanLossKind, real: Tensor<2>, generated: Tensor<2>) -> Result<Tensor<1>> {
+    let loss = match kind {
+        GanLossKind::Minimax => minimax_generator_loss(generated, &GeneratorLossOptions::default())?,
+        GanLossKind::Modified => modified_generator_loss(generated, &GeneratorLossOptions::default())?,
+        GanLossKind::Wasserstein => wasserstein_generator_loss(generated, &WeightedLossOptions::default())?,
+        GanLossKind::WassersteinHinge => wasserstein_hinge_generator_loss(generated, &WeightedLossOptions::default())?,
+        GanLossKind::LeastSquares => {
+            least_squares_generator_loss(generated, &LeastSquaresGeneratorLossOptions::default())?
+        }
+        GanLossKind::Relativistic => relativistic_generator_loss(real, generated)?,
+    };
+    Ok(loss.reshape([1]))
+}
+
+/// The discriminator loss `discriminator_loss_fn(real, generated)` with TF-GAN's default
+/// arguments (label smoothing 0.25 for minimax/modified), `[1]`.
+pub fn discriminator_adversarial_loss(kind: GanLossKind, real: Tensor<2>, generated: Tensor<2>) -> Result<Tensor<1>> {
+    let loss = match kind {
+        GanLossKind::Minimax => minimax_discriminator_loss(real, generated, &DiscriminatorLossOptions::default())?,
+        GanLossKind::Modified => modified_discriminator_loss(real, generated, &DiscriminatorLossOptions::default())?,
+        GanLossKind::Wasserstein => {
+            wasserstein_discriminator_loss(real, generated, &WeightedDiscriminatorLossOptions::default())?
+        }
+        GanLossKind::WassersteinHinge => {
+            wasserstein_hinge_discriminator_loss(real, generated, &WassersteinHingeDiscriminatorLossOptions::default())?
+        }
+        GanLossKind::LeastSquares => {
+            least_squares_discriminator_loss(real, generated, &LeastSquaresDiscriminatorLossOptions::default())?
+        }
+        GanLossKind::Relativistic => relativistic_discriminator_loss(real, generated)?,
+    };
+    Ok(loss.reshape([1]))
+}
+
+/// TF-GAN's `gan_loss`: the generator and discriminator losses of a model run, with the
+/// gradient penalty (discriminator side), the mutual information penalty (both sides), the
+/// ACGAN terms and each network's regularization loss. `rng` draws the penalty's interpolation
+/// points.
+///
+/// Errors, as TF-GAN, when a weight is negative, when the mutual information weight is set but
+/// the discriminator predicts no distributions, or an ACGAN weight is set but it returns no class
+/// logits.
+///
+/// ```
+/// use burn::prelude::*;
+/// use rgan::model::{GanModel, GeneratorInputs, MnistDiscriminatorConfig, MnistGeneratorConfig};
+/// use rgan::train::{GanLossConfig, GanLossKind, gan_loss};
+/// let device = Device::default().autodiff();
+/// let mut rng = rgan::rng::Rng::seed_from_u64(0);
+/// let model = GanModel {
+///     generator: MnistGeneratorConfig::new().init(&mut rng, &device).unwrap(),
+///     discriminator: MnistDiscriminatorConfig::new().init(&mut rng, &device).unwrap(),
+/// };
+/// let inputs = GeneratorInputs::noise(rng.normal([4, 64], 0.0, 1.0, &device));
+/// let outputs = model.run(rng.uniform([4, 1, 28, 28], -1.0, 1.0, &device), inputs).unwrap();
+/// let config = GanLossConfig::new().with_gradient_penalty_weight(Some(10.0));
+/// let loss = gan_loss(&model, &outputs, &config, &mut rng).unwrap();
+/// assert!(loss.gradient_penalty.is_some());
+/// let bad = GanLossConfig::new().with_aux_cond_generator_weight(Some(1.0));
+/// assert!(gan_loss(&model, &outputs, &bad, &mut rng).unwrap_err().to_string().contains("class logits"));
+/// ```
+pub fn gan_loss<G: GanGenerator, D: GanDiscriminator>(
+    model: &GanModel<G, D>,
+    outputs: &GanOutputs,
+    config: &GanLossConfig,
+    rng: &mut Rng,
+) -> Result<GanLoss> {
+    let gp_weight = used("gradient_penalty_weight", config.gradient_penalty_weight)?;
+    let mi_weight = used("mutual_information_penalty_weight", config.mutual_information_penalty_weight)?;
+    let ac_g_weight = used("aux_cond_generator_weight", config.aux_cond_generator_weight)?;
+    let ac_d_weight = used("aux_cond_discriminator_weight", config.aux_cond_discriminator_weight)?;
+    let real = &outputs.discriminator_real_outputs;
+    let gen_d = &outputs.discriminator_gen_outputs;
+    let gen_g = &outputs.discriminator_gen_outputs_for_generator;
+
+    let mut generator_loss =
+        generator_adversarial_loss(config.loss, real.logits.clone().detach(), gen_g.logits.clone())?;
+    let mut discriminator_loss =
+        discriminator_adversarial_loss(config.loss, real.logits.clone(), gen_d.logits.clone())?;
+
+    let mut gradient_penalty = None;
+    if let Some(weight) = gp_weight {
+        let options = GradientPenaltyOptions {
+            epsilon: config.gradient_penalty_epsilon,
+            target: config.gradient_penalty_target,
+            one_sided: config.gradient_penalty_one_sided,
+            ..Default::default()
+        };
+        let penalty = model.discriminator.gradient_penalty(
+            outputs.real_data.clone(),
+            outputs.generated_data.clone().detach(),
+            &outputs.generator_inputs.detach(),
+            rng,
+            &options,
+        )?;
+        discriminator_loss = discriminator_loss + penalty.clone().mul_scalar(weight);
+        gradient_penalty = Some(penalty);
+    }
+
+    let mut mutual_information = None;
+    if let Some(weight) = mi_weight {
+        let codes = &outputs.generator_inputs.structured;
+        if gen_d.distributions.is_empty() || codes.is_empty() {
+            return Err(RganError::invalid(
+                "mutual_information_penalty_weight",
+                "is set but the model is not an InfoGAN (no structured inputs or predicted distributions)",
+            ));
+        }
+        let options = WeightedLossOptions::default();
+        let detached = outputs.generator_inputs.detach();
+        let on_d = mutual_information_penalty(&detached.structured, &gen_d.distributions, &options)?;
+        let on_g = mutual_information_penalty(codes, &gen_g.distributions, &options)?;
+        generator_loss = generator_loss + on_g.mul_scalar(weight);
+        discriminator_loss = discriminator_loss + on_d.clone().mul_scalar(weight);
+        mutual_information = Some(on_d);
+    }
+
+    if ac_g_weight.is_some() || ac_d_weight.is_some() {
+        let (Some(real_classes), Some(gen_d_classes), Some(gen_g_classes)) =
+            (&real.class_logits, &gen_d.class_logits, &gen_g.class_logits)
+        else {
+            return Err(RganError::invalid(
+                "aux_cond_generator_weight",
+                "is set but the discriminator returns no class logits (not an ACGAN)",
+            ));
+        };
+        let labels = outputs.generator_inputs.labels("an ACGAN loss")?.detach();
+        if let Some(weight) = ac_g_weight {
+            let loss = acgan_generator_loss(gen_g_classes.clone(), labels.clone(), &WeightedLossOptions::default())?;
+            generator_loss = generator_loss + loss.mul_scalar(weight);
+        }
+        if let Some(weight) = ac_d_weight {
+            let loss = acgan_discriminator_loss(
+                real_classes.clone(),
+                gen_d_classes.clone(),
+                labels,
+                &AcganDiscriminatorLossOptions::default(),
+            )?;
+            discriminator_loss = discriminator_loss + loss.mul_scalar(weight);
+        }
+    }
+
+    if let Some(reg) = model.generator.regularization_loss() {
+        generator_loss = generator_loss + reg;
+    }
+    if let Some(reg) = model.discriminator.regularization_loss() {
+        discriminator_loss = discriminator_loss + reg;
+    }
+    Ok(GanLoss { generator_loss, discriminator_loss, gradient_penalty, mutual_information_penalty: mutual_information })
+}
