@@ -9,9 +9,11 @@
 mod checkpoint;
 mod config;
 mod images;
+mod summaries;
 mod trainer;
 
 pub use checkpoint::{TrainingState, load_generator, read_training_state, resolve_checkpoint, write_atomically};
 pub use config::{GanLossKind, TrainConfig, TrainSchedule};
 pub use images::{image_grid, save_image_grid};
+pub use summaries::{RunLog, plot_loss_curves};
 pub use trainer::{GanModel, StepReport, TrainSummary, Trainer};
