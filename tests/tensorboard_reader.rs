@@ -25,8 +25,8 @@ fn python() -> String {
     std::env::var("RGAN_TENSORBOARD_PYTHON").unwrap_or_else(|_| "python3".into())
 }
 
-#[test]
-fn tensorboard_reads_rgan_scalars_and_images() {
+/// The Python with TensorBoard, or `None` (the test is skipped; under `CI=true` it fails).
+fn tensorboard_python() -> Option<String> {
     let py = python();
     let has_tensorboard =
         Command::new(&py).args(["-c", "import tensorboard"]).output().is_ok_and(|o| o.status.success());
@@ -36,8 +36,60 @@ fn tensorboard_reads_rgan_scalars_and_images() {
             "CI must provide TensorBoard: set RGAN_TENSORBOARD_PYTHON to a Python with `tensorboard` ({py} has none)"
         );
         eprintln!("skipped: {py} has no `tensorboard` package (set RGAN_TENSORBOARD_PYTHON)");
-        return;
+        return None;
     }
+    Some(py)
+}
+
+/// A training run's log folder opens in TensorBoard: losses, learning rates, steps/s and the
+/// sample grids, at the steps they were written.
+#[test]
+fn tensorboard_reads_a_training_run() {
+    let Some(py) = tensorboard_python() else { return };
+    let dir = std::env::temp_dir().join(format!("rgan-tensorboard-run-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let mut rng = rgan::rng::Rng::seed_from_u64(1);
+    let pixels = (0..8 * 784).map(|_| rng.below(256) as u8).collect();
+    let data = rgan::data::Mnist {
+        images: rgan::data::IdxImages { count: 8, rows: 28, cols: 28, pixels },
+        labels: vec![0; 8],
+    };
+    let config = rgan::train::TrainConfig::new()
+        .with_steps(2)
+        .with_batch_size(4)
+        .with_grid_size(2)
+        .with_log_every(1)
+        .with_sample_every(1);
+    let device = burn::prelude::Device::default().autodiff();
+    let mut trainer = rgan::train::Trainer::new(config, &data, &dir, &device).expect("trainer");
+    trainer.run(|_: &rgan::train::StepReport| {}).expect("run");
+    drop(trainer);
+    let out = Command::new(&py).args(["-c", READER]).arg(&dir).output().expect("run python");
+    assert!(out.status.success(), "TensorBoard's reader failed: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for tag in [
+        "loss/discriminator",
+        "loss/generator",
+        "learning_rate/generator",
+        "learning_rate/discriminator",
+        "steps_per_sec",
+    ] {
+        for step in [1, 2] {
+            let prefix = format!("scalar {tag} {step} ");
+            assert!(text.lines().any(|l| l.starts_with(&prefix)), "no {prefix:?} in:\n{text}");
+        }
+    }
+    assert!(text.lines().any(|l| l.starts_with("scalar learning_rate/generator 1 0.001")), "{text}");
+    for step in [1, 2] {
+        let prefix = format!("image generated {step} 56 56 ");
+        assert!(text.lines().any(|l| l.starts_with(&prefix)), "no {prefix:?} in:\n{text}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn tensorboard_reads_rgan_scalars_and_images() {
+    let Some(py) = tensorboard_python() else { return };
     let dir = std::env::temp_dir().join(format!("rgan-tensorboard-{}", std::process::id()));
     std::fs::remove_dir_all(&dir).ok();
     let mut png = Vec::new();
