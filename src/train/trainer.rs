@@ -330,7 +330,10 @@ impl<'d, Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator> Trai
                         "the run keeps a generator moving average but the checkpoint has none",
                     ));
                 }
-                let average = load_module(generator.clone(), &path)?;
+                // Load into `valid()`'s copy, whose running states (batch-norm statistics) are new
+                // buffers: a clone shares them with `generator`, and loading would overwrite the
+                // generator's statistics with the average's.
+                let average = load_module(generator.valid(), &path)?;
                 Some(GeneratorEma::new(&average, decay)?)
             }
             None => None,
