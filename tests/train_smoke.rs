@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use burn::prelude::*;
 use rgan::data::{Mnist, Split};
 use rgan::model::BatchNormMode;
-use rgan::train::{TrainConfig, Trainer, load_generator, read_training_state, resolve_checkpoint, save_image_grid};
+use rgan::train::{
+    StepReport, TrainConfig, Trainer, load_generator, read_training_state, resolve_checkpoint, save_image_grid,
+};
 
 fn mnist_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("RGAN_DATA_DIR")
@@ -30,7 +32,7 @@ fn three_steps_write_samples_and_a_loadable_checkpoint() {
     let device = Device::default().autodiff();
     let mut trainer = Trainer::new(config, &data, &logdir, &device).unwrap();
     let mut reports = Vec::new();
-    let summary = trainer.run(|r| reports.push(*r)).unwrap();
+    let summary = trainer.run(|r: &StepReport| reports.push(*r)).unwrap();
     assert_eq!(summary.step, 3);
     assert_eq!(reports.iter().map(|r| r.step).collect::<Vec<_>>(), vec![1, 2, 3]);
     assert!(reports.iter().all(|r| r.d_loss.is_finite() && r.g_loss.is_finite()));
@@ -43,13 +45,15 @@ fn three_steps_write_samples_and_a_loadable_checkpoint() {
 
     // Scalars: header + the final step.
     let csv = std::fs::read_to_string(logdir.join("scalars.csv")).unwrap();
-    assert!(csv.starts_with("step,d_loss,g_loss,steps_per_sec\n3,"), "{csv}");
+    assert!(csv.starts_with("step,loss/discriminator,loss/generator,"), "{csv}");
+    assert!(csv.lines().nth(1).is_some_and(|row| row.starts_with("3,")), "{csv}");
+    assert!(summary.loss_curves.is_file());
 
     // The checkpoint, found from the log folder, loads and samples.
     assert_eq!(resolve_checkpoint(&logdir).unwrap(), summary.checkpoint);
     assert_eq!(read_training_state(&logdir).unwrap().step, 3);
     let plain = Device::default();
-    let (generator, config) = load_generator(&logdir, &plain).unwrap();
+    let (generator, config) = load_generator(&logdir, false, &plain).unwrap();
     let noise = rgan::rng::Rng::seed_from_u64(1).normal([6, config.generator.noise_dims], 0.0, 1.0, &plain);
     for mode in [BatchNormMode::BatchStatistics, BatchNormMode::MovingAverages] {
         let images = generator.forward_with(noise.clone(), mode).unwrap();

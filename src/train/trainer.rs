@@ -793,11 +793,12 @@ mod tests {
     }
 
     #[test]
-    fn wasserstein_losses_are_finite() {
+    fn modified_losses_are_finite() {
         let data = tiny_data(8);
         let device = Device::default().autodiff();
-        let dir = temp_logdir("wgan");
-        let mut trainer = Trainer::new(config().with_loss(GanLossKind::Wasserstein), &data, &dir, &device).unwrap();
+        let dir = temp_logdir("modified");
+        let loss = crate::train::GanLossConfig::new().with_loss(crate::train::GanLossKind::Modified);
+        let mut trainer = Trainer::new(config().with_loss(loss), &data, &dir, &device).unwrap();
         let report = trainer.train_step().unwrap();
         assert!(report.d_loss.is_finite() && report.g_loss.is_finite());
         std::fs::remove_dir_all(&dir).unwrap();
