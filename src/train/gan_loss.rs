@@ -300,7 +300,8 @@ mod tests {
                 .unwrap(),
         };
         let ids = Tensor::<1, Int>::from_ints([3, 7], &device);
-        let codes = vec![StructuredInput::ClassIds(ids), StructuredInput::Values(rng.uniform([2, 2], -1.0, 1.0, &device))];
+        let codes =
+            vec![StructuredInput::ClassIds(ids), StructuredInput::Values(rng.uniform([2, 2], -1.0, 1.0, &device))];
         let inputs = GeneratorInputs::noise(rng.normal([2, 62], 0.0, 1.0, &device)).with_structured(codes);
         let outputs = model.run(rng.uniform([2, 1, 28, 28], -1.0, 1.0, &device), inputs).unwrap();
         let plain = GanLossConfig::new().with_loss(GanLossKind::Modified);
