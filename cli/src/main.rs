@@ -4,6 +4,8 @@
 //! rgan train mnist [--model unconditional|conditional|infogan|acgan] [--steps 2000] [--batch-size 32]
 //!                  [--seed 0] [--logdir logs/mnist-<model>] [--data-dir DIR]
 //!                  [--dataset mnist|fashion-mnist] [--device cpu|cuda|wgpu] ...
+//! rgan train images --data-dir DIR [--size 64] [--channels 3] [--steps 2000] [--batch-size 64]
+//!                   [--logdir logs/images] [--loss ...] [--gradient-penalty-weight W] ...
 //! rgan sample --checkpoint logs/mnist-unconditional --num 64 --out samples.png [--ema]
 //! ```
 
@@ -17,12 +19,12 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use rgan::data::{Mnist, Split};
+use rgan::data::{ImageDataset, ImageFolder, Mnist, Split};
 use rgan::losses::StructuredInput;
-use rgan::model::{BatchNormMode, GeneratorInputs, one_hot};
+use rgan::model::{BatchNormMode, GanDiscriminator, GanGenerator, GeneratorInputs, one_hot};
 use rgan::train::{
-    GanKind, GanLossKind, StepReport, TrainConfig, TrainSchedule, Trainer, load_generator, read_training_state,
-    resolve_checkpoint, save_image_grid,
+    GanKind, GanLossKind, StepReport, TrainConfig, TrainSchedule, Trainer, load_dcgan_generator, load_generator,
+    read_training_state, resolve_checkpoint, save_image_grid,
 };
 
 #[derive(Parser, Debug)]
@@ -47,6 +49,8 @@ enum Command {
 enum TrainExample {
     /// TF-GAN's unconditional MNIST GAN (examples/mnist): 28×28 grey images, noise 64.
     Mnist(MnistArgs),
+    /// DCGAN (TF-GAN's CIFAR-10 networks) on a folder of images: square, 1 or 3 channels.
+    Images(ImagesArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,30 +140,16 @@ enum DeviceKind {
     Wgpu,
 }
 
+/// Options every `rgan train` example shares.
 #[derive(clap::Args, Debug)]
-struct MnistArgs {
-    /// Which GAN (TF-GAN's MNIST examples; ACGAN is rgan's).
-    #[arg(long, value_enum, default_value_t = Model::Unconditional)]
-    model: Model,
-    /// Number of GAN steps to train to, counted from the start of the run (TF-GAN's example
-    /// runs 20000). Re-running with the same --logdir resumes from its newest checkpoint.
+struct TrainArgs {
+    /// Number of GAN steps to train to, counted from the start of the run (TF-GAN's MNIST
+    /// example runs 20000). Re-running with the same --logdir resumes from its newest checkpoint.
     #[arg(long, default_value_t = 2000)]
     steps: usize,
-    /// Real and generated images per step.
-    #[arg(long, default_value_t = 32)]
-    batch_size: usize,
     /// Seed of initialization, noise and shuffling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Where samples, scalars, TensorBoard events and checkpoints go [default: logs/mnist-<model>].
-    #[arg(long)]
-    logdir: Option<PathBuf>,
-    /// Folder holding the four IDX files [default: $RGAN_DATA_DIR, else <repo>/../shared/datasets/<dataset>].
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// Which data set.
-    #[arg(long, value_enum, default_value_t = Dataset::Mnist)]
-    dataset: Dataset,
     /// Write a sample grid every N steps (and at the end).
     #[arg(long, default_value_t = 500)]
     sample_every: usize,
@@ -169,7 +159,7 @@ struct MnistArgs {
     /// Write a checkpoint when this many seconds passed since the last one (0: off).
     #[arg(long, default_value_t = 120)]
     checkpoint_secs: u64,
-    /// The GAN losses [default: the model's, as TF-GAN's example].
+    /// The GAN losses [default: the example's].
     #[arg(long, value_enum)]
     loss: Option<Loss>,
     /// Weight of the Wasserstein gradient penalty (WGAN-GP) [default: none].
@@ -181,24 +171,72 @@ struct MnistArgs {
     /// Discriminator updates per GAN step.
     #[arg(long, default_value_t = 1)]
     discriminator_steps: usize,
-    /// Generator learning rate [default: the model's, as TF-GAN's example].
+    /// Generator learning rate [default: the example's].
     #[arg(long)]
     generator_lr: Option<f64>,
-    /// Discriminator learning rate [default: 1e-4, as TF-GAN's example].
+    /// Discriminator learning rate [default: the example's].
     #[arg(long)]
     discriminator_lr: Option<f64>,
     /// Keep an exponential moving average of the generator with this decay (e.g. 0.999).
     #[arg(long)]
     ema_decay: Option<f64>,
-    /// Use only the first N training images (quick trials).
-    #[arg(long)]
-    limit: Option<usize>,
     /// Start afresh even if --logdir holds checkpoints (they are replaced as the run goes).
     #[arg(long)]
     restart: bool,
     /// Compute device.
     #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
     device: DeviceKind,
+}
+
+#[derive(clap::Args, Debug)]
+struct MnistArgs {
+    /// Which GAN (TF-GAN's MNIST examples; ACGAN is rgan's).
+    #[arg(long, value_enum, default_value_t = Model::Unconditional)]
+    model: Model,
+    /// Real and generated images per step.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Where samples, scalars, TensorBoard events and checkpoints go [default: logs/mnist-<model>].
+    #[arg(long)]
+    logdir: Option<PathBuf>,
+    /// Folder holding the four IDX files [default: $RGAN_DATA_DIR, else <repo>/../shared/datasets/<dataset>].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Which data set.
+    #[arg(long, value_enum, default_value_t = Dataset::Mnist)]
+    dataset: Dataset,
+    /// Use only the first N training images (quick trials).
+    #[arg(long)]
+    limit: Option<usize>,
+    #[command(flatten)]
+    train: TrainArgs,
+}
+
+#[derive(clap::Args, Debug)]
+struct ImagesArgs {
+    /// Folder of PNG/JPEG images (and/or sub-folders of them), resized to --size × --size.
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Side of the square images: a power of two ≥ 16 (e.g. 32 or 64).
+    #[arg(long, default_value_t = 64)]
+    size: usize,
+    /// Image channels: 1 (grey) or 3 (RGB).
+    #[arg(long, default_value_t = 3)]
+    channels: usize,
+    /// Real and generated images per step (the DCGAN paper's 128; 64 here).
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    /// Size of the noise vector.
+    #[arg(long, default_value_t = 64)]
+    noise_dims: usize,
+    /// Width of the networks (DCGAN's ngf / ndf).
+    #[arg(long, default_value_t = 64)]
+    base_filters: usize,
+    /// Where samples, scalars, TensorBoard events and checkpoints go.
+    #[arg(long, default_value = "logs/images")]
+    logdir: PathBuf,
+    #[command(flatten)]
+    train: TrainArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -252,10 +290,10 @@ fn data_dir(explicit: Option<&Path>, dataset: Dataset) -> PathBuf {
     repo_root.join("..").join("shared").join("datasets").join(dataset.folder())
 }
 
-fn mnist_config(args: &MnistArgs) -> TrainConfig {
-    let mut config = TrainConfig::mnist(args.model.kind())
+/// The options of [`TrainArgs`] applied to an example's configuration.
+fn apply_train_args(config: TrainConfig, args: &TrainArgs) -> TrainConfig {
+    let mut config = config
         .with_steps(args.steps)
-        .with_batch_size(args.batch_size)
         .with_seed(args.seed)
         .with_sample_every(args.sample_every)
         .with_checkpoint_every(args.checkpoint_every)
@@ -281,6 +319,22 @@ fn mnist_config(args: &MnistArgs) -> TrainConfig {
     config
 }
 
+fn mnist_config(args: &MnistArgs) -> TrainConfig {
+    apply_train_args(TrainConfig::mnist(args.model.kind()).with_batch_size(args.batch_size), &args.train)
+}
+
+/// The DCGAN paper's setup (see [`TrainConfig::dcgan`]) for the image folder's size and channels.
+fn images_config(args: &ImagesArgs) -> TrainConfig {
+    let mut config = TrainConfig::dcgan(args.size, args.channels).with_batch_size(args.batch_size);
+    if let Some(networks) = config.dcgan.as_mut() {
+        networks.generator.noise_dims = args.noise_dims;
+        networks.generator.base_filters = args.base_filters;
+        networks.discriminator.base_filters = args.base_filters;
+    }
+    config.generator.noise_dims = args.noise_dims;
+    apply_train_args(config, &args.train)
+}
+
 /// Ctrl-C sets the flag (the trainer saves a checkpoint and returns after the current step); a
 /// second Ctrl-C exits at once.
 fn stop_flag_on_ctrl_c() -> Arc<AtomicBool> {
@@ -299,57 +353,31 @@ fn stop_flag_on_ctrl_c() -> Arc<AtomicBool> {
     flag
 }
 
-fn train_mnist(args: MnistArgs) -> Result<()> {
-    let logdir = args
-        .logdir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("logs").join(format!("mnist-{}", format!("{:?}", args.model).to_lowercase())));
-    let dir = data_dir(args.data_dir.as_deref(), args.dataset);
-    let mut data = Mnist::load(&dir, Split::Train)
-        .with_context(|| format!("loading {} from {}", args.dataset.folder(), dir.display()))?;
-    if let Some(limit) = args.limit {
-        data = data.truncated(limit);
-    }
-    let device = device(args.device)?.autodiff();
-    let resumable = !args.restart && resolve_checkpoint(&logdir).is_ok();
-    let mut trainer = if resumable {
-        let state = read_training_state(&logdir)?;
-        if state.config.kind != args.model.kind() {
-            bail!(
-                "{} holds a {:?} run but --model is {:?}: pass another --logdir, or --restart to replace it",
-                logdir.display(),
-                state.config.kind,
-                args.model
-            );
-        }
-        let trainer = Trainer::resume(&logdir, Some(args.steps), &data, &logdir, &device)
-            .with_context(|| format!("resuming from {}", logdir.display()))?;
-        eprintln!(
-            "resuming from step {} (checkpoint in {}), training to step {}",
-            trainer.step(),
-            logdir.display(),
-            args.steps
-        );
-        trainer
-    } else {
-        Trainer::new(mnist_config(&args), &data, &logdir, &device)?
-    };
-    trainer.set_stop_flag(stop_flag_on_ctrl_c());
-    let config = trainer.config();
+/// Whether to resume from `logdir` (it holds a checkpoint and --restart is not given).
+fn resumable(logdir: &Path, args: &TrainArgs) -> bool {
+    !args.restart && resolve_checkpoint(logdir).is_ok()
+}
+
+fn resuming_message<Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator>(
+    trainer: &Trainer<Data, G, D>,
+    logdir: &Path,
+) {
     eprintln!(
-        "training a {:?} GAN on {} {} images from {} (batch {}, {:?} losses, G lr {}, D lr {}, {:?} updates), logs in {}",
-        config.kind,
-        data.len(),
-        args.dataset.folder(),
-        dir.display(),
-        config.batch_size,
-        config.loss.loss,
-        config.generator_optimizer.learning_rate,
-        config.discriminator_optimizer.learning_rate,
-        config.schedule,
-        logdir.display()
+        "resuming from step {} (checkpoint in {}), training to step {}",
+        trainer.step(),
+        logdir.display(),
+        trainer.config().steps
     );
-    let bar = ProgressBar::new(config.steps as u64).with_position(trainer.step() as u64);
+}
+
+/// Runs `trainer` to its last step with a progress bar, Ctrl-C saving a checkpoint, and prints
+/// where its outputs went.
+fn run_with_progress<Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator>(
+    mut trainer: Trainer<Data, G, D>,
+) -> Result<()> {
+    trainer.set_stop_flag(stop_flag_on_ctrl_c());
+    let logdir = trainer.logdir().to_path_buf();
+    let bar = ProgressBar::new(trainer.config().steps as u64).with_position(trainer.step() as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:30} step {pos}/{len} {msg} [{elapsed_precise} < {eta_precise}]")
             .expect("valid template"),
@@ -380,14 +408,124 @@ fn train_mnist(args: MnistArgs) -> Result<()> {
     Ok(())
 }
 
+fn describe(config: &TrainConfig, what: &str, logdir: &Path) {
+    eprintln!(
+        "training {what} (batch {}, {:?} losses, G lr {}, D lr {}, {:?} updates), logs in {}",
+        config.batch_size,
+        config.loss.loss,
+        config.generator_optimizer.learning_rate,
+        config.discriminator_optimizer.learning_rate,
+        config.schedule,
+        logdir.display()
+    );
+}
+
+fn train_mnist(args: MnistArgs) -> Result<()> {
+    let logdir = args
+        .logdir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("logs").join(format!("mnist-{}", format!("{:?}", args.model).to_lowercase())));
+    let dir = data_dir(args.data_dir.as_deref(), args.dataset);
+    let mut data = Mnist::load(&dir, Split::Train)
+        .with_context(|| format!("loading {} from {}", args.dataset.folder(), dir.display()))?;
+    if let Some(limit) = args.limit {
+        data = data.truncated(limit);
+    }
+    let device = device(args.train.device)?.autodiff();
+    let trainer = if resumable(&logdir, &args.train) {
+        let state = read_training_state(&logdir)?;
+        if state.config.dcgan.is_some() || state.config.kind != args.model.kind() {
+            bail!(
+                "{} holds a {} run but --model is {:?}: pass another --logdir, or --restart to replace it",
+                logdir.display(),
+                if state.config.dcgan.is_some() { "DCGAN".to_string() } else { format!("{:?}", state.config.kind) },
+                args.model
+            );
+        }
+        let trainer = Trainer::resume(&logdir, Some(args.train.steps), &data, &logdir, &device)
+            .with_context(|| format!("resuming from {}", logdir.display()))?;
+        resuming_message(&trainer, &logdir);
+        trainer
+    } else {
+        Trainer::new(mnist_config(&args), &data, &logdir, &device)?
+    };
+    let what = format!(
+        "a {:?} GAN on {} {} images from {}",
+        trainer.config().kind,
+        data.len(),
+        args.dataset.folder(),
+        dir.display()
+    );
+    describe(trainer.config(), &what, &logdir);
+    run_with_progress(trainer)
+}
+
+fn train_images(args: ImagesArgs) -> Result<()> {
+    let logdir = args.logdir.clone();
+    let data = ImageFolder::load(&args.data_dir, args.size, args.channels)
+        .with_context(|| format!("loading images from {}", args.data_dir.display()))?;
+    let device = device(args.train.device)?.autodiff();
+    let trainer = if resumable(&logdir, &args.train) {
+        let state = read_training_state(&logdir)?;
+        let Some(networks) = state.config.dcgan.as_ref() else {
+            bail!(
+                "{} holds an MNIST run, not a DCGAN one: pass another --logdir, or --restart to replace it",
+                logdir.display()
+            );
+        };
+        let g = &networks.generator;
+        if (g.image_size, g.channels) != (args.size, args.channels) {
+            bail!(
+                "{} holds a run on {}×{} images of {} channels but --size {} --channels {}: pass another --logdir, \
+                 or --restart to replace it",
+                logdir.display(),
+                g.image_size,
+                g.image_size,
+                g.channels,
+                args.size,
+                args.channels
+            );
+        }
+        let template = networks.init(&mut rgan::rng::Rng::seed_from_u64(0), &device)?;
+        let trainer = Trainer::resume_with_model(&logdir, template, Some(args.train.steps), &data, &logdir, &device)
+            .with_context(|| format!("resuming from {}", logdir.display()))?;
+        resuming_message(&trainer, &logdir);
+        trainer
+    } else {
+        let config = images_config(&args);
+        let networks = config.dcgan.clone().context("a DCGAN configuration")?;
+        let model = networks.init(&mut rgan::rng::Rng::seed_from_u64(config.seed), &device)?;
+        Trainer::with_model(config, model, &data, &logdir, &device)?
+    };
+    let what = format!(
+        "DCGAN on {} {}×{} images ({} channels) from {}",
+        data.len(),
+        args.size,
+        args.size,
+        args.channels,
+        args.data_dir.display()
+    );
+    describe(trainer.config(), &what, &logdir);
+    run_with_progress(trainer)
+}
+
 fn sample(args: SampleArgs) -> Result<()> {
     if args.num == 0 {
         bail!("--num must be at least 1");
     }
     let device = device(args.device)?;
-    let (generator, config) = load_generator(&args.checkpoint, args.ema, &device)?;
     let mut rng = rgan::rng::Rng::seed_from_u64(args.seed);
     let mode = if args.moving_averages { BatchNormMode::MovingAverages } else { BatchNormMode::BatchStatistics };
+    if read_training_state(&args.checkpoint)?.config.dcgan.is_some() {
+        let (generator, _) = load_dcgan_generator(&args.checkpoint, args.ema, &device)?;
+        let noise = rng.normal([args.num, generator.noise_dims()], 0.0, 1.0, &device);
+        let images = generator.forward_with(noise, mode)?;
+        let columns = args.columns.unwrap_or_else(|| (args.num as f64).sqrt().ceil() as usize);
+        save_image_grid(images, columns, &args.out)?;
+        println!("{} samples written to {}", args.num, args.out.display());
+        return Ok(());
+    }
+    let (generator, config) = load_generator(&args.checkpoint, args.ema, &device)?;
     let spec = &config.generator;
     let classes = config.num_classes();
     if spec.categorical_dim > 0 || spec.continuous_dim > 0 {
@@ -470,6 +608,7 @@ fn sample_infogan(
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Train { example: TrainExample::Mnist(args) } => train_mnist(args),
+        Command::Train { example: TrainExample::Images(args) } => train_images(args),
         Command::Sample(args) => sample(args),
     }
 }

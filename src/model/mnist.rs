@@ -36,7 +36,7 @@ pub enum BatchNormMode {
     BatchStatistics,
 }
 
-fn batch_norm<const D: usize>(layer: &BatchNorm, x: Tensor<D>, mode: BatchNormMode) -> Tensor<D> {
+pub(super) fn batch_norm<const D: usize>(layer: &BatchNorm, x: Tensor<D>, mode: BatchNormMode) -> Tensor<D> {
     match mode {
         BatchNormMode::Layer => layer.forward(x),
         BatchNormMode::MovingAverages => burn::tensor::module::batch_norm(

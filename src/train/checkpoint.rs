@@ -13,7 +13,7 @@ use super::TrainConfig;
 use crate::data::BatcherState;
 use crate::error::{Result, RganError};
 use crate::features::TensorPool;
-use crate::model::MnistGenerator;
+use crate::model::{DcganGenerator, MnistGenerator};
 use crate::rng::Rng;
 
 /// The non-tensor part of a checkpoint (`state.json`).
@@ -184,18 +184,47 @@ pub(crate) fn load_module<M: Module>(module: M, file: &Path) -> Result<M> {
 pub fn load_generator(path: impl AsRef<Path>, ema: bool, device: &Device) -> Result<(MnistGenerator, TrainConfig)> {
     let dir = resolve_checkpoint(path)?;
     let state = read_training_state(&dir)?;
+    if state.config.dcgan.is_some() {
+        return Err(file_error(&dir, "holds a DCGAN generator: load it with `load_dcgan_generator`"));
+    }
     let generator = state.config.generator.init(&mut Rng::seed_from_u64(0), device)?;
-    let file = if ema {
-        if !state.has_generator_ema {
-            return Err(file_error(
-                &dir,
-                "holds no generator moving average: train with --ema-decay (TrainConfig::generator_ema_decay) to keep one",
-            ));
-        }
-        "generator_ema.bpk"
-    } else {
-        "generator.bpk"
+    let generator = load_module(generator, &generator_file(&dir, &state, ema)?)?;
+    Ok((generator, state.config))
+}
+
+/// `generator.bpk`, or `generator_ema.bpk` with `ema` (an error when the run kept none).
+fn generator_file(dir: &Path, state: &TrainingState, ema: bool) -> Result<PathBuf> {
+    if !ema {
+        return Ok(dir.join("generator.bpk"));
+    }
+    if !state.has_generator_ema {
+        return Err(file_error(
+            dir,
+            "holds no generator moving average: train with --ema-decay (TrainConfig::generator_ema_decay) to keep one",
+        ));
+    }
+    Ok(dir.join("generator_ema.bpk"))
+}
+
+/// Loads the DCGAN generator of a checkpoint (any path [`resolve_checkpoint`] accepts) onto
+/// `device`, rebuilt from the configuration's `dcgan` section, with the training configuration:
+/// its moving average with `ema`. Errors when the run did not train DCGAN networks.
+///
+/// ```
+/// use burn::prelude::*;
+/// assert!(rgan::train::load_dcgan_generator("/nonexistent/logs", false, &Device::default()).is_err());
+/// ```
+pub fn load_dcgan_generator(
+    path: impl AsRef<Path>,
+    ema: bool,
+    device: &Device,
+) -> Result<(DcganGenerator, TrainConfig)> {
+    let dir = resolve_checkpoint(path)?;
+    let state = read_training_state(&dir)?;
+    let Some(networks) = &state.config.dcgan else {
+        return Err(file_error(&dir, "holds no DCGAN networks (its configuration has no `dcgan` section)"));
     };
-    let generator = load_module(generator, &dir.join(file))?;
+    let generator = networks.generator.init(&mut Rng::seed_from_u64(0), device)?;
+    let generator = load_module(generator, &generator_file(&dir, &state, ema)?)?;
     Ok((generator, state.config))
 }

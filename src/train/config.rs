@@ -5,7 +5,7 @@ use burn::prelude::*;
 
 use super::GanLossConfig;
 use crate::error::{Result, RganError};
-use crate::model::{MnistDiscriminatorConfig, MnistGeneratorConfig};
+use crate::model::{DcganNetworks, MnistDiscriminatorConfig, MnistGeneratorConfig};
 
 /// The generator and discriminator losses of [`GanLossConfig`] (TF-GAN's `generator_loss_fn` /
 /// `discriminator_loss_fn` pairs, with their default arguments).
@@ -324,6 +324,13 @@ pub struct TrainConfig {
     /// The discriminator.
     #[config(default = "MnistDiscriminatorConfig::new()")]
     pub discriminator: MnistDiscriminatorConfig,
+    /// The DCGAN networks of a run that trains them (`rgan train images`) instead of the MNIST
+    /// ones; saved so that a checkpoint can rebuild them ([`load_dcgan_generator`]). The
+    /// generator's noise size must equal `generator.noise_dims`, which the trainer draws.
+    /// Default none (configurations saved before this field existed load as none).
+    ///
+    /// [`load_dcgan_generator`]: crate::train::load_dcgan_generator
+    pub dcgan: Option<DcganNetworks>,
 }
 
 impl TrainConfig {
@@ -368,8 +375,49 @@ impl TrainConfig {
         }
     }
 
+    /// A DCGAN run on `image_size × image_size` images of `channels` channels (the DCGAN
+    /// paper's training setup): [`DcganNetworks::for_images`] with noise 64, Adam(2e-4, β1 0.5)
+    /// for both networks, the modified (non-saturating) losses, batch 64, an 8×8 sample grid.
+    ///
+    /// ```
+    /// use rgan::train::{GanLossKind, TrainConfig};
+    /// let config = TrainConfig::dcgan(32, 3);
+    /// let dcgan = config.dcgan.as_ref().unwrap();
+    /// assert_eq!((dcgan.generator.image_size, dcgan.generator.noise_dims), (32, config.generator.noise_dims));
+    /// assert_eq!((config.loss.loss, config.batch_size), (GanLossKind::Modified, 64));
+    /// assert_eq!(config.discriminator_optimizer.learning_rate, 2e-4);
+    /// ```
+    pub fn dcgan(image_size: usize, channels: usize) -> Self {
+        let networks = DcganNetworks::for_images(image_size, channels, 64);
+        let mut config = Self::new()
+            .with_batch_size(64)
+            .with_grid_size(8)
+            .with_generator_optimizer(OptimizerConfig::new(2e-4))
+            .with_discriminator_optimizer(OptimizerConfig::new(2e-4))
+            .with_loss(GanLossConfig::new().with_loss(GanLossKind::Modified));
+        config.generator.noise_dims = networks.generator.noise_dims;
+        config.dcgan = Some(networks);
+        config
+    }
+
     /// The number of classes of the labels the networks take (0: none).
     pub fn num_classes(&self) -> usize {
         self.generator.num_classes.max(self.discriminator.num_classes).max(self.discriminator.aux_classes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configs_saved_without_dcgan_still_load() {
+        let mut json: serde_json::Value = serde_json::to_value(TrainConfig::new()).unwrap();
+        assert!(json.as_object_mut().unwrap().remove("dcgan").is_some());
+        let config: TrainConfig = serde_json::from_value(json).unwrap();
+        assert!(config.dcgan.is_none());
+        let dcgan = TrainConfig::dcgan(16, 1);
+        let back: TrainConfig = serde_json::from_str(&serde_json::to_string(&dcgan).unwrap()).unwrap();
+        assert_eq!(back.dcgan, dcgan.dcgan);
     }
 }

@@ -13,7 +13,9 @@ mod images;
 mod summaries;
 mod trainer;
 
-pub use checkpoint::{TrainingState, load_generator, read_training_state, resolve_checkpoint, write_atomically};
+pub use checkpoint::{
+    TrainingState, load_dcgan_generator, load_generator, read_training_state, resolve_checkpoint, write_atomically,
+};
 pub use config::{
     GanKind, GanLossKind, LearningRateSchedule, OptimizerConfig, OptimizerKind, TrainConfig, TrainSchedule,
 };
