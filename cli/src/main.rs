@@ -7,8 +7,6 @@
 //! rgan sample --checkpoint logs/mnist-unconditional --num 64 --out samples.png [--ema]
 //! ```
 
-mod eval_classifier;
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,17 +41,6 @@ enum Command {
     },
     /// Draw samples from a checkpoint's generator into a PNG grid.
     Sample(SampleArgs),
-    /// Evaluation tools.
-    Eval {
-        #[command(subcommand)]
-        command: EvalCommand,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum EvalCommand {
-    /// Train rgan's MNIST classifier (TEMPORARY wiring).
-    TrainClassifier(eval_classifier::TrainClassifierArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -484,6 +471,5 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Train { example: TrainExample::Mnist(args) } => train_mnist(args),
         Command::Sample(args) => sample(args),
-        Command::Eval { command: EvalCommand::TrainClassifier(args) } => eval_classifier::run(args),
     }
 }
