@@ -15,11 +15,13 @@
 //! - [`data`]: MNIST-style IDX files and folders of images.
 //! - [`config`]: TF-GAN's defaults where burn's differ (Adam epsilon, batch-norm momentum, …).
 //! - [`rng`]: rgan's own seeded, saveable random number generator.
+//! - [`eval`]: evaluation of generated digits with rgan's own MNIST classifier.
 
 pub mod config;
 pub mod data;
 pub mod device;
 pub mod error;
+pub mod eval;
 pub mod features;
 pub mod losses;
 pub mod model;

@@ -1,0 +1,521 @@
+//! rgan's own MNIST classifier, the network that scores generated digits the way TF-GAN's MNIST
+//! example does: the *MNIST score* (classifier score of generated digits), the *MNIST Fréchet
+//! distance* (Fréchet distance of the classifier's logits on generated and real digits) and the
+//! Fréchet distance of its penultimate features.
+//!
+//! TF-GAN scores with a frozen TensorFlow graph (`classify_mnist_graph_def.pb`); rgan ships a
+//! small CNN of its own, trained from a seed with `rgan eval train-classifier` and built into
+//! the library ([`MnistClassifier::pretrained`], weights in `assets/mnist_classifier.bpk`,
+//! 357 672 bytes). Its accuracy on the 10000 MNIST test images is 99.15% (see
+//! [`PRETRAINED_TEST_ACCURACY`]): the default [`MnistClassifierTrainConfig`] (5 epochs, seed 0,
+//! `rgan eval train-classifier`), about 8.5 minutes on two CPU cores. The same seed gives the
+//! same weights.
+
+use std::path::Path;
+use std::time::Instant;
+
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d};
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use burn::tensor::activation::{log_softmax, relu};
+
+use crate::data::{Batcher, ImageDataset};
+use crate::error::{Result, RganError};
+use crate::model::{glorot_uniform, one_hot, zeros};
+use crate::rng::Rng;
+
+/// The number of classes (digits 0–9).
+pub const NUM_CLASSES: usize = 10;
+
+/// The accuracy of [`MnistClassifier::pretrained`] on the full MNIST test set (10000 images).
+pub const PRETRAINED_TEST_ACCURACY: f64 = 0.9915;
+
+/// The built-in weights (`assets/mnist_classifier.bpk`, burn's burnpack record of the default
+/// [`MnistClassifierConfig`]).
+static PRETRAINED_BYTES: &[u8] = include_bytes!("../../assets/mnist_classifier.bpk");
+
+/// The name the built-in weights go by in error messages.
+const PRETRAINED_NAME: &str = "assets/mnist_classifier.bpk (built into rgan)";
+
+/// The size of the batches [`MnistClassifier::accuracy`] evaluates.
+const EVAL_BATCH: usize = 500;
+
+/// The architecture of [`MnistClassifier`]: two 5×5 "same" convolutions, each followed by ReLU
+/// and 2×2 max pooling, then a dense layer (the penultimate features), ReLU and a dense layer to
+/// the 10 logits.
+///
+/// The defaults keep the weight file small (89 050 parameters, about 356 KB in f32).
+///
+/// ```
+/// let config = rgan::eval::mnist_classifier::MnistClassifierConfig::new();
+/// assert_eq!((config.conv1_channels, config.conv2_channels, config.kernel_size, config.feature_dims), (16, 32, 5, 48));
+/// assert_eq!(config.num_params(), 89_050);
+/// ```
+#[derive(Config, Debug)]
+pub struct MnistClassifierConfig {
+    /// Output channels of the first convolution. Default 16.
+    #[config(default = 16)]
+    pub conv1_channels: usize,
+    /// Output channels of the second convolution. Default 32.
+    #[config(default = 32)]
+    pub conv2_channels: usize,
+    /// The convolutions' kernel size (odd, so that "same" padding is symmetric). Default 5.
+    #[config(default = 5)]
+    pub kernel_size: usize,
+    /// The width of the penultimate dense layer, i.e. of [`MnistClassifier::features`].
+    /// Default 48.
+    #[config(default = 48)]
+    pub feature_dims: usize,
+}
+
+impl MnistClassifierConfig {
+    /// The number of trainable parameters.
+    pub fn num_params(&self) -> usize {
+        let k2 = self.kernel_size * self.kernel_size;
+        let conv1 = self.conv1_channels * k2 + self.conv1_channels;
+        let conv2 = self.conv2_channels * self.conv1_channels * k2 + self.conv2_channels;
+        let flat = self.conv2_channels * 7 * 7;
+        let hidden = flat * self.feature_dims + self.feature_dims;
+        let output = self.feature_dims * NUM_CLASSES + NUM_CLASSES;
+        conv1 + conv2 + hidden + output
+    }
+
+    /// A classifier with Glorot-uniform kernels drawn from `rng` and zero biases (TF's default
+    /// initializers).
+    ///
+    /// Errors if a width is 0 or the kernel size is even.
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use rgan::eval::mnist_classifier::MnistClassifierConfig;
+    /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
+    /// let classifier = MnistClassifierConfig::new().init(&mut rng, &Device::default()).unwrap();
+    /// assert!(MnistClassifierConfig::new().with_kernel_size(4).init(&mut rng, &Device::default()).is_err());
+    /// # let _ = classifier;
+    /// ```
+    pub fn init(&self, rng: &mut Rng, device: &Device) -> Result<MnistClassifier> {
+        for (name, value) in [
+            ("conv1_channels", self.conv1_channels),
+            ("conv2_channels", self.conv2_channels),
+            ("feature_dims", self.feature_dims),
+            ("kernel_size", self.kernel_size),
+        ] {
+            if value == 0 {
+                return Err(RganError::invalid(name, "must be at least 1"));
+            }
+        }
+        if self.kernel_size.is_multiple_of(2) {
+            return Err(RganError::invalid(
+                "kernel_size",
+                format!("is {}; it must be odd (symmetric \"same\" padding)", self.kernel_size),
+            ));
+        }
+        let k = self.kernel_size;
+        let flat = self.conv2_channels * 7 * 7;
+        Ok(MnistClassifier {
+            conv1: conv(rng, [1, self.conv1_channels], k, device),
+            conv2: conv(rng, [self.conv1_channels, self.conv2_channels], k, device),
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+            hidden: dense(rng, flat, self.feature_dims, device),
+            output: dense(rng, self.feature_dims, NUM_CLASSES, device),
+        })
+    }
+}
+
+fn conv(rng: &mut Rng, channels: [usize; 2], kernel: usize, device: &Device) -> Conv2d {
+    let mut layer = Conv2dConfig::new(channels, [kernel, kernel])
+        .with_padding(PaddingConfig2d::Same)
+        .with_initializer(Initializer::Zeros)
+        .init(device);
+    let [i, o] = channels;
+    layer.weight = glorot_uniform(rng, [o, i, kernel, kernel], i * kernel * kernel, o * kernel * kernel, device);
+    layer.bias = Some(zeros([o], device));
+    layer
+}
+
+fn dense(rng: &mut Rng, inputs: usize, outputs: usize, device: &Device) -> Linear {
+    let mut layer = LinearConfig::new(inputs, outputs).with_initializer(Initializer::Zeros).init(device);
+    layer.weight = glorot_uniform(rng, [inputs, outputs], inputs, outputs, device);
+    layer.bias = Some(zeros([outputs], device));
+    layer
+}
+
+fn file_error(path: &Path, reason: impl Into<String>) -> RganError {
+    RganError::File { path: path.to_path_buf(), reason: reason.into() }
+}
+
+/// A small CNN classifying 28×28 MNIST digits (see [`MnistClassifierConfig`] for the layers).
+/// Inputs are images `[N, 1, 28, 28]` in `[-1, 1]`, as [`crate::data`] and the generators
+/// produce them.
+///
+/// ```
+/// use burn::prelude::*;
+/// use rgan::eval::mnist_classifier::MnistClassifier;
+/// let device = Device::default();
+/// let classifier = MnistClassifier::pretrained(&device).unwrap();
+/// let images = Tensor::<4>::zeros([3, 1, 28, 28], &device);
+/// assert_eq!(classifier.logits(images.clone()).unwrap().dims(), [3, 10]);
+/// assert_eq!(classifier.features(images).unwrap().dims(), [3, 48]);
+/// ```
+#[derive(Module, Debug)]
+pub struct MnistClassifier {
+    conv1: Conv2d,
+    conv2: Conv2d,
+    pool: MaxPool2d,
+    hidden: Linear,
+    output: Linear,
+}
+
+impl MnistClassifier {
+    /// The classifier with rgan's built-in weights (`assets/mnist_classifier.bpk`, trained with
+    /// `rgan eval train-classifier`; [`PRETRAINED_TEST_ACCURACY`] on the MNIST test set), on
+    /// `device`. No file is read.
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// let classifier = rgan::eval::mnist_classifier::MnistClassifier::pretrained(&Device::default()).unwrap();
+    /// # let _ = classifier;
+    /// ```
+    pub fn pretrained(device: &Device) -> Result<Self> {
+        Self::from_bytes(PRETRAINED_BYTES.to_vec(), Path::new(PRETRAINED_NAME), device)
+    }
+
+    /// Loads weights of the default architecture ([`MnistClassifierConfig::new`]) from a
+    /// burnpack file written by [`MnistClassifier::save`].
+    ///
+    /// Errors name the file: missing, unreadable, not a burnpack record, or weights of another
+    /// architecture.
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use rgan::eval::mnist_classifier::MnistClassifier;
+    /// let err = MnistClassifier::load("/nonexistent/classifier.bpk", &Device::default()).unwrap_err();
+    /// assert!(err.to_string().contains("/nonexistent/classifier.bpk"));
+    /// ```
+    pub fn load(path: impl AsRef<Path>, device: &Device) -> Result<Self> {
+        Self::load_with_config(path, &MnistClassifierConfig::new(), device)
+    }
+
+    /// Loads weights of the architecture `config` from a burnpack file.
+    pub fn load_with_config(path: impl AsRef<Path>, config: &MnistClassifierConfig, device: &Device) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| file_error(path, format!("cannot read: {e}")))?;
+        Self::from_bytes_with_config(bytes, path, config, device)
+    }
+
+    fn from_bytes(bytes: Vec<u8>, source: &Path, device: &Device) -> Result<Self> {
+        Self::from_bytes_with_config(bytes, source, &MnistClassifierConfig::new(), device)
+    }
+
+    fn from_bytes_with_config(
+        bytes: Vec<u8>,
+        source: &Path,
+        config: &MnistClassifierConfig,
+        device: &Device,
+    ) -> Result<Self> {
+        let record = burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+            .map_err(|e| file_error(source, format!("is not a burnpack record of MnistClassifier: {e}")))?;
+        let model = config.init(&mut Rng::seed_from_u64(0), device)?;
+        model.try_load_record(record).map_err(|e| {
+            file_error(source, format!("does not hold the weights of MnistClassifier with {config:?}: {e}"))
+        })
+    }
+
+    /// The weights as burnpack bytes (what [`MnistClassifier::save`] writes).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        Ok(self
+            .clone()
+            .into_record()
+            .into_bytes()
+            .map_err(|e| RganError::invalid("classifier", format!("cannot be recorded: {e}")))?
+            .to_vec())
+    }
+
+    /// Writes the weights to `path` atomically (burnpack, loadable with [`MnistClassifier::load`]).
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use rgan::eval::mnist_classifier::MnistClassifier;
+    /// let device = Device::default();
+    /// let path = std::env::temp_dir().join(format!("rgan-doc-classifier-{}.bpk", std::process::id()));
+    /// let classifier = MnistClassifier::pretrained(&device).unwrap();
+    /// classifier.save(&path).unwrap();
+    /// let loaded = MnistClassifier::load(&path, &device).unwrap();
+    /// # std::fs::remove_file(&path).unwrap();
+    /// # let _ = loaded;
+    /// ```
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        crate::train::write_atomically(path, &self.to_bytes()?)
+    }
+
+    fn device(&self) -> Device {
+        self.output.weight.val().device()
+    }
+
+    fn check_images(images: &Tensor<4>) -> Result<()> {
+        let dims = images.dims();
+        if dims[0] == 0 || dims[1..] != [1, 28, 28] {
+            return Err(RganError::shape(
+                "images",
+                &dims,
+                "expected [N, 1, 28, 28] with N ≥ 1 (grey MNIST digits in [-1, 1])",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The penultimate features before their ReLU, `[N, feature_dims]`.
+    fn forward_features(&self, images: Tensor<4>) -> Tensor<2> {
+        let x = self.pool.forward(relu(self.conv1.forward(images)));
+        let x = self.pool.forward(relu(self.conv2.forward(x)));
+        let [n, c, h, w] = x.dims();
+        self.hidden.forward(x.reshape([n, c * h * w]))
+    }
+
+    /// The logits `[N, 10]` of images `[N, 1, 28, 28]` in `[-1, 1]`.
+    ///
+    /// Errors (naming `images` and its shape) for any other shape.
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use rgan::eval::mnist_classifier::MnistClassifier;
+    /// let device = Device::default();
+    /// let classifier = MnistClassifier::pretrained(&device).unwrap();
+    /// let err = classifier.logits(Tensor::<4>::zeros([2, 3, 28, 28], &device)).unwrap_err();
+    /// assert!(err.to_string().contains("images"));
+    /// ```
+    pub fn logits(&self, images: Tensor<4>) -> Result<Tensor<2>> {
+        Ok(self.logits_and_features(images)?.0)
+    }
+
+    /// The penultimate features `[N, feature_dims]` (the dense layer's outputs before its ReLU)
+    /// of images `[N, 1, 28, 28]` in `[-1, 1]`.
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use rgan::eval::mnist_classifier::MnistClassifier;
+    /// let device = Device::default();
+    /// let classifier = MnistClassifier::pretrained(&device).unwrap();
+    /// assert_eq!(classifier.features(Tensor::<4>::zeros([1, 1, 28, 28], &device)).unwrap().dims(), [1, 48]);
+    /// ```
+    pub fn features(&self, images: Tensor<4>) -> Result<Tensor<2>> {
+        Self::check_images(&images)?;
+        Ok(self.forward_features(images))
+    }
+
+    /// The logits `[N, 10]` and the penultimate features `[N, feature_dims]` in one pass.
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use rgan::eval::mnist_classifier::MnistClassifier;
+    /// let device = Device::default();
+    /// let classifier = MnistClassifier::pretrained(&device).unwrap();
+    /// let (logits, features) = classifier.logits_and_features(Tensor::<4>::zeros([2, 1, 28, 28], &device)).unwrap();
+    /// assert_eq!((logits.dims(), features.dims()), ([2, 10], [2, 48]));
+    /// ```
+    pub fn logits_and_features(&self, images: Tensor<4>) -> Result<(Tensor<2>, Tensor<2>)> {
+        Self::check_images(&images)?;
+        let features = self.forward_features(images);
+        let logits = self.output.forward(relu(features.clone()));
+        Ok((logits, features))
+    }
+
+    /// The predicted digit of each image, `[N]`.
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use rgan::eval::mnist_classifier::MnistClassifier;
+    /// let device = Device::default();
+    /// let classifier = MnistClassifier::pretrained(&device).unwrap();
+    /// assert_eq!(classifier.predict(Tensor::<4>::zeros([4, 1, 28, 28], &device)).unwrap().dims(), [4]);
+    /// ```
+    pub fn predict(&self, images: Tensor<4>) -> Result<Tensor<1, Int>> {
+        let logits = self.logits(images)?;
+        let n = logits.dims()[0];
+        Ok(logits.argmax(1).reshape([n]))
+    }
+
+    /// The fraction of `data`'s examples whose label the classifier predicts, evaluated in
+    /// batches of 500 on the classifier's device.
+    ///
+    /// Errors if `data` is empty or its images are not `[1, 28, 28]`.
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use rgan::data::{IdxImages, Mnist};
+    /// use rgan::eval::mnist_classifier::MnistClassifier;
+    /// let classifier = MnistClassifier::pretrained(&Device::default()).unwrap();
+    /// let blank = Mnist { images: IdxImages { count: 2, rows: 28, cols: 28, pixels: vec![0; 2 * 784] }, labels: vec![0, 1] };
+    /// let accuracy = classifier.accuracy(&blank).unwrap();
+    /// assert!((0.0..=1.0).contains(&accuracy));
+    /// ```
+    pub fn accuracy<D: ImageDataset + ?Sized>(&self, data: &D) -> Result<f64> {
+        let shape = data.image_shape();
+        if shape != [1, 28, 28] {
+            return Err(RganError::shape("data", &shape, "expected images of shape [1, 28, 28] (MNIST digits)"));
+        }
+        if data.is_empty() {
+            return Err(RganError::invalid("data", "holds no examples"));
+        }
+        let device = self.device();
+        let mut correct = 0usize;
+        let mut start = 0;
+        while start < data.len() {
+            let end = (start + EVAL_BATCH).min(data.len());
+            let mut pixels = Vec::with_capacity((end - start) * 784);
+            for i in start..end {
+                data.extend_image(i, &mut pixels);
+            }
+            let images = Tensor::<4>::from_data(TensorData::new(pixels, [end - start, 1, 28, 28]), &device);
+            let predicted =
+                self.predict(images)?.into_data().convert::<i64>().try_into_vec::<i64>().map_err(|e| {
+                    RganError::invalid("classifier", format!("predictions could not be read back: {e:?}"))
+                })?;
+            correct += predicted.iter().zip(start..end).filter(|&(&p, i)| p == data.label(i)).count();
+            start = end;
+        }
+        Ok(correct as f64 / data.len() as f64)
+    }
+}
+
+/// How [`train_mnist_classifier`] trains: Adam (TF's epsilon 1e-8) on the softmax cross
+/// entropy, over shuffled batches drawn from `seed`, the learning rate multiplied by
+/// `learning_rate_decay` after each epoch.
+///
+/// The defaults reach 99.15% test accuracy in 5 epochs (the built-in weights; test accuracy
+/// after epochs 1–5: 98.49%, 98.71%, 98.99%, 98.97%, 99.15%).
+///
+/// ```
+/// let config = rgan::eval::mnist_classifier::MnistClassifierTrainConfig::new();
+/// assert_eq!((config.epochs, config.batch_size, config.learning_rate, config.learning_rate_decay, config.seed), (5, 64, 1e-3, 0.7, 0));
+/// ```
+#[derive(Config, Debug)]
+pub struct MnistClassifierTrainConfig {
+    /// Passes over the training set. Default 5.
+    #[config(default = 5)]
+    pub epochs: usize,
+    /// Examples per step (the last incomplete batch of an epoch is dropped). Default 64.
+    #[config(default = 64)]
+    pub batch_size: usize,
+    /// Adam's learning rate in the first epoch. Default 1e-3.
+    #[config(default = 1e-3)]
+    pub learning_rate: f64,
+    /// The factor the learning rate is multiplied by after each epoch. Default 0.7.
+    #[config(default = 0.7)]
+    pub learning_rate_decay: f64,
+    /// The seed of the initial weights and the batch order. Default 0.
+    #[config(default = 0)]
+    pub seed: u64,
+    /// The architecture. Default [`MnistClassifierConfig::new`].
+    #[config(default = "MnistClassifierConfig::new()")]
+    pub classifier: MnistClassifierConfig,
+}
+
+/// One epoch of [`train_mnist_classifier`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochReport {
+    /// The epoch, from 1.
+    pub epoch: usize,
+    /// The learning rate used in this epoch.
+    pub learning_rate: f64,
+    /// The mean cross entropy over the epoch's batches.
+    pub train_loss: f64,
+    /// The accuracy on the test set after the epoch.
+    pub test_accuracy: f64,
+    /// Seconds since training started.
+    pub seconds: f64,
+}
+
+/// What [`train_mnist_classifier`] did: one [`EpochReport`] per epoch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainReport {
+    /// The epochs, in order.
+    pub epochs: Vec<EpochReport>,
+}
+
+impl TrainReport {
+    /// The test accuracy after the last epoch.
+    pub fn test_accuracy(&self) -> f64 {
+        self.epochs.last().map_or(0.0, |e| e.test_accuracy)
+    }
+}
+
+/// Trains a [`MnistClassifier`] on `train` and measures it on `test` after every epoch, calling
+/// `on_epoch` with each [`EpochReport`]. Training is reproducible from `config.seed`. `device`
+/// may be plain or autodiff; the classifier returned lives on its plain counterpart.
+///
+/// ```
+/// use burn::prelude::*;
+/// use rgan::data::{IdxImages, Mnist};
+/// use rgan::eval::mnist_classifier::{MnistClassifierTrainConfig, train_mnist_classifier};
+/// let pixels = (0..8 * 784).map(|i| (i % 251) as u8).collect();
+/// let data = Mnist { images: IdxImages { count: 8, rows: 28, cols: 28, pixels }, labels: (0..8).collect() };
+/// let config = MnistClassifierTrainConfig::new().with_epochs(1).with_batch_size(4);
+/// let (classifier, report) = train_mnist_classifier(&config, &data, &data, &Device::default(), |_| {}).unwrap();
+/// assert_eq!(report.epochs.len(), 1);
+/// # let _ = classifier;
+/// ```
+pub fn train_mnist_classifier<D: ImageDataset + ?Sized>(
+    config: &MnistClassifierTrainConfig,
+    train: &D,
+    test: &D,
+    device: &Device,
+    mut on_epoch: impl FnMut(&EpochReport),
+) -> Result<(MnistClassifier, TrainReport)> {
+    if config.epochs == 0 {
+        return Err(RganError::invalid("epochs", "must be at least 1"));
+    }
+    if !(config.learning_rate > 0.0 && config.learning_rate.is_finite()) {
+        return Err(RganError::invalid("learning_rate", format!("is {}; it must be > 0", config.learning_rate)));
+    }
+    if !(config.learning_rate_decay > 0.0 && config.learning_rate_decay.is_finite()) {
+        return Err(RganError::invalid(
+            "learning_rate_decay",
+            format!("is {}; it must be > 0", config.learning_rate_decay),
+        ));
+    }
+    for (name, data) in [("train", train), ("test", test)] {
+        let shape = data.image_shape();
+        if shape != [1, 28, 28] {
+            return Err(RganError::shape(name, &shape, "expected images of shape [1, 28, 28] (MNIST digits)"));
+        }
+        if data.is_empty() {
+            return Err(RganError::invalid(name, "holds no examples"));
+        }
+    }
+    let device = device.clone().autodiff();
+    let mut rng = Rng::seed_from_u64(config.seed);
+    let mut model = config.classifier.init(&mut rng, &device)?;
+    let mut batcher = Batcher::new(train.len(), config.batch_size, config.seed)?;
+    let steps_per_epoch = train.len() / config.batch_size;
+    let mut optimizer = crate::config::adam(0.9, 0.999).init();
+    let started = Instant::now();
+    let mut report = TrainReport { epochs: Vec::with_capacity(config.epochs) };
+    for epoch in 0..config.epochs {
+        let learning_rate = config.learning_rate * config.learning_rate_decay.powi(epoch as i32);
+        let mut loss_sum = 0.0;
+        for _ in 0..steps_per_epoch {
+            let batch = batcher.next_batch(train, &device)?;
+            let logits = model.logits(batch.images)?;
+            let targets = one_hot(batch.labels, NUM_CLASSES);
+            let loss = (log_softmax(logits, 1) * targets).sum_dim(1).mean().neg();
+            loss_sum += loss.clone().into_scalar::<f32>() as f64;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optimizer.step(learning_rate, model, grads);
+        }
+        let test_accuracy = model.valid().accuracy(test)?;
+        let epoch_report = EpochReport {
+            epoch: epoch + 1,
+            learning_rate,
+            train_loss: loss_sum / steps_per_epoch as f64,
+            test_accuracy,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        on_epoch(&epoch_report);
+        report.epochs.push(epoch_report);
+    }
+    Ok((model.valid(), report))
+}
