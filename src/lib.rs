@@ -12,6 +12,7 @@
 //!   critics built from layers that know their input gradient.
 //! - [`features`]: spectral normalization, virtual batch norm, instance and group norm,
 //!   conditioning, weight clipping, the replay pool and generator EMA.
+//! - [`eval`]: the FID Inception-v3 network (pool3 features) for evaluating generators.
 //! - [`data`]: MNIST-style IDX files and folders of images.
 //! - [`config`]: TF-GAN's defaults where burn's differ (Adam epsilon, batch-norm momentum, …).
 //! - [`rng`]: rgan's own seeded, saveable random number generator.
@@ -20,6 +21,7 @@ pub mod config;
 pub mod data;
 pub mod device;
 pub mod error;
+pub mod eval;
 pub mod features;
 pub mod losses;
 pub mod model;
