@@ -658,7 +658,7 @@ mod tests {
     }
 
     /// The README's per-axis formula, written out.
-    fn reference_resize(x: &[f32], [h, w]: [usize; 2], [oh, ow]: [usize; 2]) -> Vec<f32> {
+    fn reference_resize(input: &[f32], [h, w]: [usize; 2], [oh, ow]: [usize; 2]) -> Vec<f32> {
         let taps = |n_in: usize, n_out: usize| -> Vec<(usize, usize, f64, f64)> {
             let scale = n_in as f64 / n_out as f64;
             (0..n_out)
@@ -675,7 +675,7 @@ mod tests {
         let mut out = Vec::new();
         for &(y0, y1, wy0, wy1) in &ty {
             for &(x0, x1, wx0, wx1) in &tx {
-                let v = |y: usize, x: usize| x[y * w + x] as f64;
+                let v = |y: usize, x: usize| input[y * w + x] as f64;
                 out.push(
                     (wy0 * (wx0 * v(y0, x0) + wx1 * v(y0, x1)) + wy1 * (wx0 * v(y1, x0) + wx1 * v(y1, x1))) as f32,
                 );
