@@ -15,7 +15,7 @@
 //! - [`data`]: MNIST-style IDX files and folders of images.
 //! - [`config`]: TF-GAN's defaults where burn's differ (Adam epsilon, batch-norm momentum, …).
 //! - [`rng`]: rgan's own seeded, saveable random number generator.
-//! - [`eval`]: evaluation of generated digits with rgan's own MNIST classifier.
+//! - [`eval`]: metrics, the FID Inception-v3 network and rgan's own MNIST classifier.
 
 pub mod config;
 pub mod data;

@@ -9,6 +9,8 @@
 //! rgan sample --checkpoint logs/mnist-unconditional --num 64 --out samples.png [--ema]
 //! ```
 
+mod eval_inception;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,6 +45,17 @@ enum Command {
     },
     /// Draw samples from a checkpoint's generator into a PNG grid.
     Sample(SampleArgs),
+    /// Evaluate generators (FID Inception features).
+    Eval {
+        #[command(subcommand)]
+        command: EvalCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum EvalCommand {
+    /// FID Inception-v3 pool3 features of [N, 3, 299, 299] images in [-1, 1] (.npy → .npy).
+    InceptionFeatures(eval_inception::InceptionFeaturesArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -610,5 +623,6 @@ fn main() -> Result<()> {
         Command::Train { example: TrainExample::Mnist(args) } => train_mnist(args),
         Command::Train { example: TrainExample::Images(args) } => train_images(args),
         Command::Sample(args) => sample(args),
+        Command::Eval { command: EvalCommand::InceptionFeatures(args) } => eval_inception::run(args),
     }
 }

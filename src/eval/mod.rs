@@ -1,3 +1,5 @@
-//! Evaluation of generated images: an MNIST classifier of rgan's own for TF-GAN's MNIST score and Fréchet distances.
+//! Evaluating GANs (TF-GAN's `tfgan.eval`): the FID Inception-v3 network, rgan's own MNIST
+//! classifier, and the metrics computed from their outputs.
 
+pub mod inception;
 pub mod mnist_classifier;

@@ -1,0 +1,110 @@
+//! The FID Inception-v3 network against pytorch-fid's outputs
+//! (`shared/reference/fid-inception/reference_features.npz`).
+//!
+//! Needs the weights `fid_inception_v3.safetensors`: from `RGAN_INCEPTION_WEIGHTS`, else
+//! `../shared/models/` next to the crate. Without them (or without the reference file) the test
+//! says so and passes, except under `CI=true`, where it fails.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use ndarray::{ArrayD, IxDyn};
+use ndarray_npy::NpzReader;
+use rgan::eval::inception::{FidInceptionV3, InputRange, preprocess};
+
+/// The README's tolerance for a correct float32 port on a CPU: about 1e-4 absolute (pool3
+/// values lie in [0, 5.7]; the FID quirks move them by 1 to 2).
+const TOLERANCE: f32 = 1e-4;
+
+fn shared_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("shared")
+}
+
+/// The file at `path`, or `None` (with a message) when it is absent outside CI.
+fn required(path: PathBuf, what: &str) -> Option<PathBuf> {
+    if path.is_file() {
+        return Some(path);
+    }
+    let message = format!("{what} not found at {}", path.display());
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{message} (required when CI=true)");
+    }
+    eprintln!("skipping the FID Inception reference test: {message}");
+    None
+}
+
+fn weights() -> Option<PathBuf> {
+    let path = std::env::var_os("RGAN_INCEPTION_WEIGHTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| shared_dir().join("models").join("fid_inception_v3.safetensors"));
+    required(path, "FID Inception weights (RGAN_INCEPTION_WEIGHTS)")
+}
+
+fn tensor<const D: usize>(array: ArrayD<f32>, device: &Device) -> Tensor<D> {
+    let shape = array.shape().to_vec();
+    let values = array.as_standard_layout().iter().copied().collect::<Vec<_>>();
+    Tensor::from_data(TensorData::new(values, shape), device)
+}
+
+/// Max absolute and max relative (to the largest reference magnitude) difference.
+fn compare<const D: usize>(name: &str, got: Tensor<D>, expected: &ArrayD<f32>) -> (f32, f32) {
+    assert_eq!(got.dims().to_vec(), expected.shape().to_vec(), "{name}: shape");
+    let got = got.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+    let expected: Vec<f32> = expected.as_standard_layout().iter().copied().collect();
+    let max_abs = got.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    let scale = expected.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    println!("{name}: max |Δ| = {max_abs:.3e}, max |Δ| / max |ref| = {:.3e} (max |ref| = {scale})", max_abs / scale);
+    (max_abs, max_abs / scale)
+}
+
+#[test]
+fn fid_inception_matches_pytorch_fid() {
+    let Some(weights) = weights() else { return };
+    let reference = shared_dir().join("reference").join("fid-inception").join("reference_features.npz");
+    let Some(reference) = required(reference, "reference_features.npz") else { return };
+    let mut npz = NpzReader::new(std::fs::File::open(&reference).unwrap()).unwrap();
+    let mut read = |name: &str| -> ArrayD<f32> { npz.by_name::<_, IxDyn>(name).unwrap() };
+    let (images, pool3) = (read("images"), read("pool3"));
+    let (block0, block1, block2) = (read("block0_mean"), read("block1_mean"), read("block2_mean"));
+    let (images_small, pool3_small) = (read("images_small"), read("pool3_small"));
+    let pool3_f64: ArrayD<f64> = npz.by_name::<_, IxDyn>("pool3_f64").unwrap();
+
+    let device = Device::default();
+    let start = Instant::now();
+    let net = FidInceptionV3::load(&weights, &device).unwrap();
+    println!("loading the weights: {:.2?}", start.elapsed());
+
+    // The network alone on the 299×299 inputs, with its intermediate blocks (spatial means).
+    let start = Instant::now();
+    let blocks = net.blocks(tensor(images, &device)).unwrap();
+    let spatial_mean = |x: Tensor<4>| {
+        let [n, c, h, w] = x.dims();
+        x.reshape([n, c, h * w]).mean_dim(2).reshape([n, c])
+    };
+    // Against pytorch-fid's float64 run (the float32 reference is itself 2.9e-6 from it).
+    let pool3_f64 = pool3_f64.mapv(|v| v as f32);
+    let (abs, _) = compare("pool3 vs pool3_f64", blocks.pool3.clone(), &pool3_f64);
+    assert!(abs <= TOLERANCE, "pool3 vs pool3_f64: max |Δ| {abs} > {TOLERANCE}");
+    let mut worst_abs = 0.0f32;
+    for (name, got, expected) in [
+        ("block0_mean", spatial_mean(blocks.block0), &block0),
+        ("block1_mean", spatial_mean(blocks.block1), &block1),
+        ("block2_mean", spatial_mean(blocks.block2), &block2),
+        ("pool3", blocks.pool3, &pool3),
+    ] {
+        let (abs, _) = compare(name, got, expected);
+        assert!(abs <= TOLERANCE, "{name}: max |Δ| {abs} > {TOLERANCE}");
+        worst_abs = worst_abs.max(abs);
+    }
+    println!("2 images at 299×299: {:.2?}", start.elapsed());
+
+    // pytorch-fid's default path: [0, 1] inputs of 64×64, bilinear resize, 2x − 1, the network.
+    let start = Instant::now();
+    let x = preprocess(tensor(images_small, &device), InputRange::ZeroToOne).unwrap();
+    let (abs, _) = compare("pool3_small", net.features(x).unwrap(), &pool3_small);
+    assert!(abs <= TOLERANCE, "pool3_small: max |Δ| {abs} > {TOLERANCE}");
+    println!("3 images at 64×64 through preprocess: {:.2?}", start.elapsed());
+    println!("worst max |Δ| over the 299×299 checks: {worst_abs:.3e}");
+}
