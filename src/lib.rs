@@ -12,7 +12,13 @@
 //!   critics built from layers that know their input gradient.
 //! - [`features`]: spectral normalization, virtual batch norm, instance and group norm,
 //!   conditioning, weight clipping, the replay pool and generator EMA.
+//! - [`model`]: the GAN model (`GanGenerator` / `GanDiscriminator`, `GanModel`) and ready-made
+//!   networks (TF-GAN's MNIST networks, DCGAN).
+//! - [`train`]: the loss assembly (`gan_loss`), optimizers, the training loop, checkpoints and
+//!   run logs.
 //! - [`data`]: MNIST-style IDX files and folders of images.
+//! - [`summary`]: TensorBoard event files.
+//! - [`device`]: CPU, CUDA and wgpu devices by name.
 //! - [`config`]: TF-GAN's defaults where burn's differ (Adam epsilon, batch-norm momentum, …).
 //! - [`rng`]: rgan's own seeded, saveable random number generator.
 //! - [`eval`]: metrics, the FID Inception-v3 network and rgan's own MNIST classifier.

@@ -9,6 +9,7 @@
 //! rgan sample --checkpoint logs/mnist-unconditional --num 64 --out samples.png [--ema]
 //! ```
 
+mod eval_classifier;
 mod eval_inception;
 
 use std::path::{Path, PathBuf};
@@ -45,7 +46,7 @@ enum Command {
     },
     /// Draw samples from a checkpoint's generator into a PNG grid.
     Sample(SampleArgs),
-    /// Evaluate generators (FID Inception features).
+    /// Evaluate generators: Inception features, rgan's MNIST classifier.
     Eval {
         #[command(subcommand)]
         command: EvalCommand,
@@ -56,6 +57,8 @@ enum Command {
 enum EvalCommand {
     /// FID Inception-v3 pool3 features of [N, 3, 299, 299] images in [-1, 1] (.npy → .npy).
     InceptionFeatures(eval_inception::InceptionFeaturesArgs),
+    /// Train rgan's MNIST classifier (the one `rgan eval` scores digits with) and write its weights.
+    TrainClassifier(eval_classifier::TrainClassifierArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -624,5 +627,6 @@ fn main() -> Result<()> {
         Command::Train { example: TrainExample::Images(args) } => train_images(args),
         Command::Sample(args) => sample(args),
         Command::Eval { command: EvalCommand::InceptionFeatures(args) } => eval_inception::run(args),
+        Command::Eval { command: EvalCommand::TrainClassifier(args) } => eval_classifier::run(args),
     }
 }
