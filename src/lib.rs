@@ -14,12 +14,15 @@
 //!   conditioning, weight clipping, the replay pool and generator EMA.
 //! - [`data`]: MNIST-style IDX files and folders of images.
 //! - [`config`]: TF-GAN's defaults where burn's differ (Adam epsilon, batch-norm momentum, …).
+//! - [`eval`]: TF-GAN's evaluation metrics (classifier score, Fréchet and kernel distances,
+//!   sliced Wasserstein, precision/recall/density/coverage) and image grids.
 //! - [`rng`]: rgan's own seeded, saveable random number generator.
 
 pub mod config;
 pub mod data;
 pub mod device;
 pub mod error;
+pub mod eval;
 pub mod features;
 pub mod losses;
 pub mod model;
