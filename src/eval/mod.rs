@@ -169,3 +169,60 @@ pub(crate) fn min_rows(name: &str, a: MatrixRef, min: usize, what: &str) -> Resu
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m<'a>(data: &'a [f64], rows: usize, cols: usize) -> MatrixRef<'a> {
+        MatrixRef::new("x", data, rows, cols).unwrap()
+    }
+
+    #[test]
+    fn errors_name_the_argument_and_both_shapes() {
+        let a = [0.0; 12];
+        let err = frechet_classifier_distance_from_activations_f64(m(&a, 4, 3), m(&a, 3, 4)).unwrap_err().to_string();
+        assert!(err.contains("activations2") && err.contains("[3, 4]") && err.contains("[4, 3]"), "{err}");
+        let err = frechet_classifier_distance_from_activations_f64(m(&a, 1, 12), m(&a, 1, 12)).unwrap_err().to_string();
+        assert!(err.contains("activations1") && err.contains("at least 2 samples"), "{err}");
+        let err = kernel_classifier_distance_and_std_from_activations_f64(m(&a, 6, 2), m(&a[..6], 3, 2), 2)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("activations2") && err.contains("[3, 2]") && err.contains("3 blocks"), "{err}");
+        let err = trace_sqrt_product_f64(m(&a, 3, 4), m(&a, 3, 4)).unwrap_err().to_string();
+        assert!(err.contains("sigma") && err.contains("square"), "{err}");
+        let mut s = ClassifierScoreStreaming::new();
+        s.update_f64(m(&a, 4, 3)).unwrap();
+        let err = s.update_f64(m(&a, 3, 4)).unwrap_err().to_string();
+        assert!(err.contains("logits") && err.contains("3 classes"), "{err}");
+        let err = python_image_grid(&a, [3, 2, 2, 1], [2, 2]).unwrap_err().to_string();
+        assert!(err.contains("input_array") && err.contains("[2, 2]"), "{err}");
+    }
+
+    #[test]
+    fn streaming_frechet_in_uneven_batches_matches_the_batch_function_with_a_large_offset() {
+        // A large common offset stresses the covariance accumulation (naive sums would cancel).
+        let mut rng = crate::rng::Rng::seed_from_u64(11);
+        let a: Vec<f64> = (0..37 * 5).map(|_| 1e4 + rng.next_normal()).collect();
+        let b: Vec<f64> = (0..23 * 5).map(|_| 1e4 + 0.5 + 2.0 * rng.next_normal()).collect();
+        let batch = frechet_classifier_distance_from_activations_f64(m(&a, 37, 5), m(&b, 23, 5)).unwrap();
+        let mut s = FrechetClassifierDistanceStreaming::new();
+        for (ra, rb) in [(0..1, 0..0), (1..20, 0..11), (20..37, 11..23)] {
+            s.update_f64(m(&a[ra.start * 5..ra.end * 5], ra.len(), 5), m(&b[rb.start * 5..rb.end * 5], rb.len(), 5))
+                .unwrap();
+        }
+        let streamed = s.value().unwrap();
+        assert!((streamed - batch).abs() <= 1e-10 * batch.abs(), "{streamed} vs {batch}");
+    }
+
+    #[test]
+    fn classifier_score_limits_and_splits() {
+        // Uniform predictions score 1; confident, balanced predictions score the class count.
+        let flat = [0.0; 12];
+        assert!((classifier_score_from_logits_f64(m(&flat, 4, 3)).unwrap() - 1.0).abs() < 1e-15);
+        let confident = [50.0, 0.0, 0.0, 0.0, 50.0, 0.0, 0.0, 0.0, 50.0];
+        assert!((classifier_score_from_logits_f64(m(&confident, 3, 3)).unwrap() - 3.0).abs() < 1e-12);
+        let (mean, std) = inception_score_splits_f64(m(&confident, 3, 3), 3).unwrap();
+        assert!((mean - 1.0).abs() < 1e-12 && std.abs() < 1e-12, "one sample per split scores 1");
+    }
+}
