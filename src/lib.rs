@@ -20,6 +20,8 @@
 //! - [`summary`]: TensorBoard event files.
 //! - [`device`]: CPU, CUDA and wgpu devices by name.
 //! - [`config`]: TF-GAN's defaults where burn's differ (Adam epsilon, batch-norm momentum, …).
+//! - [`eval`]: TF-GAN's evaluation metrics (classifier score, Fréchet and kernel distances,
+//!   sliced Wasserstein, precision/recall/density/coverage) and image grids.
 //! - [`rng`]: rgan's own seeded, saveable random number generator.
 //! - [`eval`]: metrics, the FID Inception-v3 network and rgan's own MNIST classifier.
 
