@@ -15,6 +15,8 @@
 //! - [`data`]: MNIST-style IDX files and folders of images.
 //! - [`config`]: TF-GAN's defaults where burn's differ (Adam epsilon, batch-norm momentum, …).
 //! - [`rng`]: rgan's own seeded, saveable random number generator.
+//! - [`zoo`]: classic GANs as complete recipes, e.g. [`zoo::train_vanilla`] (Goodfellow et al.
+//!   2014 on MNIST).
 
 pub mod config;
 pub mod data;
@@ -27,6 +29,7 @@ pub mod penalties;
 pub mod rng;
 pub mod summary;
 pub mod train;
+pub mod zoo;
 
 pub use error::{Result, RganError};
 
