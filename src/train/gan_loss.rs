@@ -227,6 +227,7 @@ pub fn gan_loss<G: GanGenerator, D: GanDiscriminator>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::losses::StructuredInput;
     use crate::model::{GeneratorInputs, MnistDiscriminatorConfig, MnistGeneratorConfig};
 
     fn value(t: &Tensor<1>) -> f64 {
