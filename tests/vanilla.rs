@@ -82,13 +82,13 @@ fn one_and_two_epochs_write_every_promised_file() {
     let images = checkpoint.generator.generate(&noise).unwrap();
     rgan::train::save_image_grid(images.clone(), 8, out.join("reloaded.png")).unwrap();
     assert_eq!(checkpoint.discriminator.forward(images).unwrap().dims(), [64, 1]);
+    // Adam keeps two moments for each of the 4 parameters (2 kernels, 2 biases) of each network.
     for (optimizer, file) in [
         (&checkpoint.generator_optimizer, "generator_optimizer.bpk"),
         (&checkpoint.discriminator_optimizer, "discriminator_optimizer.bpk"),
     ] {
-        let saved = std::fs::read(out.join("checkpoint").join(file)).unwrap();
-        assert!(!saved.is_empty());
-        assert_eq!(optimizer.into_bytes().unwrap().len(), saved.len(), "{file}");
+        assert!(out.join("checkpoint").join(file).is_file(), "{file}");
+        assert_eq!(optimizer.to_record().len(), 8, "{file}");
     }
 
     // Two epochs: a second grid and a two-frame animation.
