@@ -84,8 +84,7 @@ pub fn run(args: VanillaArgs) -> Result<()> {
     let config = args.config();
     config.check()?;
     let dir = data_dir(args.data_dir.as_deref());
-    let mut data =
-        Mnist::load(&dir, Split::Train).with_context(|| format!("loading MNIST from {}", dir.display()))?;
+    let mut data = Mnist::load(&dir, Split::Train).with_context(|| format!("loading MNIST from {}", dir.display()))?;
     if let Some(limit) = args.limit {
         data = data.truncated(limit);
     }
