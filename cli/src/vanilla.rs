@@ -120,13 +120,15 @@ pub fn run(args: VanillaArgs) -> Result<()> {
         g_sum += s.generator_loss;
         if s.step_in_epoch == s.steps_per_epoch {
             let n = s.steps_per_epoch as f64;
-            bar.println(format!(
+            let line = format!(
                 "epoch {}/{}: mean d_loss {:.4}, mean g_loss {:.4}",
                 s.epoch,
                 s.epochs,
                 d_sum / n,
                 g_sum / n
-            ));
+            );
+            // A hidden bar (stderr is not a terminal) would drop its println.
+            if bar.is_hidden() { eprintln!("{line}") } else { bar.println(line) }
             (d_sum, g_sum) = (0.0, 0.0);
         }
     })
