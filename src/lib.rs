@@ -24,6 +24,8 @@
 //!   sliced Wasserstein, precision/recall/density/coverage) and image grids.
 //! - [`rng`]: rgan's own seeded, saveable random number generator.
 //! - [`eval`]: metrics, the FID Inception-v3 network and rgan's own MNIST classifier.
+//! - [`zoo`]: classic GANs as complete recipes, e.g. [`zoo::train_vanilla`] (Goodfellow et al.
+//!   2014 on MNIST).
 
 pub mod config;
 pub mod data;
@@ -37,6 +39,7 @@ pub mod penalties;
 pub mod rng;
 pub mod summary;
 pub mod train;
+pub mod zoo;
 
 pub use error::{Result, RganError};
 

@@ -11,6 +11,7 @@
 
 mod eval_classifier;
 mod eval_inception;
+mod vanilla;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -46,6 +47,8 @@ enum Command {
     },
     /// Draw samples from a checkpoint's generator into a PNG grid.
     Sample(SampleArgs),
+    /// The original GAN (Goodfellow et al. 2014) on MNIST: per-epoch grids, a GIF, loss curves.
+    Vanilla(vanilla::VanillaArgs),
     /// Evaluate generators: Inception features, rgan's MNIST classifier.
     Eval {
         #[command(subcommand)]
@@ -626,6 +629,7 @@ fn main() -> Result<()> {
         Command::Train { example: TrainExample::Mnist(args) } => train_mnist(args),
         Command::Train { example: TrainExample::Images(args) } => train_images(args),
         Command::Sample(args) => sample(args),
+        Command::Vanilla(args) => vanilla::run(args),
         Command::Eval { command: EvalCommand::InceptionFeatures(args) } => eval_inception::run(args),
         Command::Eval { command: EvalCommand::TrainClassifier(args) } => eval_classifier::run(args),
     }

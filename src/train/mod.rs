@@ -16,10 +16,12 @@ mod trainer;
 pub use checkpoint::{
     TrainingState, load_dcgan_generator, load_generator, read_training_state, resolve_checkpoint, write_atomically,
 };
+pub(crate) use checkpoint::{file_error, load_module, module_bytes};
 pub use config::{
     GanKind, GanLossKind, LearningRateSchedule, OptimizerConfig, OptimizerKind, TrainConfig, TrainSchedule,
 };
 pub use gan_loss::{GanLoss, GanLossConfig, discriminator_adversarial_loss, gan_loss, generator_adversarial_loss};
 pub use images::{image_grid, save_image_grid};
+pub(crate) use summaries::{ChartLine, draw_chart};
 pub use summaries::{RunLog, plot_loss_curves};
 pub use trainer::{HookAction, StepReport, TrainHook, TrainSummary, Trainer};

@@ -358,9 +358,6 @@ fn read_loss_curves(csv: &Path) -> Result<Vec<Curve>> {
     if curves.iter().all(|(_, points)| points.is_empty()) {
         return Err(file_error(csv, "has no finite loss value to plot"));
     }
-    for (_, points) in &mut curves {
-        thin(points, MAX_POINTS);
-    }
     Ok(curves)
 }
 
@@ -408,22 +405,69 @@ fn padded(lo: f64, hi: f64, pad: f64) -> std::ops::Range<f64> {
 /// # std::fs::remove_dir_all(&dir).ok();
 /// ```
 pub fn plot_loss_curves(csv: impl AsRef<Path>, out: impl AsRef<Path>) -> Result<()> {
-    use plotters::prelude::*;
-
     let (csv, out) = (csv.as_ref(), out.as_ref());
     let curves = read_loss_curves(csv)?;
-    register_font().map_err(|e| file_error(out, e))?;
-    let points = || curves.iter().flat_map(|(_, p)| p.iter());
-    let (x_lo, x_hi) = points().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.0), b.max(p.0)));
-    let (y_lo, y_hi) = points().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1), b.max(p.1)));
     let title = match csv.parent().and_then(Path::file_name) {
         Some(run) => format!("Loss curves: {}", run.to_string_lossy()),
         None => "Loss curves".to_string(),
     };
+    let lines: Vec<ChartLine> = curves
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, points))| ChartLine { name, points, color: i, ..ChartLine::default() })
+        .collect();
+    draw_chart(out, &title, "step", "loss", &lines)
+}
+
+/// One line of a chart drawn by [`draw_chart`].
+#[derive(Clone, Debug)]
+pub(crate) struct ChartLine {
+    /// The legend entry.
+    pub name: String,
+    /// `(x, y)` points; non-finite ones are skipped.
+    pub points: Vec<(f64, f64)>,
+    /// The index of the line's colour in plotters' `Palette99`.
+    pub color: usize,
+    /// The line's width in pixels.
+    pub stroke_width: u32,
+    /// The radius of a dot drawn at every point (0: none).
+    pub point_size: u32,
+    /// The line's opacity, in `[0, 1]`.
+    pub opacity: f64,
+}
+
+impl Default for ChartLine {
+    fn default() -> Self {
+        Self { name: String::new(), points: Vec::new(), color: 0, stroke_width: 2, point_size: 0, opacity: 1.0 }
+    }
+}
+
+/// Draws lines (each thinned evenly to at most 2000 points) with a legend, axis descriptions and
+/// a title into an 800x500 PNG at `out` (written atomically, folder created if needed), in
+/// DejaVu Sans. Errors naming `out` when no line has a finite point or drawing fails.
+pub(crate) fn draw_chart(out: &Path, title: &str, x_desc: &str, y_desc: &str, lines: &[ChartLine]) -> Result<()> {
+    use plotters::prelude::*;
+
+    let lines: Vec<ChartLine> = lines
+        .iter()
+        .map(|line| {
+            let mut line = line.clone();
+            line.points.retain(|(x, y)| x.is_finite() && y.is_finite());
+            thin(&mut line.points, MAX_POINTS);
+            line
+        })
+        .collect();
+    if lines.iter().all(|line| line.points.is_empty()) {
+        return Err(file_error(out, "cannot be drawn: no finite value to plot"));
+    }
+    register_font().map_err(|e| file_error(out, e))?;
+    let points = || lines.iter().flat_map(|line| line.points.iter());
+    let (x_lo, x_hi) = points().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let (y_lo, y_hi) = points().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1), b.max(p.1)));
 
     let (width, height) = PLOT_SIZE;
     let mut pixels = vec![0u8; width as usize * height as usize * 3];
-    let draw_error = |e: &dyn std::fmt::Display| file_error(out, format!("cannot draw the loss curves: {e}"));
+    let draw_error = |e: &dyn std::fmt::Display| file_error(out, format!("cannot draw the chart: {e}"));
     {
         let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| draw_error(&e))?;
@@ -436,21 +480,25 @@ pub fn plot_loss_curves(csv: impl AsRef<Path>, out: impl AsRef<Path>) -> Result<
             .map_err(|e| draw_error(&e))?;
         chart
             .configure_mesh()
-            .x_desc("step")
-            .y_desc("loss")
+            .x_desc(x_desc)
+            .y_desc(y_desc)
             .x_label_formatter(&|x| format!("{x:.0}"))
             .label_style(("sans-serif", 14))
             .axis_desc_style(("sans-serif", 16))
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(|e| draw_error(&e))?;
-        for (i, (name, curve)) in curves.iter().enumerate() {
-            let color = Palette99::pick(i).to_rgba();
+        for line in &lines {
+            let color = Palette99::pick(line.color).mix(line.opacity.clamp(0.0, 1.0));
+            let stroke = line.stroke_width;
             chart
-                .draw_series(LineSeries::new(curve.iter().copied(), color.stroke_width(2)))
+                .draw_series(
+                    LineSeries::new(line.points.iter().copied(), color.stroke_width(stroke))
+                        .point_size(line.point_size),
+                )
                 .map_err(|e| draw_error(&e))?
-                .label(name.as_str())
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+                .label(line.name.as_str())
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(stroke.max(2))));
         }
         chart
             .configure_series_labels()
