@@ -688,7 +688,16 @@ impl<'d, Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator> Trai
         let mut interrupted = false;
         while self.step < self.config.steps {
             let report = self.train_step()?;
-            let last = report.step == self.config.steps;
+            for hook in hooks.iter_mut() {
+                if hook.after_step(&report, &self.model)? == HookAction::Stop {
+                    interrupted = true;
+                }
+            }
+            if self.stop.as_ref().is_some_and(|flag| flag.load(Ordering::SeqCst)) {
+                interrupted = true;
+            }
+            // The last step of the run (also when stopped early) is always logged, drawn and saved.
+            let last = report.step == self.config.steps || interrupted;
             if every(self.config.log_every, report.step) || last {
                 self.log_scalars(&report)?;
             }
@@ -699,14 +708,6 @@ impl<'d, Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator> Trai
                 && self.last_checkpoint_time.elapsed() >= Duration::from_secs(self.config.checkpoint_secs);
             if every(self.config.checkpoint_every, report.step) || last || timed {
                 self.save_checkpoint()?;
-            }
-            for hook in hooks.iter_mut() {
-                if hook.after_step(&report, &self.model)? == HookAction::Stop {
-                    interrupted = true;
-                }
-            }
-            if self.stop.as_ref().is_some_and(|flag| flag.load(Ordering::SeqCst)) {
-                interrupted = true;
             }
             if interrupted {
                 break;
@@ -818,6 +819,23 @@ mod tests {
         let err = trainer.train_step().unwrap_err().to_string();
         assert!(err.contains("generator_loss") && err.contains("inf") && err.contains("step 1"), "{err}");
         assert_eq!(trainer.step(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Ctrl-C (the stop flag) between logging steps still logs, draws and saves the last step.
+    #[test]
+    fn a_stopped_run_logs_its_last_step() {
+        let data = tiny_data(8);
+        let device = Device::default().autodiff();
+        let dir = temp_logdir("stopped");
+        let config = config().with_steps(50).with_log_every(10).with_checkpoint_every(0).with_checkpoint_secs(0);
+        let mut trainer = Trainer::new(config, &data, &dir, &device).unwrap();
+        trainer.set_stop_flag(Arc::new(AtomicBool::new(true)));
+        let summary = trainer.run(|_: &StepReport| {}).unwrap();
+        assert!(summary.interrupted && summary.step == 1);
+        let csv = std::fs::read_to_string(dir.join("scalars.csv")).unwrap();
+        assert!(csv.lines().nth(1).is_some_and(|row| row.starts_with("1,")), "{csv}");
+        assert!(summary.loss_curves.is_file() && summary.checkpoint.ends_with("step-000001"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
