@@ -1,6 +1,9 @@
 //! The IDX reader's checks, on tiny files written to a temporary folder, and the real MNIST
 //! training set when it is present.
 
+mod common;
+use common::mnist_dir;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -176,18 +179,6 @@ fn image_folder_reads_classes_and_scales() {
     let err = ImageFolder::load(&tmp.0, 4, 3).unwrap_err();
     assert!(matches!(&err, RganError::File { path, .. } if path.ends_with("cats/broken.png")), "{err}");
     assert!(ImageFolder::load(&tmp.0, 4, 2).unwrap_err().to_string().contains("channels"));
-}
-
-fn mnist_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("RGAN_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/mnist"));
-    if dir.join("train-images-idx3-ubyte.gz").is_file() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: no MNIST at {} (set RGAN_DATA_DIR)", dir.display());
-        None
-    }
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! rgan's MNIST classifier: the built-in weights, shapes, errors, saving and reproducible
 //! training.
 
+mod common;
+use common::mnist_dir;
+
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
@@ -10,18 +13,6 @@ use rgan::eval::mnist_classifier::{
     MnistClassifier, MnistClassifierConfig, MnistClassifierTrainConfig, train_mnist_classifier,
 };
 use rgan::rng::Rng;
-
-fn mnist_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("RGAN_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/mnist"));
-    if dir.join("t10k-images-idx3-ubyte.gz").is_file() || dir.join("t10k-images-idx3-ubyte").is_file() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: no MNIST at {} (set RGAN_DATA_DIR)", dir.display());
-        None
-    }
-}
 
 fn values(t: Tensor<2>) -> Vec<f32> {
     t.into_data().iter::<f32>().collect()

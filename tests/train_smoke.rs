@@ -1,7 +1,8 @@
 //! A 3-step training run on 64 MNIST images: samples, scalars and a checkpoint are written and
 //! the checkpoint's generator loads and samples (what `rgan sample` does).
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::mnist_dir;
 
 use burn::prelude::*;
 use rgan::data::{Mnist, Split};
@@ -9,18 +10,6 @@ use rgan::model::BatchNormMode;
 use rgan::train::{
     StepReport, TrainConfig, Trainer, load_generator, read_training_state, resolve_checkpoint, save_image_grid,
 };
-
-fn mnist_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("RGAN_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/mnist"));
-    if dir.join("train-images-idx3-ubyte.gz").is_file() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: no MNIST at {} (set RGAN_DATA_DIR)", dir.display());
-        None
-    }
-}
 
 #[test]
 fn three_steps_write_samples_and_a_loadable_checkpoint() {

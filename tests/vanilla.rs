@@ -1,29 +1,15 @@
 //! The vanilla GAN recipe on a slice of real MNIST: every promised output file exists and is
 //! valid.
 
+mod common;
+use common::mnist_dir;
+
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use rgan::data::{Mnist, Split};
 use rgan::model::{GanGenerator, GeneratorInputs};
 use rgan::zoo::{VanillaCheckpoint, VanillaGanConfig, train_vanilla};
-
-/// `RGAN_DATA_DIR`, else `<repo>/../shared/datasets/mnist`; `None` (skip) when absent, a failure
-/// on CI.
-fn mnist_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("RGAN_DATA_DIR")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/mnist"));
-    if dir.join("train-images-idx3-ubyte.gz").is_file() || dir.join("train-images-idx3-ubyte").is_file() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("MNIST not found in {} (set RGAN_DATA_DIR)", dir.display());
-    }
-    eprintln!("skipping: MNIST not found in {} (set RGAN_DATA_DIR)", dir.display());
-    None
-}
 
 fn fresh_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rgan-vanilla-{name}-{}", std::process::id()));

@@ -2,7 +2,7 @@
 //! score and Fréchet distances) and writes its weights, by default to the file the library
 //! builds in (`assets/mnist_classifier.bpk`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -41,22 +41,10 @@ pub struct TrainClassifierArgs {
     pub device: String,
 }
 
-/// `--data-dir`, else `$RGAN_DATA_DIR`, else `<repo root>/../shared/datasets/mnist`.
-fn data_dir(explicit: Option<&Path>) -> PathBuf {
-    if let Some(dir) = explicit {
-        return dir.to_path_buf();
-    }
-    if let Some(dir) = std::env::var_os("RGAN_DATA_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    let repo_root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
-    repo_root.join("..").join("shared").join("datasets").join("mnist")
-}
-
 /// Trains the classifier, printing the test accuracy after every epoch, and writes the weights
 /// to `--out`.
 pub fn run(args: TrainClassifierArgs) -> Result<()> {
-    let dir = data_dir(args.data_dir.as_deref());
+    let dir = crate::data_dir(args.data_dir.as_deref(), "mnist");
     let mut train = Mnist::load(&dir, Split::Train)?;
     if let Some(limit) = args.limit {
         train = train.truncated(limit);

@@ -297,8 +297,8 @@ fn device(kind: DeviceKind) -> Result<Device> {
     Ok(rgan::device::device_by_name(name)?)
 }
 
-/// `--data-dir`, else `$RGAN_DATA_DIR`, else `<repo root>/../shared/datasets/<dataset>`.
-fn data_dir(explicit: Option<&Path>, dataset: Dataset) -> PathBuf {
+/// `--data-dir`, else `$RGAN_DATA_DIR`, else `<repo root>/../shared/datasets/<folder>`.
+pub(crate) fn data_dir(explicit: Option<&Path>, folder: &str) -> PathBuf {
     if let Some(dir) = explicit {
         return dir.to_path_buf();
     }
@@ -306,7 +306,7 @@ fn data_dir(explicit: Option<&Path>, dataset: Dataset) -> PathBuf {
         return PathBuf::from(dir);
     }
     let repo_root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
-    repo_root.join("..").join("shared").join("datasets").join(dataset.folder())
+    repo_root.join("..").join("shared").join("datasets").join(folder)
 }
 
 /// The options of [`TrainArgs`] applied to an example's configuration.
@@ -444,7 +444,7 @@ fn train_mnist(args: MnistArgs) -> Result<()> {
         .logdir
         .clone()
         .unwrap_or_else(|| PathBuf::from("logs").join(format!("mnist-{}", format!("{:?}", args.model).to_lowercase())));
-    let dir = data_dir(args.data_dir.as_deref(), args.dataset);
+    let dir = data_dir(args.data_dir.as_deref(), args.dataset.folder());
     let mut data = Mnist::load(&dir, Split::Train)
         .with_context(|| format!("loading {} from {}", args.dataset.folder(), dir.display()))?;
     if let Some(limit) = args.limit {

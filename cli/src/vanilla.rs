@@ -9,7 +9,7 @@
 //! Kebab-case spellings (`--batch-size`, `--learning-rate`, `--beta-1`, `--encoding-dims`) are
 //! accepted too. MNIST is read from `$RGAN_DATA_DIR`, else `<repo>/../shared/datasets/mnist`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -67,23 +67,11 @@ impl VanillaArgs {
     }
 }
 
-/// `--data-dir`, else `$RGAN_DATA_DIR`, else `<repo root>/../shared/datasets/mnist`.
-fn data_dir(explicit: Option<&Path>) -> PathBuf {
-    if let Some(dir) = explicit {
-        return dir.to_path_buf();
-    }
-    if let Some(dir) = std::env::var_os("RGAN_DATA_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    let repo_root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
-    repo_root.join("..").join("shared").join("datasets").join("mnist")
-}
-
 /// Trains the vanilla GAN with a progress bar and prints where its outputs are.
 pub fn run(args: VanillaArgs) -> Result<()> {
     let config = args.config();
     config.check()?;
-    let dir = data_dir(args.data_dir.as_deref());
+    let dir = crate::data_dir(args.data_dir.as_deref(), "mnist");
     let mut data = Mnist::load(&dir, Split::Train).with_context(|| format!("loading MNIST from {}", dir.display()))?;
     if let Some(limit) = args.limit {
         data = data.truncated(limit);

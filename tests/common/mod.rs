@@ -263,3 +263,20 @@ pub fn corrupt_expected(case: &Case, field: Option<&str>) -> Case {
     data[0] = Value::from(bumped);
     case
 }
+
+/// MNIST's folder for the tests that read the real data: `RGAN_DATA_DIR`, else
+/// `<repo>/../shared/datasets/mnist`. `None` (the test is skipped) when it holds no MNIST, except
+/// under `CI=true`, where that is a failure.
+pub fn mnist_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("RGAN_DATA_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/mnist"));
+    let has = |name: &str| dir.join(format!("{name}.gz")).is_file() || dir.join(name).is_file();
+    if has("train-images-idx3-ubyte") && has("t10k-images-idx3-ubyte") {
+        return Some(dir);
+    }
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "MNIST not found in {} (set RGAN_DATA_DIR)", dir.display());
+    eprintln!("skipped: no MNIST at {} (set RGAN_DATA_DIR)", dir.display());
+    None
+}
