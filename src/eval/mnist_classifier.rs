@@ -14,9 +14,9 @@
 use std::path::Path;
 use std::time::Instant;
 
-use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::Linear;
+use burn::nn::conv::Conv2d;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::TensorData;
@@ -24,7 +24,7 @@ use burn::tensor::activation::{log_softmax, relu};
 
 use crate::data::{Batcher, ImageDataset};
 use crate::error::{Result, RganError};
-use crate::model::{glorot_uniform, one_hot, zeros};
+use crate::model::{glorot_conv2d, glorot_linear, one_hot};
 use crate::rng::Rng;
 
 /// The number of classes (digits 0–9).
@@ -116,31 +116,13 @@ impl MnistClassifierConfig {
         let k = self.kernel_size;
         let flat = self.conv2_channels * 7 * 7;
         Ok(MnistClassifier {
-            conv1: conv(rng, [1, self.conv1_channels], k, device),
-            conv2: conv(rng, [self.conv1_channels, self.conv2_channels], k, device),
+            conv1: glorot_conv2d(rng, [1, self.conv1_channels], k, 1, device),
+            conv2: glorot_conv2d(rng, [self.conv1_channels, self.conv2_channels], k, 1, device),
             pool: MaxPool2dConfig::new([2, 2]).init(),
-            hidden: dense(rng, flat, self.feature_dims, device),
-            output: dense(rng, self.feature_dims, NUM_CLASSES, device),
+            hidden: glorot_linear(rng, flat, self.feature_dims, true, device),
+            output: glorot_linear(rng, self.feature_dims, NUM_CLASSES, true, device),
         })
     }
-}
-
-fn conv(rng: &mut Rng, channels: [usize; 2], kernel: usize, device: &Device) -> Conv2d {
-    let mut layer = Conv2dConfig::new(channels, [kernel, kernel])
-        .with_padding(PaddingConfig2d::Same)
-        .with_initializer(Initializer::Zeros)
-        .init(device);
-    let [i, o] = channels;
-    layer.weight = glorot_uniform(rng, [o, i, kernel, kernel], i * kernel * kernel, o * kernel * kernel, device);
-    layer.bias = Some(zeros([o], device));
-    layer
-}
-
-fn dense(rng: &mut Rng, inputs: usize, outputs: usize, device: &Device) -> Linear {
-    let mut layer = LinearConfig::new(inputs, outputs).with_initializer(Initializer::Zeros).init(device);
-    layer.weight = glorot_uniform(rng, [inputs, outputs], inputs, outputs, device);
-    layer.bias = Some(zeros([outputs], device));
-    layer
 }
 
 fn file_error(path: &Path, reason: impl Into<String>) -> RganError {

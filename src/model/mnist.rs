@@ -1,15 +1,13 @@
 //! TF-GAN's MNIST networks (`examples/mnist/networks.py`): its unconditional, conditional and
 //! InfoGAN generators and discriminators, and an ACGAN discriminator built on them.
 
-use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
-use burn::nn::{
-    BatchNorm, BatchNormConfig, Initializer, LeakyRelu, LeakyReluConfig, Linear, LinearConfig, PaddingConfig2d,
-};
+use burn::nn::conv::{Conv2d, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Initializer, LeakyRelu, LeakyReluConfig, Linear};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
 use super::gan::{DiscriminatorOutput, GanDiscriminator, GanGenerator, GeneratorInputs, one_hot};
-use super::init::{glorot_uniform, zeros};
+use super::init::{glorot_conv2d, glorot_linear, glorot_uniform, zeros};
 use crate::error::{Result, RganError};
 use crate::features::{
     ConditionTensorFromOnehot, ConditionTensorFromOnehotConfig, SpectralNormConv2d, SpectralNormLinear,
@@ -55,26 +53,6 @@ pub(super) fn batch_norm<const D: usize>(layer: &BatchNorm, x: Tensor<D>, mode: 
 
 fn batch_norm_layer(features: usize, momentum: f64, epsilon: f64, device: &Device) -> BatchNorm {
     BatchNormConfig::new(features).with_momentum(momentum).with_epsilon(epsilon).init(device)
-}
-
-/// Dense layer with a Glorot-uniform kernel, without bias (TF-GAN's `_dense`).
-fn dense(rng: &mut Rng, inputs: usize, outputs: usize, bias: bool, device: &Device) -> Linear {
-    let mut layer =
-        LinearConfig::new(inputs, outputs).with_bias(bias).with_initializer(Initializer::Zeros).init(device);
-    layer.weight = glorot_uniform(rng, [inputs, outputs], inputs, outputs, device);
-    layer
-}
-
-fn conv(rng: &mut Rng, channels: [usize; 2], kernel: usize, stride: usize, device: &Device) -> Conv2d {
-    let mut layer = Conv2dConfig::new(channels, [kernel, kernel])
-        .with_stride([stride, stride])
-        .with_padding(PaddingConfig2d::Same)
-        .with_initializer(Initializer::Zeros)
-        .init(device);
-    let [i, o] = channels;
-    layer.weight = glorot_uniform(rng, [o, i, kernel, kernel], i * kernel * kernel, o * kernel * kernel, device);
-    layer.bias = Some(zeros([o], device));
-    layer
 }
 
 /// A transposed convolution with TF's `padding='same'` for kernel 4, stride 2 (output = 2 × input;
@@ -223,20 +201,20 @@ impl MnistGeneratorConfig {
         check_weight_decay(self.weight_decay)?;
         let (m, e) = (self.batch_norm_momentum, self.batch_norm_epsilon);
         let inputs = self.noise_dims + self.categorical_dim + self.continuous_dim;
-        let fc1 = dense(rng, inputs, 1024, false, device);
+        let fc1 = glorot_linear(rng, inputs, 1024, false, device);
         let condition = (self.num_classes > 0)
             .then(|| onehot_conditioning(rng, self.num_classes, 1024, self.embedding_size, device));
         Ok(MnistGenerator {
             fc1,
             bn1: batch_norm_layer(1024, m, e, device),
             condition,
-            fc2: dense(rng, 1024, 7 * 7 * 128, false, device),
+            fc2: glorot_linear(rng, 1024, 7 * 7 * 128, false, device),
             bn2: batch_norm_layer(7 * 7 * 128, m, e, device),
             deconv1: deconv(rng, [128, 64], device),
             bn3: batch_norm_layer(64, m, e, device),
             deconv2: deconv(rng, [64, 32], device),
             bn4: batch_norm_layer(32, m, e, device),
-            conv: conv(rng, [32, 1], 4, 1, device),
+            conv: glorot_conv2d(rng, [32, 1], 4, 1, device),
             noise_dims: self.noise_dims,
             num_classes: self.num_classes,
             categorical_dim: self.categorical_dim,
@@ -475,20 +453,20 @@ pub struct MnistDiscriminator {
 }
 
 fn sn_conv(rng: &mut Rng, channels: [usize; 2], kernel: usize, stride: usize, device: &Device) -> SpectralNormConv2d {
-    let layer = conv(rng, channels, kernel, stride, device);
+    let layer = glorot_conv2d(rng, channels, kernel, stride, device);
     let u = rng.normal([channels[0] * kernel * kernel, 1], 0.0, 1.0, device);
     SpectralNormConv2d::from_conv2d(layer, Some(u), 1, true).expect("valid u shape and rounds")
 }
 
 fn sn_dense(rng: &mut Rng, inputs: usize, outputs: usize, device: &Device) -> SpectralNormLinear {
-    let layer = dense(rng, inputs, outputs, false, device);
+    let layer = glorot_linear(rng, inputs, outputs, false, device);
     let u = rng.normal([inputs, 1], 0.0, 1.0, device);
     SpectralNormLinear::from_linear(layer, Some(u), 1, true).expect("valid u shape and rounds")
 }
 
 fn head(rng: &mut Rng, outputs: usize, device: &Device) -> Option<Linear> {
     (outputs > 0).then(|| {
-        let mut layer = dense(rng, 1024, outputs, true, device);
+        let mut layer = glorot_linear(rng, 1024, outputs, true, device);
         layer.bias = Some(zeros([outputs], device));
         layer
     })
