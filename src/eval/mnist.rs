@@ -310,7 +310,7 @@ impl MnistEvaluation {
 /// let real = dataset_images(&test, 0, 1000, &device).unwrap();
 /// let mut hook = MnistEvalHook::new(&config, real, "logs/mnist", 500, &device).unwrap();
 /// let mut trainer = Trainer::new(config, &train, "logs/mnist", &device.autodiff()).unwrap();
-/// trainer.run(&mut hook).unwrap();
+/// trainer.run_with_hooks(&mut [&mut hook]).unwrap();
 /// println!("{:?}", hook.last);
 /// ```
 pub struct MnistEvalHook {
@@ -461,7 +461,7 @@ mod tests {
         let mut hook = MnistEvalHook::new(&config, real, &dir, 1, &device).unwrap();
         hook.num_samples = 50;
         let mut trainer = Trainer::new(config, &data, &dir, &device.clone().autodiff()).unwrap();
-        trainer.run(&mut hook).unwrap();
+        trainer.run_with_hooks(&mut [&mut hook]).unwrap();
         assert_eq!(hook.last.map(|(step, _)| step), Some(2));
         let events = hook.writer.as_ref().unwrap().path().to_path_buf();
         let mut tagged: Vec<(String, i64)> = Vec::new();
