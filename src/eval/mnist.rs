@@ -428,8 +428,10 @@ mod tests {
             assert_eq!(digits.dims(), [12, 1, 28, 28], "{kind:?}");
             let again = generate_mnist_digits(&generator, &config, 12, 3, &device).unwrap();
             let e = evaluate_mnist_images(&classifier, digits, again).unwrap();
-            assert!(e.frechet_distance.abs() < 1e-6, "{kind:?}: same seed, same digits: {e:?}");
-            assert!(e.feature_frechet_distance.abs() < 1e-6, "{kind:?}: {e:?}");
+            // An untrained generator's digits give nearly constant logits (near-singular
+            // covariances), so the matrix square root leaves ~1e-5 of rounding.
+            assert!(e.frechet_distance.abs() < 1e-3, "{kind:?}: same seed, same digits: {e:?}");
+            assert!(e.feature_frechet_distance.abs() < 1e-3, "{kind:?}: {e:?}");
             assert_eq!((e.precision, e.recall, e.coverage), (1.0, 1.0, 1.0), "{kind:?}");
             assert!((1.0..=10.0 + 1e-9).contains(&e.mnist_score), "{kind:?}: {e:?}");
             assert_eq!(e.kernel_distance_std, None);
