@@ -217,9 +217,7 @@ fn activations(path: &Path, role: &str, args: &FidArgs) -> Result<HostMatrix> {
                 let folder = ImageFolder::load(path, 28, 1)
                     .with_context(|| format!("--{role}: loading 28×28 grey images from {}", path.display()))?;
                 let classifier = MnistClassifier::pretrained(&device)?;
-                batched(&folder.pixels, [1, 28, 28], args.batch_size.max(500), &device, |x| {
-                    Ok(classifier.logits(x)?)
-                })?
+                batched(&folder.pixels, [1, 28, 28], args.batch_size.max(500), &device, |x| Ok(classifier.logits(x)?))?
             }
             FeatureKind::Inception => {
                 let weights = inception_weights_path(args.inception_weights.as_deref())?;
@@ -288,10 +286,7 @@ pub fn run_fid(args: FidArgs) -> Result<()> {
         println!("{}", report.to_json());
     } else {
         let std = report.kernel_distance_std.map(|s| format!(" ± {s:.6}")).unwrap_or_default();
-        println!(
-            "Fréchet distance {:.6}, kernel distance {:.6}{std}",
-            report.frechet_distance, report.kernel_distance
-        );
+        println!("Fréchet distance {:.6}, kernel distance {:.6}{std}", report.frechet_distance, report.kernel_distance);
     }
     Ok(())
 }
