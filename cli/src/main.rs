@@ -10,6 +10,7 @@
 //! ```
 
 mod eval_classifier;
+mod eval_cmd;
 mod eval_inception;
 mod vanilla;
 
@@ -62,6 +63,12 @@ enum EvalCommand {
     InceptionFeatures(eval_inception::InceptionFeaturesArgs),
     /// Train rgan's MNIST classifier (the one `rgan eval` scores digits with) and write its weights.
     TrainClassifier(eval_classifier::TrainClassifierArgs),
+    /// Fréchet and kernel distances of two activation sets (.npy) or image folders, as JSON.
+    Fid(eval_cmd::FidArgs),
+    /// TF-GAN's MNIST score and Frechet distance of a checkpoint's generator (and of real digits).
+    Mnist(eval_cmd::MnistEvalArgs),
+    /// The accuracy of rgan's MNIST classifier on the MNIST test set.
+    Classifier(eval_cmd::ClassifierArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -632,5 +639,8 @@ fn main() -> Result<()> {
         Command::Vanilla(args) => vanilla::run(args),
         Command::Eval { command: EvalCommand::InceptionFeatures(args) } => eval_inception::run(args),
         Command::Eval { command: EvalCommand::TrainClassifier(args) } => eval_classifier::run(args),
+        Command::Eval { command: EvalCommand::Fid(args) } => eval_cmd::run_fid(args),
+        Command::Eval { command: EvalCommand::Mnist(args) } => eval_cmd::run_mnist(args),
+        Command::Eval { command: EvalCommand::Classifier(args) } => eval_cmd::run_classifier(args),
     }
 }

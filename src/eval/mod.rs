@@ -14,6 +14,8 @@
 //! - [`prdc`]: precision, recall, density and coverage from k nearest neighbours.
 //! - [`grid`]: `image_grid`, `python_image_grid` and `image_reshaper` (NHWC).
 //! - [`inception`]: the FID Inception-v3 network (pool3 features) with pinned preprocessing.
+//! - [`mnist`]: TF-GAN's MNIST score and Frechet distance of generated digits, plus feature
+//!   distances and PRDC ([`MnistEvaluation`]), and [`MnistEvalHook`] to evaluate during training.
 //! - [`mnist_classifier`]: rgan's own MNIST classifier, for TF-GAN's MNIST score and distances.
 //!
 //! ```
@@ -33,6 +35,7 @@ pub mod grid;
 pub mod inception;
 pub mod kernel;
 mod linalg;
+pub mod mnist;
 pub mod mnist_classifier;
 pub mod prdc;
 pub mod sliced_wasserstein;
@@ -41,6 +44,7 @@ pub use classifier_score::*;
 pub use frechet::*;
 pub use grid::*;
 pub use kernel::*;
+pub use mnist::{MnistEvalHook, MnistEvaluation, evaluate_mnist_images, generate_mnist_digits};
 pub use prdc::*;
 pub use sliced_wasserstein::*;
 
