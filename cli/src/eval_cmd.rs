@@ -119,20 +119,8 @@ pub struct ClassifierArgs {
     pub device: String,
 }
 
-/// `--data-dir`, else `$RGAN_DATA_DIR`, else `<repo root>/../shared/datasets/mnist`.
-fn data_dir(explicit: Option<&Path>) -> PathBuf {
-    if let Some(dir) = explicit {
-        return dir.to_path_buf();
-    }
-    if let Some(dir) = std::env::var_os("RGAN_DATA_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    let repo_root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
-    repo_root.join("..").join("shared").join("datasets").join("mnist")
-}
-
 fn load_test_set(explicit: Option<&Path>) -> Result<Mnist> {
-    let dir = data_dir(explicit);
+    let dir = crate::data_dir(explicit, "mnist");
     Mnist::load(&dir, Split::Test).with_context(|| format!("loading the MNIST test set from {}", dir.display()))
 }
 

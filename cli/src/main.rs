@@ -25,11 +25,12 @@ use burn::tensor::TensorData;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rgan::data::{ImageDataset, ImageFolder, Mnist, Split};
+use rgan::eval::mnist::{MNIST_EVAL_SAMPLES, MnistEvalHook, dataset_images};
 use rgan::losses::StructuredInput;
 use rgan::model::{BatchNormMode, GanDiscriminator, GanGenerator, GeneratorInputs, one_hot};
 use rgan::train::{
-    GanKind, GanLossKind, StepReport, TrainConfig, TrainSchedule, Trainer, load_dcgan_generator, load_generator,
-    read_training_state, resolve_checkpoint, save_image_grid,
+    GanKind, GanLossKind, StepReport, TrainConfig, TrainHook, TrainSchedule, Trainer, load_dcgan_generator,
+    load_generator, read_training_state, resolve_checkpoint, save_image_grid,
 };
 
 #[derive(Parser, Debug)]
@@ -219,6 +220,10 @@ struct MnistArgs {
     /// Which GAN (TF-GAN's MNIST examples; ACGAN is rgan's).
     #[arg(long, value_enum, default_value_t = Model::Unconditional)]
     model: Model,
+    /// Every N steps, score 1000 generated digits with rgan's MNIST classifier (MNIST score,
+    /// Fréchet distance, ...) into TensorBoard (`eval/...`) and eval.csv [default: 0, off].
+    #[arg(long, default_value_t = 0)]
+    eval_every: usize,
     /// Real and generated images per step.
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
@@ -400,6 +405,7 @@ fn resuming_message<Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscrimi
 /// where its outputs went.
 fn run_with_progress<Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator>(
     mut trainer: Trainer<Data, G, D>,
+    extra_hook: Option<&mut dyn TrainHook<G, D>>,
 ) -> Result<()> {
     trainer.set_stop_flag(stop_flag_on_ctrl_c());
     let logdir = trainer.logdir().to_path_buf();
@@ -409,12 +415,15 @@ fn run_with_progress<Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscrim
             .expect("valid template"),
     );
     bar.enable_steady_tick(Duration::from_millis(500));
-    let summary = trainer
-        .run(|r: &StepReport| {
-            bar.set_position(r.step as u64);
-            bar.set_message(format!("d_loss {:.4} g_loss {:.4} {:.2} steps/s", r.d_loss, r.g_loss, r.steps_per_sec));
-        })
-        .inspect_err(|_| bar.abandon())?;
+    let mut progress = |r: &StepReport| {
+        bar.set_position(r.step as u64);
+        bar.set_message(format!("d_loss {:.4} g_loss {:.4} {:.2} steps/s", r.d_loss, r.g_loss, r.steps_per_sec));
+    };
+    let summary = match extra_hook {
+        Some(hook) => trainer.run_with_hooks(&mut [&mut progress, hook]),
+        None => trainer.run_with_hooks(&mut [&mut progress]),
+    }
+    .inspect_err(|_| bar.abandon())?;
     if summary.interrupted {
         bar.abandon();
         println!("stopped at step {}; run the same command again to resume", summary.step);
@@ -483,7 +492,14 @@ fn train_mnist(args: MnistArgs) -> Result<()> {
         dir.display()
     );
     describe(trainer.config(), &what, &logdir);
-    run_with_progress(trainer)
+    let mut eval_hook = None;
+    if args.eval_every > 0 {
+        let test = Mnist::load(&dir, Split::Test)
+            .with_context(|| format!("loading MNIST's test set from {}", dir.display()))?;
+        let real = dataset_images(&test, 0, MNIST_EVAL_SAMPLES, &device)?;
+        eval_hook = Some(MnistEvalHook::new(trainer.config(), real, &logdir, args.eval_every, &device)?);
+    }
+    run_with_progress(trainer, eval_hook.as_mut().map(|h| h as &mut dyn TrainHook<_, _>))
 }
 
 fn train_images(args: ImagesArgs) -> Result<()> {
@@ -532,7 +548,7 @@ fn train_images(args: ImagesArgs) -> Result<()> {
         args.data_dir.display()
     );
     describe(trainer.config(), &what, &logdir);
-    run_with_progress(trainer)
+    run_with_progress(trainer, None)
 }
 
 fn sample(args: SampleArgs) -> Result<()> {
