@@ -20,12 +20,17 @@ pub fn device_by_name(name: &str) -> Result<Device> {
         "cuda" => Ok(Device::cuda(0)),
         #[cfg(feature = "wgpu")]
         "wgpu" => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
-        "cuda" | "wgpu" => Err(RganError::invalid(
-            "device",
-            format!("`{name}` needs rgan built with `--features {name}` (this build has only `cpu`)"),
-        )),
+        #[cfg(not(feature = "cuda"))]
+        "cuda" => Err(missing_feature(name)),
+        #[cfg(not(feature = "wgpu"))]
+        "wgpu" => Err(missing_feature(name)),
         other => Err(RganError::invalid("device", format!("`{other}` is not one of cpu, cuda, wgpu"))),
     }
+}
+
+#[cfg(not(all(feature = "cuda", feature = "wgpu")))]
+fn missing_feature(name: &str) -> RganError {
+    RganError::invalid("device", format!("`{name}` needs rgan built with `--features {name}` (this build lacks it)"))
 }
 
 /// The CPU device (burn's flex backend), even in builds where the default device is a GPU.
