@@ -264,6 +264,28 @@ pub fn corrupt_expected(case: &Case, field: Option<&str>) -> Case {
     case
 }
 
+/// The runner's self-test: for every function in `functions` (each must have cases), every case
+/// passes, and corrupting any one of its expected values (each field of an object, or the
+/// whole expected tensor) makes `run` fail.
+pub fn assert_corruption_detected(file: &FixtureFile, functions: &[&str], run: impl Fn(&Case) -> Result<(), String>) {
+    for &function in functions {
+        let cases: Vec<&Case> = file.cases.iter().filter(|c| c.function == function).collect();
+        assert!(!cases.is_empty(), "{function} has no cases");
+        for case in cases {
+            let fields: Vec<Option<&str>> = if case.expected.get("data").is_some() {
+                vec![None]
+            } else {
+                case.expected.as_object().unwrap().keys().map(|k| Some(k.as_str())).collect()
+            };
+            for field in fields {
+                run(case).unwrap_or_else(|e| panic!("{} should pass: {e}", case.name));
+                let corrupted = corrupt_expected(case, field);
+                assert!(run(&corrupted).is_err(), "{} ({field:?}) passed with a corrupted expected value", case.name);
+            }
+        }
+    }
+}
+
 /// MNIST's folder for the tests that read the real data: `RGAN_DATA_DIR`, else
 /// `<repo>/../shared/datasets/mnist`. `None` (the test is skipped) when it holds no MNIST, except
 /// under `CI=true`, where that is a failure.
