@@ -25,8 +25,8 @@ use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use burn::nn::{Initializer, LeakyRelu, LeakyReluConfig, Linear, LinearConfig};
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::nn::{LeakyRelu, LeakyReluConfig, Linear};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
@@ -35,10 +35,11 @@ use crate::error::{Result, RganError};
 use crate::losses::{
     DiscriminatorLossOptions, GeneratorLossOptions, minimax_discriminator_loss, modified_generator_loss,
 };
-use crate::model::{DiscriminatorOutput, GanDiscriminator, GanGenerator, GeneratorInputs, glorot_uniform, zeros};
+use crate::model::{DiscriminatorOutput, GanDiscriminator, GanGenerator, GeneratorInputs, glorot_linear};
 use crate::rng::Rng;
 use crate::train::{
-    ChartLine, draw_chart, file_error, image_grid, load_module, module_bytes, save_image_grid, write_atomically,
+    ChartLine, OptimizerConfig, draw_chart, file_error, image_grid, load_module, module_bytes, save_image_grid,
+    write_atomically,
 };
 
 /// The shape of one MNIST image, `[channels, height, width]`.
@@ -164,8 +165,8 @@ impl VanillaGanConfig {
     pub fn init_generator(&self, rng: &mut Rng, device: &Device) -> Result<VanillaGenerator> {
         self.check()?;
         Ok(VanillaGenerator {
-            hidden: dense(rng, self.encoding_dims, self.hidden_units, device),
-            output: dense(rng, self.hidden_units, IMAGE_PIXELS, device),
+            hidden: glorot_linear(rng, self.encoding_dims, self.hidden_units, true, device),
+            output: glorot_linear(rng, self.hidden_units, IMAGE_PIXELS, true, device),
         })
     }
 
@@ -182,28 +183,20 @@ impl VanillaGanConfig {
     pub fn init_discriminator(&self, rng: &mut Rng, device: &Device) -> Result<VanillaDiscriminator> {
         self.check()?;
         Ok(VanillaDiscriminator {
-            hidden: dense(rng, IMAGE_PIXELS, self.hidden_units, device),
+            hidden: glorot_linear(rng, IMAGE_PIXELS, self.hidden_units, true, device),
             activation: LeakyReluConfig::new().with_negative_slope(self.leaky_relu_slope).init(),
-            output: dense(rng, self.hidden_units, 1, device),
+            output: glorot_linear(rng, self.hidden_units, 1, true, device),
         })
     }
 
     /// The Adam optimizer of either network.
     pub fn optimizer(&self) -> ModuleOptimizer {
-        AdamConfig::new()
-            .with_beta_1(self.beta_1 as f32)
-            .with_beta_2(self.beta_2 as f32)
-            .with_epsilon(self.epsilon as f32)
+        OptimizerConfig::new(self.learning_rate)
+            .with_beta_1(self.beta_1)
+            .with_beta_2(self.beta_2)
+            .with_epsilon(self.epsilon)
             .init()
     }
-}
-
-/// A dense layer with a Glorot-uniform kernel and a zero bias.
-fn dense(rng: &mut Rng, inputs: usize, outputs: usize, device: &Device) -> Linear {
-    let mut layer = LinearConfig::new(inputs, outputs).with_initializer(Initializer::Zeros).init(device);
-    layer.weight = glorot_uniform(rng, [inputs, outputs], inputs, outputs, device);
-    layer.bias = Some(zeros([outputs], device));
-    layer
 }
 
 /// The vanilla GAN's generator: `z` → dense 128 → ReLU → dense 784 → tanh → `[N, 1, 28, 28]`.
