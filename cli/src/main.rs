@@ -14,6 +14,8 @@ mod eval_cmd;
 mod eval_inception;
 mod vanilla;
 
+mod allocator;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -648,6 +650,7 @@ fn sample_infogan(
 }
 
 fn main() -> Result<()> {
+    allocator::tune();
     match Cli::parse().command {
         Command::Train { example: TrainExample::Mnist(args) } => train_mnist(args),
         Command::Train { example: TrainExample::Images(args) } => train_images(args),
