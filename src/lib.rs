@@ -27,6 +27,7 @@
 //! - [`zoo`]: classic GANs as complete recipes, e.g. [`zoo::train_vanilla`] (Goodfellow et al.
 //!   2014 on MNIST).
 
+pub mod bench;
 pub mod config;
 pub mod data;
 pub mod device;

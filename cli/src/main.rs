@@ -9,6 +9,7 @@
 //! rgan sample --checkpoint logs/mnist-unconditional --num 64 --out samples.png [--ema]
 //! ```
 
+mod bench;
 mod eval_classifier;
 mod eval_cmd;
 mod eval_inception;
@@ -57,6 +58,11 @@ enum Command {
     Eval {
         #[command(subcommand)]
         command: EvalCommand,
+    },
+    /// Time rgan's hot paths: the MNIST GAN step, the WGAN-GP step, FID features.
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
     },
 }
 
@@ -661,5 +667,6 @@ fn main() -> Result<()> {
         Command::Eval { command: EvalCommand::Fid(args) } => eval_cmd::run_fid(args),
         Command::Eval { command: EvalCommand::Mnist(args) } => eval_cmd::run_mnist(args),
         Command::Eval { command: EvalCommand::Classifier(args) } => eval_cmd::run_classifier(args),
+        Command::Bench { command } => bench::run(command),
     }
 }

@@ -401,6 +401,11 @@ pub struct MnistDiscriminatorConfig {
     /// Batch-norm epsilon. Default 1e-3.
     #[config(default = 1e-3)]
     pub batch_norm_epsilon: f64,
+    /// Whether the dense 1024 layer is followed by batch norm, as in TF-GAN's example. Turn it
+    /// off for a WGAN-GP critic: a per-sample gradient penalty is not defined through batch
+    /// statistics (Gulrajani et al., 2017, §4). Default true.
+    #[config(default = true)]
+    pub batch_norm: bool,
     /// Classes of the one-hot labels it is conditioned on (0: unconditional). Default 0.
     #[config(default = 0)]
     pub num_classes: usize,
@@ -450,6 +455,7 @@ pub struct MnistDiscriminator {
     categorical_head: Option<Linear>,
     continuous_head: Option<Linear>,
     weight_decay: f64,
+    batch_norm: bool,
 }
 
 fn sn_conv(rng: &mut Rng, channels: [usize; 2], kernel: usize, stride: usize, device: &Device) -> SpectralNormConv2d {
@@ -501,6 +507,7 @@ impl MnistDiscriminatorConfig {
             categorical_head: head(rng, self.categorical_dim, device),
             continuous_head: head(rng, self.continuous_dim, device),
             weight_decay: self.weight_decay,
+            batch_norm: self.batch_norm,
         })
     }
 }
@@ -545,7 +552,11 @@ impl MnistDiscriminator {
             })?;
             x = condition.forward(x, labels)?;
         }
-        let x = self.act.forward(self.bn.forward(self.fc1.forward(x)));
+        let mut x = self.fc1.forward(x);
+        if self.batch_norm {
+            x = self.bn.forward(x);
+        }
+        let x = self.act.forward(x);
         let mut distributions = Vec::new();
         if let Some(h) = &self.categorical_head {
             distributions.push(Distribution::Categorical { logits: h.forward(x.clone()) });
@@ -588,7 +599,11 @@ impl SequentialCritic for MnistDiscriminator {
         if let Some(condition) = &self.condition {
             layers.push(condition);
         }
-        layers.extend([&self.fc1 as &dyn CriticLayer, &self.bn, &self.act, &self.fc2]);
+        layers.push(&self.fc1);
+        if self.batch_norm {
+            layers.push(&self.bn);
+        }
+        layers.extend([&self.act as &dyn CriticLayer, &self.fc2]);
         layers
     }
 }

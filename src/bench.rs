@@ -1,0 +1,337 @@
+//! Benchmarks of rgan's hot paths, shared by `rgan bench …` and `cargo bench`.
+//!
+//! Each benchmark runs a fixed workload, independent of `rgan train`'s defaults, so that it can
+//! be compared with the TensorFlow and PyTorch versions in `bench/reference/`:
+//!
+//! - [`mnist_step`]: one iteration of TF-GAN's MNIST GAN (§2.1 networks, batch 32, noise 64):
+//!   one discriminator step (sigmoid cross-entropy, one-sided label smoothing 0.25, TF-GAN's
+//!   `modified_discriminator_loss`), then one generator step (`modified_generator_loss`)
+//!   through a frozen discriminator that computes no weight gradients; Adam with β1 0.5,
+//!   lr 1e-3 (G) and 1e-4 (D). No weight decay.
+//! - [`wgan_gp_step`]: the same iteration with a critic without batch norm, Wasserstein losses
+//!   and the exact gradient penalty with λ = 10.
+//! - [`fid_features`]: pool3 features of the FID Inception network on 299×299 inputs.
+//!
+//! Inputs are seeded random tensors of the right shapes (no data loading), as in the
+//! references. Times are wall-clock medians after warm-up iterations.
+
+use std::path::Path;
+use std::time::Instant;
+
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+use serde::Serialize;
+
+use crate::error::{Result, RganError};
+use crate::eval::inception::FidInceptionV3;
+use crate::model::{MnistDiscriminator, MnistDiscriminatorConfig, MnistGenerator, MnistGeneratorConfig};
+use crate::penalties::{GradientPenaltyOptions, wasserstein_gradient_penalty};
+use crate::rng::Rng;
+use crate::train::{GanLossKind, OptimizerConfig, discriminator_adversarial_loss, generator_adversarial_loss};
+
+/// How many iterations to run and time.
+///
+/// ```
+/// let config = rgan::bench::BenchConfig::default();
+/// assert_eq!((config.warmup, config.iters, config.batch_size), (3, 20, 32));
+/// ```
+#[derive(Clone, Debug)]
+pub struct BenchConfig {
+    /// Untimed iterations first (allocator and thread pool warm-up). Default 3.
+    pub warmup: usize,
+    /// Timed iterations; the report gives their median. Default 20.
+    pub iters: usize,
+    /// Batch size (32 for the GAN steps; FID features use 16 by default on the CLI). Default 32.
+    pub batch_size: usize,
+    /// Seed of the weights and inputs. Default 0.
+    pub seed: u64,
+}
+
+impl Default for BenchConfig {
+    fn default() -> Self {
+        Self { warmup: 3, iters: 20, batch_size: 32, seed: 0 }
+    }
+}
+
+/// One benchmark's result, printed as JSON by `rgan bench … --json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchReport {
+    /// The benchmark's name (`mnist-step`, `wgan-gp-step`, `fid-features`).
+    pub bench: String,
+    /// Median wall time of one timed iteration, in milliseconds.
+    pub ms_per_iter: f64,
+    /// Timed iterations.
+    pub iters: usize,
+    /// Achieved GFLOP/s: the iteration's floating-point operations by layer count (see
+    /// [`mnist_step_flops`]) over the median time.
+    pub gflops: f64,
+    /// Images per second (batch size over the median time).
+    pub images_per_sec: f64,
+    /// The process's peak resident memory in MiB (Linux `VmHWM`), `None` elsewhere.
+    pub peak_rss_mb: Option<f64>,
+    /// Every timed iteration, in milliseconds.
+    pub times_ms: Vec<f64>,
+}
+
+/// Multiply-adds of one sample through TF-GAN's MNIST generator (dense 64→1024, dense
+/// 1024→6272, deconv 128→64 and 64→32 with 4×4 kernels, conv 32→1) and discriminator
+/// (conv 1→64 and 64→128 with 4×4 kernels, stride 2; dense 6272→1024 and 1024→1).
+fn mnist_macs(noise_dims: usize) -> (f64, f64) {
+    let g = noise_dims * 1024 + 1024 * 6272 + 49 * 128 * 64 * 16 + 196 * 64 * 32 * 16 + 784 * 32 * 16;
+    let d = 196 * 64 * 16 + 49 * 128 * 64 * 16 + 6272 * 1024 + 1024;
+    (g as f64, d as f64)
+}
+
+/// Floating-point operations of one [`mnist_step`] iteration by layer count (2 per
+/// multiply-add; a backward pass costs two forwards, one where only input gradients are
+/// needed): the discriminator step is G forward + 2 × (D forward + D backward), the generator
+/// step is G forward + D forward + D input-gradient backward + G backward.
+///
+/// ```
+/// let gflop = rgan::bench::mnist_step_flops(32, 64) / 1e9;
+/// assert!((gflop - 11.7).abs() < 0.05);
+/// ```
+pub fn mnist_step_flops(batch_size: usize, noise_dims: usize) -> f64 {
+    let (g, d) = mnist_macs(noise_dims);
+    let d_step = g + 2.0 * (d + 2.0 * d);
+    let g_step = g + d + d + 2.0 * g;
+    2.0 * batch_size as f64 * (d_step + g_step)
+}
+
+/// The process's peak resident set size in MiB, from `/proc/self/status` (`None` where it is
+/// not available).
+///
+/// ```
+/// # #[cfg(target_os = "linux")]
+/// assert!(rgan::bench::peak_rss_mb().unwrap() > 0.0);
+/// ```
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn median(times: &[f64]) -> f64 {
+    let mut sorted = times.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0 }
+}
+
+fn check(config: &BenchConfig) -> Result<()> {
+    if config.iters == 0 {
+        return Err(RganError::invalid("iters", "must be at least 1"));
+    }
+    if config.batch_size == 0 {
+        return Err(RganError::invalid("batch_size", "must be at least 1"));
+    }
+    Ok(())
+}
+
+/// Runs `iteration` `warmup + iters` times and reports the timed ones.
+fn time_iterations(
+    name: &str,
+    config: &BenchConfig,
+    flops: f64,
+    mut iteration: impl FnMut() -> Result<()>,
+) -> Result<BenchReport> {
+    check(config)?;
+    for _ in 0..config.warmup {
+        iteration()?;
+    }
+    let mut times_ms = Vec::with_capacity(config.iters);
+    for _ in 0..config.iters {
+        let start = Instant::now();
+        iteration()?;
+        times_ms.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    let ms = median(&times_ms);
+    Ok(BenchReport {
+        bench: name.to_string(),
+        ms_per_iter: ms,
+        iters: config.iters,
+        gflops: flops / (ms * 1e-3) / 1e9,
+        images_per_sec: config.batch_size as f64 / (ms * 1e-3),
+        peak_rss_mb: peak_rss_mb(),
+        times_ms,
+    })
+}
+
+/// Reads a scalar loss so that the lazy parts of a step are surely computed, and refuses a
+/// non-finite one.
+fn finite(name: &str, loss: &Tensor<1>) -> Result<()> {
+    let value = loss.clone().into_scalar::<f32>();
+    if value.is_finite() { Ok(()) } else { Err(RganError::invalid(name, format!("is {value} in the benchmark"))) }
+}
+
+struct GanStep {
+    generator: MnistGenerator,
+    discriminator: MnistDiscriminator,
+    g_opt: burn::optim::ModuleOptimizer,
+    d_opt: burn::optim::ModuleOptimizer,
+    g_lr: f64,
+    d_lr: f64,
+    real: Tensor<4>,
+    rng: Rng,
+    noise_dims: usize,
+    device: Device,
+}
+
+impl GanStep {
+    fn new(
+        config: &BenchConfig,
+        critic_batch_norm: bool,
+        g_lr: f64,
+        d_lr: f64,
+        beta_2: f64,
+        device: &Device,
+    ) -> Result<Self> {
+        check(config)?;
+        let device = device.clone().autodiff();
+        let mut rng = Rng::seed_from_u64(config.seed);
+        let g_config = MnistGeneratorConfig::new().with_weight_decay(0.0);
+        let generator = g_config.init(&mut rng, &device)?;
+        let discriminator = MnistDiscriminatorConfig::new()
+            .with_weight_decay(0.0)
+            .with_batch_norm(critic_batch_norm)
+            .init(&mut rng, &device)?;
+        let adam = |lr| OptimizerConfig::new(lr).with_beta_1(0.5).with_beta_2(beta_2);
+        let real = rng.uniform([config.batch_size, 1, 28, 28], -1.0, 1.0, &device);
+        Ok(Self {
+            generator,
+            discriminator,
+            g_opt: adam(g_lr).init(),
+            d_opt: adam(d_lr).init(),
+            g_lr,
+            d_lr,
+            real,
+            rng,
+            noise_dims: g_config.noise_dims,
+            device,
+        })
+    }
+
+    fn noise(&mut self) -> Tensor<2> {
+        let b = self.real.dims()[0];
+        self.rng.normal([b, self.noise_dims], 0.0, 1.0, &self.device)
+    }
+
+    /// One discriminator step on `loss(real logits, generated logits)` (+ the penalty), then
+    /// one generator step through a frozen discriminator.
+    fn iterate(&mut self, kind: GanLossKind, penalty_weight: Option<f64>) -> Result<()> {
+        let noise = self.noise();
+        let generated = self.generator.forward(noise)?.detach();
+        let real_logits = self.discriminator.forward(self.real.clone())?;
+        let gen_logits = self.discriminator.forward(generated.clone())?;
+        let mut d_loss = discriminator_adversarial_loss(kind, real_logits, gen_logits)?;
+        if let Some(weight) = penalty_weight {
+            let options = GradientPenaltyOptions::default();
+            let penalty = wasserstein_gradient_penalty(
+                &self.discriminator,
+                self.real.clone(),
+                generated,
+                None,
+                &mut self.rng,
+                &options,
+            )?;
+            d_loss = d_loss + penalty.penalty.mul_scalar(weight);
+        }
+        finite("discriminator_loss", &d_loss)?;
+        let grads = GradientsParams::from_grads(d_loss.backward(), &self.discriminator);
+        self.discriminator = self.d_opt.step(self.d_lr, self.discriminator.clone(), grads);
+
+        let noise = self.noise();
+        let generated = self.generator.forward(noise)?;
+        let frozen = self.discriminator.clone().no_grad();
+        let gen_logits = frozen.forward(generated)?;
+        let g_loss = generator_adversarial_loss(kind, gen_logits.clone().detach(), gen_logits)?;
+        finite("generator_loss", &g_loss)?;
+        let grads = GradientsParams::from_grads(g_loss.backward(), &self.generator);
+        self.generator = self.g_opt.step(self.g_lr, self.generator.clone(), grads);
+        Ok(())
+    }
+}
+
+/// Times TF-GAN's MNIST GAN iteration (see the [module docs](self)).
+///
+/// ```
+/// use rgan::bench::{BenchConfig, mnist_step};
+/// let config = BenchConfig { warmup: 0, iters: 1, batch_size: 2, seed: 0 };
+/// let report = mnist_step(&config, &burn::prelude::Device::default()).unwrap();
+/// assert_eq!((report.bench.as_str(), report.iters), ("mnist-step", 1));
+/// assert!(report.ms_per_iter > 0.0 && report.gflops > 0.0);
+/// ```
+pub fn mnist_step(config: &BenchConfig, device: &Device) -> Result<BenchReport> {
+    let mut step = GanStep::new(config, true, 1e-3, 1e-4, 0.999, device)?;
+    let flops = mnist_step_flops(config.batch_size, step.noise_dims);
+    time_iterations("mnist-step", config, flops, || step.iterate(GanLossKind::Modified, None))
+}
+
+/// Times the WGAN-GP iteration: the MNIST networks with a critic without batch norm,
+/// Wasserstein losses, the exact gradient penalty with λ = 10 (double backprop), Adam 1e-4 for
+/// both with β = (0.5, 0.9) as in Gulrajani et al. GFLOP/s counts the GAN iteration's layers
+/// only (the penalty's double backprop adds about three critic passes on top).
+///
+/// ```
+/// use rgan::bench::{BenchConfig, wgan_gp_step};
+/// let config = BenchConfig { warmup: 0, iters: 1, batch_size: 2, seed: 0 };
+/// let report = wgan_gp_step(&config, &burn::prelude::Device::default()).unwrap();
+/// assert_eq!(report.bench, "wgan-gp-step");
+/// ```
+pub fn wgan_gp_step(config: &BenchConfig, device: &Device) -> Result<BenchReport> {
+    let mut step = GanStep::new(config, false, 1e-4, 1e-4, 0.9, device)?;
+    let flops = mnist_step_flops(config.batch_size, step.noise_dims);
+    time_iterations("wgan-gp-step", config, flops, || step.iterate(GanLossKind::Wasserstein, Some(10.0)))
+}
+
+/// Multiply-adds of one 299×299 image through the FID Inception network up to pool3
+/// (5.7 G, the standard figure for Inception-v3 without its classifier).
+const INCEPTION_MACS: f64 = 5.7e9;
+
+/// Times pool3 feature extraction with the FID Inception network loaded from `weights`, on
+/// batches of `config.batch_size` network inputs `[N, 3, 299, 299]` in [-1, 1].
+pub fn fid_features(config: &BenchConfig, weights: &Path, device: &Device) -> Result<BenchReport> {
+    check(config)?;
+    let network = FidInceptionV3::load(weights, device)?;
+    let mut rng = Rng::seed_from_u64(config.seed);
+    let images = rng.uniform([config.batch_size, 3, 299, 299], -1.0, 1.0, device);
+    let flops = 2.0 * INCEPTION_MACS * config.batch_size as f64;
+    time_iterations("fid-features", config, flops, || {
+        let features = network.features(images.clone())?;
+        let _ = features.into_data();
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_even_and_odd_counts() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+    }
+
+    #[test]
+    fn flops_match_the_issue_count() {
+        // 366.4 MFLOP per sample: see `mnist_step_flops`.
+        let per_sample = mnist_step_flops(1, 64);
+        assert!((per_sample / 1e6 - 366.3).abs() < 0.5, "{per_sample}");
+    }
+
+    #[test]
+    fn zero_iterations_are_refused() {
+        let config = BenchConfig { iters: 0, ..BenchConfig::default() };
+        let err = mnist_step(&config, &Device::default()).unwrap_err().to_string();
+        assert!(err.contains("iters"), "{err}");
+    }
+
+    #[test]
+    fn wgan_gp_step_trains_both_networks() {
+        let config = BenchConfig { warmup: 0, iters: 2, batch_size: 2, seed: 1 };
+        let report = wgan_gp_step(&config, &Device::default()).unwrap();
+        assert_eq!(report.times_ms.len(), 2);
+    }
+}
