@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Runs rgan's benchmarks and the TensorFlow / PyTorch references alternately, one process at a
+time, for several rounds, and prints each one's median, the machine's CPU, and the ratio of rgan
+to the fastest reference. Use `bench/run.sh`, which installs the references first.
+
+Each benchmark process prints one JSON line; a run's time is the median of its timed iterations,
+and an implementation's figure is the median of its rounds.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REF = os.path.join(HERE, "reference")
+
+
+def cpu_description():
+    model, flags = platform.processor() or "unknown", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and model in ("unknown", "x86_64", ""):
+                    model = line.split(":", 1)[1].strip()
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    simd = [f for f in ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
+                        "avx512_bf16", "amx_tile") if f in flags]
+    return {"model": model, "cores": os.cpu_count(), "simd": simd}
+
+
+def run(cmd):
+    start = time.time()
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.stderr.write(f"failed: {' '.join(cmd)}\n{out.stderr[-3000:]}\n")
+        return None
+    line = [l for l in out.stdout.splitlines() if l.startswith("{")][-1]
+    result = json.loads(line)
+    result["wall_s"] = time.time() - start
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rgan", default="target/release/rgan")
+    parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--iters", type=int, default=20)
+    parser.add_argument("--fid-iters", type=int, default=5)
+    parser.add_argument("--weights", default=os.environ.get("RGAN_INCEPTION_WEIGHTS",
+                                                            "../shared/models/fid_inception_v3.safetensors"))
+    parser.add_argument("--only", choices=["mnist-step", "wgan-gp-step", "fid-features"], action="append")
+    parser.add_argument("--json-out", help="also write every result to this file")
+    args = parser.parse_args()
+    py, it = args.python, str(args.iters)
+    suites = {
+        "mnist-step": {
+            "rgan": [args.rgan, "bench", "mnist-step", "--json", "--iters", it],
+            "tf-function": [py, os.path.join(REF, "tf_mnist_step.py"), "--iters", it],
+            "tf-xla": [py, os.path.join(REF, "tf_mnist_step.py"), "--xla", "--iters", it],
+            "torch-eager": [py, os.path.join(REF, "torch_mnist_step.py"), "--iters", it],
+            "torch-compile": [py, os.path.join(REF, "torch_mnist_step.py"), "--compile", "--iters", it],
+        },
+        "wgan-gp-step": {
+            "rgan": [args.rgan, "bench", "wgan-gp-step", "--json", "--iters", it],
+            "torch-eager": [py, os.path.join(REF, "torch_mnist_step.py"), "--wgan-gp", "--iters", it],
+            "torch-compile": [py, os.path.join(REF, "torch_mnist_step.py"), "--wgan-gp", "--compile", "--iters", it],
+        },
+        "fid-features": {
+            "rgan": [args.rgan, "bench", "fid-features", "--json", "--iters", str(args.fid_iters), "--warmup", "1",
+                     "--inception-weights", args.weights],
+            "pytorch-fid": [py, os.path.join(REF, "torch_fid_features.py"), "--iters", str(args.fid_iters),
+                            "--weights", args.weights],
+        },
+    }
+    cpu = cpu_description()
+    print(f"CPU: {cpu['model']}, {cpu['cores']} cores, SIMD: {' '.join(cpu['simd'])}", flush=True)
+    everything = {"cpu": cpu, "results": {}}
+    for suite in args.only or suites:
+        impls = suites[suite]
+        rounds = {name: [] for name in impls}
+        for r in range(args.rounds):
+            for name, cmd in impls.items():
+                result = run(cmd)
+                if result is not None:
+                    rounds[name].append(result)
+                    print(f"  {suite} round {r + 1} {name}: {result['ms_per_iter']:.1f} ms", flush=True)
+        print(f"\n{suite}: median of {args.rounds} rounds")
+        print("| implementation | ms/iter | GFLOP/s | images/s | peak RSS (MiB) | per-round medians |")
+        print("|---|---|---|---|---|---|")
+        summary = {}
+        for name, results in rounds.items():
+            if not results:
+                print(f"| {name} | failed | | | | |")
+                continue
+            ms = statistics.median(r["ms_per_iter"] for r in results)
+            batch = 16 if suite == "fid-features" else 32
+            gflops = statistics.median(r["gflops"] for r in results) if "gflops" in results[0] else None
+            rss = max(r["peak_rss_mb"] for r in results)
+            summary[name] = {"ms_per_iter": ms, "gflops": gflops, "images_per_sec": batch / (ms * 1e-3),
+                             "peak_rss_mb": rss, "rounds": [r["ms_per_iter"] for r in results]}
+            g = f"{gflops:.1f}" if gflops is not None else "–"
+            per = ", ".join(f"{r['ms_per_iter']:.0f}" for r in results)
+            print(f"| {name} | {ms:.1f} | {g} | {batch / (ms * 1e-3):.1f} | {rss:.0f} | {per} |")
+        refs = {k: v for k, v in summary.items() if k != "rgan"}
+        if "rgan" in summary and refs:
+            fastest = min(refs, key=lambda k: refs[k]["ms_per_iter"])
+            ratio = summary["rgan"]["ms_per_iter"] / refs[fastest]["ms_per_iter"]
+            summary["ratio_to_fastest"] = {"fastest": fastest, "ratio": ratio}
+            print(f"\nrgan / fastest reference ({fastest}): {ratio:.2f}\n", flush=True)
+        everything["results"][suite] = summary
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump(everything, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
