@@ -32,6 +32,7 @@ pub mod config;
 pub mod data;
 pub mod device;
 pub mod error;
+pub mod estimator;
 pub mod eval;
 pub mod features;
 pub mod losses;

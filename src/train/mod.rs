@@ -24,4 +24,4 @@ pub use gan_loss::{GanLoss, GanLossConfig, discriminator_adversarial_loss, gan_l
 pub use images::{image_grid, save_image_grid};
 pub(crate) use summaries::{ChartLine, draw_chart};
 pub use summaries::{RunLog, plot_loss_curves};
-pub use trainer::{HookAction, StepReport, TrainHook, TrainSummary, Trainer};
+pub use trainer::{EvaluationBatch, HookAction, StepReport, TrainHook, TrainSummary, Trainer};

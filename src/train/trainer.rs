@@ -80,6 +80,19 @@ impl<G, D, F: FnMut(&StepReport)> TrainHook<G, D> for F {
     }
 }
 
+/// One evaluation batch of [`Trainer::evaluation_batch`].
+#[derive(Clone, Debug)]
+pub struct EvaluationBatch {
+    /// The discriminator loss on the batch.
+    pub discriminator_loss: f64,
+    /// The generator loss on the batch.
+    pub generator_loss: f64,
+    /// The batch's real images.
+    pub real: Tensor<4>,
+    /// The generated images the losses were computed on.
+    pub generated: Tensor<4>,
+}
+
 /// What [`Trainer::run`] produced.
 #[derive(Clone, Debug)]
 pub struct TrainSummary {
@@ -571,6 +584,29 @@ impl<'d, Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator> Trai
         let elapsed = self.started.elapsed().as_secs_f64();
         report.steps_per_sec = if elapsed > 0.0 { (self.step - self.start_step) as f64 / elapsed } else { 0.0 };
         Ok(report)
+    }
+
+    /// One fresh batch through both networks without any update (the estimator's `evaluate`):
+    /// the losses as training computes them (batch statistics in batch norm), the real images
+    /// and the generated ones.
+    pub fn evaluation_batch(&mut self) -> Result<EvaluationBatch> {
+        let batch = self.batcher.next_batch(self.data, &self.device)?;
+        let inputs = self.generator_inputs(batch.labels)?;
+        let generated = self.model.generator.generate(&inputs)?;
+        let outputs = self.model.discriminate(batch.images, inputs, generated.clone())?;
+        let loss = gan_loss(&self.model, &outputs, &self.config.loss, &mut self.rng)?;
+        Ok(EvaluationBatch {
+            discriminator_loss: scalar(&loss.discriminator_loss),
+            generator_loss: scalar(&loss.generator_loss),
+            real: outputs.real_data.detach(),
+            generated: generated.detach(),
+        })
+    }
+
+    /// Logs `values` at the current step (CSV and TensorBoard) and flushes them.
+    pub fn log_values(&mut self, values: &[(&str, f64)]) -> Result<()> {
+        self.log.scalars(self.step, values)?;
+        self.log.flush()
     }
 
     /// The fixed generator inputs of the sample grid: one row per class (conditional, ACGAN) or
