@@ -35,9 +35,9 @@ def cpu_description():
     return {"model": model, "cores": os.cpu_count(), "simd": simd}
 
 
-def run(cmd):
+def run(cmd, env=None):
     start = time.time()
-    out = subprocess.run(cmd, capture_output=True, text=True)
+    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})})
     if out.returncode != 0:
         sys.stderr.write(f"failed: {' '.join(cmd)}\n{out.stderr[-3000:]}\n")
         return None
@@ -58,6 +58,8 @@ def main():
                                                             "../shared/models/fid_inception_v3.safetensors"))
     parser.add_argument("--only", choices=["mnist-step", "wgan-gp-step", "fid-features"], action="append")
     parser.add_argument("--json-out", help="also write every result to this file")
+    parser.add_argument("--rgan-one-thread", action="store_true",
+                        help="also run rgan with RAYON_NUM_THREADS=1 (for a build with --features parallel)")
     args = parser.parse_args()
     py, it = args.python, str(args.iters)
     suites = {
@@ -80,6 +82,9 @@ def main():
                             "--weights", args.weights],
         },
     }
+    if args.rgan_one_thread:
+        for suite in ("mnist-step", "wgan-gp-step"):
+            suites[suite]["rgan-1-thread"] = (suites[suite]["rgan"], {"RAYON_NUM_THREADS": "1"})
     cpu = cpu_description()
     print(f"CPU: {cpu['model']}, {cpu['cores']} cores, SIMD: {' '.join(cpu['simd'])}", flush=True)
     everything = {"cpu": cpu, "results": {}}
@@ -88,7 +93,8 @@ def main():
         rounds = {name: [] for name in impls}
         for r in range(args.rounds):
             for name, cmd in impls.items():
-                result = run(cmd)
+                cmd, env = cmd if isinstance(cmd, tuple) else (cmd, None)
+                result = run(cmd, env)
                 if result is not None:
                     rounds[name].append(result)
                     print(f"  {suite} round {r + 1} {name}: {result['ms_per_iter']:.1f} ms", flush=True)
@@ -109,7 +115,7 @@ def main():
             g = f"{gflops:.1f}" if gflops is not None else "–"
             per = ", ".join(f"{r['ms_per_iter']:.0f}" for r in results)
             print(f"| {name} | {ms:.1f} | {g} | {batch / (ms * 1e-3):.1f} | {rss:.0f} | {per} |")
-        refs = {k: v for k, v in summary.items() if k != "rgan"}
+        refs = {k: v for k, v in summary.items() if not k.startswith("rgan")}
         if "rgan" in summary and refs:
             fastest = min(refs, key=lambda k: refs[k]["ms_per_iter"])
             ratio = summary["rgan"]["ms_per_iter"] / refs[fastest]["ms_per_iter"]

@@ -5,9 +5,10 @@
 //! pays the system calls and a page fault per 4 KiB page touched again (a third of the MNIST
 //! step's time went to the kernel). Raising the mmap threshold to glibc's maximum (32 MiB, above
 //! every activation and weight of the MNIST networks) and keeping freed memory instead of trimming
-//! it lets malloc reuse the same pages every step. Measured on the MNIST training step: 1.73 →
-//! 2.5 steps/s, peak RSS unchanged within 10 % (`docs/BENCHMARKS.md`). mimalloc was tried and
-//! reached 2.1 steps/s with a higher peak RSS.
+//! it lets malloc reuse the same pages every step. Measured on the MNIST training step: 1.59 →
+//! 1.90 steps/s, and 1.87 → 2.45 with burn's rayon kernels; kernel time 10 s → 1.6 s per 60
+//! steps, peak RSS within 10 % (`docs/BENCHMARKS.md`). mimalloc was tried and was slower, with a
+//! higher peak RSS.
 //!
 //! Written here rather than taken from a crate because it is three `mallopt` calls; `libc` provides
 //! the bindings.
