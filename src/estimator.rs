@@ -209,31 +209,7 @@ impl<G: GanGenerator, D: GanDiscriminator> GanEstimator<G, D> {
             return Err(RganError::invalid("n", "must be at least 1"));
         }
         let device = self.device.clone().without_autodiff();
-        let spec = &self.config.generator;
-        let mut rng = Rng::seed_from_u64(seed);
-        let mut inputs = GeneratorInputs::noise(rng.normal([n, spec.noise_dims], 0.0, 1.0, &device));
-        let classes = self.config.num_classes();
-        if classes > 0 {
-            let ids: Vec<i64> = (0..n).map(|i| (i % classes) as i64).collect();
-            let ids = Tensor::<1, Int>::from_data(burn::tensor::TensorData::new(ids, [n]), &device);
-            inputs = inputs.with_labels(crate::model::one_hot(ids, classes));
-        }
-        let mut codes = Vec::new();
-        if spec.categorical_dim > 0 {
-            let ids: Vec<i64> = (0..n).map(|_| rng.below(spec.categorical_dim) as i64).collect();
-            codes.push(crate::losses::StructuredInput::ClassIds(Tensor::from_data(
-                burn::tensor::TensorData::new(ids, [n]),
-                &device,
-            )));
-        }
-        if spec.continuous_dim > 0 {
-            codes.push(crate::losses::StructuredInput::Values(rng.uniform(
-                [n, spec.continuous_dim],
-                -1.0,
-                1.0,
-                &device,
-            )));
-        }
-        self.predict(&inputs.with_structured(codes))
+        let inputs = self.config.random_generator_inputs(n, 0, &mut Rng::seed_from_u64(seed), &device);
+        self.predict(&inputs)
     }
 }

@@ -46,7 +46,7 @@ fn estimator(dir: &PathBuf) -> GanEstimator<MnistGenerator, MnistDiscriminator> 
 fn generator_bits(estimator: &GanEstimator<MnistGenerator, MnistDiscriminator>) -> Vec<u32> {
     let noise = Rng::seed_from_u64(9).normal([3, 64], 0.0, 1.0, &Device::default());
     let images = estimator.predict(&GeneratorInputs::noise(noise)).unwrap();
-    images.into_data().to_vec::<f32>().unwrap().iter().map(|x| x.to_bits()).collect()
+    images.into_data().try_to_vec::<f32>().unwrap().iter().map(|x| x.to_bits()).collect()
 }
 
 #[test]
@@ -97,7 +97,7 @@ fn evaluate_and_predict_use_the_newest_checkpoint() {
 
     let digits = estimator.predict_noise(36, 0).unwrap();
     assert_eq!(digits.dims(), [36, 1, 28, 28]);
-    let values = digits.into_data().to_vec::<f32>().unwrap();
+    let values = digits.into_data().try_to_vec::<f32>().unwrap();
     assert!(values.iter().all(|v| v.is_finite() && v.abs() <= 1.0));
     let err = estimator.evaluate(&data, 0, |_, _| Ok(Vec::new())).unwrap_err().to_string();
     assert!(err.contains("steps"), "{err}");

@@ -34,8 +34,7 @@ use super::{
 };
 use crate::data::ImageDataset;
 use crate::error::{Result, RganError};
-use crate::losses::StructuredInput;
-use crate::model::{BatchNormMode, GanModel, GeneratorInputs, MnistDiscriminator, MnistGenerator, one_hot};
+use crate::model::{BatchNormMode, GanModel, MnistDiscriminator, MnistGenerator};
 use crate::rng::Rng;
 use crate::summary::EventWriter;
 use crate::train::{HookAction, StepReport, TrainConfig, TrainHook};
@@ -197,28 +196,13 @@ pub fn generate_mnist_digits(
     if n == 0 {
         return Err(RganError::invalid("n", "must be at least 1 digit"));
     }
-    let spec = &config.generator;
-    let (cat, cont) = (spec.categorical_dim, spec.continuous_dim);
-    let classes = config.num_classes();
     let mut rng = Rng::seed_from_u64(seed);
     let mut chunks = Vec::new();
     let mut start = 0;
     while start < n {
         let b = CHUNK.min(n - start);
-        let mut inputs = GeneratorInputs::noise(rng.normal([b, spec.noise_dims], 0.0, 1.0, device));
-        if classes > 0 {
-            let ids: Vec<i64> = (start..start + b).map(|i| (i % classes) as i64).collect();
-            inputs = inputs.with_labels(one_hot(Tensor::from_data(TensorData::new(ids, [b]), device), classes));
-        }
-        let mut codes = Vec::new();
-        if cat > 0 {
-            let ids: Vec<i64> = (0..b).map(|_| rng.below(cat) as i64).collect();
-            codes.push(StructuredInput::ClassIds(Tensor::from_data(TensorData::new(ids, [b]), device)));
-        }
-        if cont > 0 {
-            codes.push(StructuredInput::Values(rng.uniform([b, cont], -1.0, 1.0, device)));
-        }
-        chunks.push(generator.forward_inputs(&inputs.with_structured(codes), BatchNormMode::MovingAverages)?);
+        let inputs = config.random_generator_inputs(b, start, &mut rng, device);
+        chunks.push(generator.forward_inputs(&inputs, BatchNormMode::MovingAverages)?);
         start += b;
     }
     Ok(Tensor::cat(chunks, 0))

@@ -2,10 +2,13 @@
 
 use burn::optim::{AdamConfig, ModuleOptimizer, RmsPropConfig, SgdConfig, momentum::MomentumConfig};
 use burn::prelude::*;
+use burn::tensor::TensorData;
 
 use super::GanLossConfig;
 use crate::error::{Result, RganError};
-use crate::model::{DcganNetworks, MnistDiscriminatorConfig, MnistGeneratorConfig};
+use crate::losses::StructuredInput;
+use crate::model::{DcganNetworks, GeneratorInputs, MnistDiscriminatorConfig, MnistGeneratorConfig, one_hot};
+use crate::rng::Rng;
 
 /// The generator and discriminator losses of [`GanLossConfig`] (TF-GAN's `generator_loss_fn` /
 /// `discriminator_loss_fn` pairs, with their default arguments).
@@ -403,6 +406,43 @@ impl TrainConfig {
     /// The number of classes of the labels the networks take (0: none).
     pub fn num_classes(&self) -> usize {
         self.generator.num_classes.max(self.discriminator.num_classes).max(self.discriminator.aux_classes)
+    }
+
+    /// Fresh generator inputs for `count` samples drawn from `rng`: N(0, 1) noise, then (InfoGAN)
+    /// uniform categories and U(-1, 1) continuous codes; conditional and ACGAN labels cycle
+    /// through the classes starting at `first_label`, so that every class is drawn equally often.
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use rgan::train::{GanKind, TrainConfig};
+    /// let config = TrainConfig::mnist(GanKind::Conditional);
+    /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
+    /// let inputs = config.random_generator_inputs(12, 0, &mut rng, &Device::default());
+    /// assert_eq!(inputs.one_hot_labels.unwrap().dims(), [12, 10]);
+    /// ```
+    pub fn random_generator_inputs(
+        &self,
+        count: usize,
+        first_label: usize,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> GeneratorInputs {
+        let spec = &self.generator;
+        let classes = self.num_classes();
+        let mut inputs = GeneratorInputs::noise(rng.normal([count, spec.noise_dims], 0.0, 1.0, device));
+        if classes > 0 {
+            let ids: Vec<i64> = (first_label..first_label + count).map(|i| (i % classes) as i64).collect();
+            inputs = inputs.with_labels(one_hot(Tensor::from_data(TensorData::new(ids, [count]), device), classes));
+        }
+        let mut codes = Vec::new();
+        if spec.categorical_dim > 0 {
+            let ids: Vec<i64> = (0..count).map(|_| rng.below(spec.categorical_dim) as i64).collect();
+            codes.push(StructuredInput::ClassIds(Tensor::from_data(TensorData::new(ids, [count]), device)));
+        }
+        if spec.continuous_dim > 0 {
+            codes.push(StructuredInput::Values(rng.uniform([count, spec.continuous_dim], -1.0, 1.0, device)));
+        }
+        inputs.with_structured(codes)
     }
 }
 
