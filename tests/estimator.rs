@@ -3,22 +3,19 @@
 //! finite losses and the user's metrics and logs them under `eval/`, `predict` draws from the
 //! newest checkpoint, and calling `evaluate` / `predict` before `train` is a clear error.
 
+mod common;
+
 use std::path::PathBuf;
 
 use burn::prelude::*;
-use rgan::data::{IdxImages, Mnist};
+use rgan::data::Mnist;
 use rgan::estimator::GanEstimator;
 use rgan::model::{GeneratorInputs, MnistDiscriminator, MnistGenerator};
 use rgan::rng::Rng;
 use rgan::train::{GanKind, TrainConfig};
 
 fn synthetic(n: usize) -> Mnist {
-    let mut rng = Rng::seed_from_u64(3);
-    let pixels = (0..n * 784).map(|_| rng.below(256) as u8).collect();
-    Mnist {
-        images: IdxImages { count: n, rows: 28, cols: 28, pixels },
-        labels: (0..n).map(|i| (i % 10) as u8).collect(),
-    }
+    common::synthetic_mnist(n, 3)
 }
 
 fn model_dir(name: &str) -> PathBuf {

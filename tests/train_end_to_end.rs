@@ -5,6 +5,8 @@
 //! stop flag end a run with a checkpoint, every GAN kind trains, and the step ratio, optimizers
 //! and weight clipping do what they say.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,7 +14,7 @@ use std::sync::atomic::AtomicBool;
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
-use rgan::data::{IdxImages, Mnist};
+use rgan::data::Mnist;
 use rgan::model::{BatchNormMode, GanModel, MnistGeneratorConfig};
 use rgan::rng::Rng;
 use rgan::train::{
@@ -22,12 +24,7 @@ use rgan::train::{
 
 /// `n` random 28×28 images with labels `0, 1, …, 9, 0, …`.
 fn synthetic(n: usize) -> Mnist {
-    let mut rng = Rng::seed_from_u64(17);
-    let pixels = (0..n * 784).map(|_| rng.below(256) as u8).collect();
-    Mnist {
-        images: IdxImages { count: n, rows: 28, cols: 28, pixels },
-        labels: (0..n).map(|i| (i % 10) as u8).collect(),
-    }
+    common::synthetic_mnist(n, 17)
 }
 
 /// A fresh, empty log folder for one test.

@@ -302,3 +302,14 @@ pub fn mnist_dir() -> Option<PathBuf> {
     eprintln!("skipped: no MNIST at {} (set RGAN_DATA_DIR)", dir.display());
     None
 }
+
+/// `n` random 28×28 "digits" drawn from `seed`, with labels `0, 1, …, 9, 0, …`: a stand-in for
+/// MNIST in tests that train a few steps.
+pub fn synthetic_mnist(n: usize, seed: u64) -> rgan::data::Mnist {
+    let mut rng = rgan::rng::Rng::seed_from_u64(seed);
+    let pixels = (0..n * 784).map(|_| rng.below(256) as u8).collect();
+    rgan::data::Mnist {
+        images: rgan::data::IdxImages { count: n, rows: 28, cols: 28, pixels },
+        labels: (0..n).map(|i| (i % 10) as u8).collect(),
+    }
+}
