@@ -1,7 +1,7 @@
 //! A 3-step training run on 64 MNIST images: samples, scalars and a checkpoint are written and
 //! the checkpoint's generator loads and samples (what `rgan sample` does).
 
-mod common;
+use crate::common;
 use common::mnist_dir;
 
 use burn::prelude::*;

@@ -3,7 +3,7 @@
 //! Every case is checked within its tolerances, through the functions and, where there is one,
 //! the layer too. TF's NHWC cases are also run through rgan's NCHW path (transposed in and out).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

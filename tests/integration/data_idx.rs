@@ -1,7 +1,7 @@
 //! The IDX reader's checks, on tiny files written to a temporary folder, and the real MNIST
 //! training set when it is present.
 
-mod common;
+use crate::common;
 use common::mnist_dir;
 
 use std::io::Write;

@@ -1,7 +1,7 @@
 //! The vanilla GAN recipe on a slice of real MNIST: every promised output file exists and is
 //! valid.
 
-mod common;
+use crate::common;
 use common::mnist_dir;
 
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! finite losses and the user's metrics and logs them under `eval/`, `predict` draws from the
 //! newest checkpoint, and calling `evaluate` / `predict` before `train` is a clear error.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

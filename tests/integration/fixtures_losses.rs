@@ -1,6 +1,6 @@
 //! Checks every case of TF-GAN's `losses.json` against `rgan::losses`.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

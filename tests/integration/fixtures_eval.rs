@@ -1,6 +1,6 @@
 //! Checks every case of TF-GAN's `eval.json` against `rgan::eval`.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

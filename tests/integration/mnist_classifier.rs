@@ -1,7 +1,7 @@
 //! rgan's MNIST classifier: the built-in weights, shapes, errors, saving and reproducible
 //! training.
 
-mod common;
+use crate::common;
 use common::mnist_dir;
 
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! Every case of TF-GAN's `gradient_penalty.json`: WGAN-GP and R1 on three critics, with the
 //! exact double-backprop weight gradients.
 
-mod common;
+use crate::common;
 
 use burn::module::Param;
 use burn::nn::conv::{Conv2d, Conv2dConfig};

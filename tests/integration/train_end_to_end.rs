@@ -5,7 +5,7 @@
 //! stop flag end a run with a checkpoint, every GAN kind trains, and the step ratio, optimizers
 //! and weight clipping do what they say.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
