@@ -346,6 +346,19 @@ impl TrainConfig {
     /// | conditional | 1e-5 | 1e-4 | Wasserstein |
     /// | InfoGAN | 1e-4 | 1e-4 | modified + mutual information 1.0 (codes: 10 categories, 2 continuous, noise 62) |
     /// | ACGAN | 1e-4 | 1e-4 | modified + ACGAN terms with weight 1 (rgan's choice: TF-GAN has no ACGAN example) |
+    ///
+    /// One departure: the InfoGAN discriminator has **no batch norm** after its dense 1024 layer.
+    /// With TF-GAN's batch norm (batch statistics of the generated batch alone) the modified
+    /// losses let the generator collapse to one checkerboard image within 150 steps: batch norm
+    /// removes the generated batch's mean, so a batch of identical images is not penalized. The
+    /// same networks in PyTorch collapse the same way; without the batch norm they learn digits
+    /// (`docs/RESULTS.md`).
+    ///
+    /// ```
+    /// use rgan::train::{GanKind, TrainConfig};
+    /// assert!(!TrainConfig::mnist(GanKind::InfoGan).discriminator.batch_norm);
+    /// assert!(TrainConfig::mnist(GanKind::AcGan).discriminator.batch_norm);
+    /// ```
     pub fn mnist(kind: GanKind) -> Self {
         let config = Self::new().with_kind(kind);
         match kind {
@@ -364,7 +377,12 @@ impl TrainConfig {
                 .with_generator(
                     MnistGeneratorConfig::new().with_noise_dims(62).with_categorical_dim(10).with_continuous_dim(2),
                 )
-                .with_discriminator(MnistDiscriminatorConfig::new().with_categorical_dim(10).with_continuous_dim(2)),
+                .with_discriminator(
+                    MnistDiscriminatorConfig::new()
+                        .with_categorical_dim(10)
+                        .with_continuous_dim(2)
+                        .with_batch_norm(false),
+                ),
             GanKind::AcGan => config
                 .with_generator_optimizer(OptimizerConfig::new(1e-4))
                 .with_loss(
