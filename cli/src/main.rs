@@ -247,6 +247,10 @@ struct MnistArgs {
     /// Use only the first N training images (quick trials).
     #[arg(long)]
     limit: Option<usize>,
+    /// Batch norm after the discriminator's dense 1024 layer, true or false [default: the
+    /// model's: true, but false for InfoGAN, whose generator collapses with it (docs/RESULTS.md)].
+    #[arg(long)]
+    discriminator_batch_norm: Option<bool>,
     #[command(flatten)]
     train: TrainArgs,
 }
@@ -359,7 +363,11 @@ fn apply_train_args(config: TrainConfig, args: &TrainArgs) -> TrainConfig {
 }
 
 fn mnist_config(args: &MnistArgs) -> TrainConfig {
-    apply_train_args(TrainConfig::mnist(args.model.kind()).with_batch_size(args.batch_size), &args.train)
+    let mut config = TrainConfig::mnist(args.model.kind()).with_batch_size(args.batch_size);
+    if let Some(batch_norm) = args.discriminator_batch_norm {
+        config.discriminator.batch_norm = batch_norm;
+    }
+    apply_train_args(config, &args.train)
 }
 
 /// The DCGAN paper's setup (see [`TrainConfig::dcgan`]) for the image folder's size and channels.
