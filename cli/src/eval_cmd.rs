@@ -38,7 +38,7 @@ use rgan::eval::{
     HostMatrix, frechet_classifier_distance_from_activations_f64,
     kernel_classifier_distance_and_std_from_activations_f64,
 };
-use rgan::train::{load_generator, read_training_state};
+use rgan::train::{load_generator, load_zoo_generator, read_training_state};
 
 /// Which network turns image folders into activations.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -299,12 +299,17 @@ pub fn mnist_report(args: &MnistEvalArgs) -> Result<(MnistEvaluation, MnistEvalu
         );
     }
     let device = rgan::device::device_by_name(&args.device)?;
-    let (generator, config) = load_generator(&args.checkpoint, args.ema, &device)
-        .with_context(|| format!("loading the generator of {}", args.checkpoint.display()))?;
+    let context = || format!("loading the generator of {}", args.checkpoint.display());
+    let images = if state.config.zoo.is_some() {
+        let (generator, config) = load_zoo_generator(&args.checkpoint, args.ema, &device).with_context(context)?;
+        rgan::eval::generate_mnist_digits(&generator, &config, args.num, args.seed, &device)?
+    } else {
+        let (generator, config) = load_generator(&args.checkpoint, args.ema, &device).with_context(context)?;
+        rgan::eval::generate_mnist_digits(&generator, &config, args.num, args.seed, &device)?
+    };
     let classifier = MnistClassifier::pretrained(&device)?;
     let real = dataset_images(&test, 0, args.num, &device)?;
     let other_real = dataset_images(&test, args.num, args.num, &device)?;
-    let images = rgan::eval::generate_mnist_digits(&generator, &config, args.num, args.seed, &device)?;
     let generated = evaluate_mnist_images(&classifier, images, real.clone()).context("evaluating generated digits")?;
     let reference = evaluate_mnist_images(&classifier, other_real, real).context("evaluating real digits")?;
     Ok((generated, reference))

@@ -14,6 +14,7 @@ mod eval_classifier;
 mod eval_cmd;
 mod eval_inception;
 mod vanilla;
+mod zoo;
 
 mod allocator;
 
@@ -33,7 +34,7 @@ use rgan::losses::StructuredInput;
 use rgan::model::{BatchNormMode, GanDiscriminator, GanGenerator, GeneratorInputs, one_hot};
 use rgan::train::{
     GanKind, GanLossKind, StepReport, TrainConfig, TrainHook, TrainSchedule, Trainer, load_dcgan_generator,
-    load_generator, read_training_state, resolve_checkpoint, save_image_grid,
+    load_generator, load_zoo_generator, read_training_state, resolve_checkpoint, save_image_grid,
 };
 
 #[derive(Parser, Debug)]
@@ -86,6 +87,8 @@ enum TrainExample {
     Mnist(MnistArgs),
     /// DCGAN (TF-GAN's CIFAR-10 networks) on a folder of images: square, 1 or 3 channels.
     Images(ImagesArgs),
+    /// The classic GAN zoo on MNIST: DCGAN, cGANs, WGANs, WGAN-GP, InfoGANs (--list shows them).
+    Zoo(zoo::ZooArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,7 +169,7 @@ enum Schedule {
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum DeviceKind {
+pub(crate) enum DeviceKind {
     /// burn's CPU backend (flex).
     Cpu,
     /// The first CUDA GPU (needs a build with `--features cuda`).
@@ -312,7 +315,7 @@ struct SampleArgs {
     device: DeviceKind,
 }
 
-fn device(kind: DeviceKind) -> Result<Device> {
+pub(crate) fn device(kind: DeviceKind) -> Result<Device> {
     let name = match kind {
         DeviceKind::Cpu => "cpu",
         DeviceKind::Cuda => "cuda",
@@ -405,7 +408,7 @@ fn resumable(logdir: &Path, args: &TrainArgs) -> bool {
     !args.restart && resolve_checkpoint(logdir).is_ok()
 }
 
-fn resuming_message<Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator>(
+pub(crate) fn resuming_message<Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator>(
     trainer: &Trainer<Data, G, D>,
     logdir: &Path,
 ) {
@@ -419,7 +422,7 @@ fn resuming_message<Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscrimi
 
 /// Runs `trainer` to its last step with a progress bar, Ctrl-C saving a checkpoint, and prints
 /// where its outputs went.
-fn run_with_progress<Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator>(
+pub(crate) fn run_with_progress<Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator>(
     mut trainer: Trainer<Data, G, D>,
     extra_hook: Option<&mut dyn TrainHook<G, D>>,
 ) -> Result<()> {
@@ -459,7 +462,7 @@ fn run_with_progress<Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscrim
     Ok(())
 }
 
-fn describe(config: &TrainConfig, what: &str, logdir: &Path) {
+pub(crate) fn describe(config: &TrainConfig, what: &str, logdir: &Path) {
     eprintln!(
         "training {what} (batch {}, {:?} losses, G lr {}, D lr {}, {:?} updates), logs in {}",
         config.batch_size,
@@ -485,11 +488,15 @@ fn train_mnist(args: MnistArgs) -> Result<()> {
     let device = device(args.train.device)?.autodiff();
     let trainer = if resumable(&logdir, &args.train) {
         let state = read_training_state(&logdir)?;
-        if state.config.dcgan.is_some() || state.config.kind != args.model.kind() {
+        if state.config.dcgan.is_some() || state.config.zoo.is_some() || state.config.kind != args.model.kind() {
             bail!(
                 "{} holds a {} run but --model is {:?}: pass another --logdir, or --restart to replace it",
                 logdir.display(),
-                if state.config.dcgan.is_some() { "DCGAN".to_string() } else { format!("{:?}", state.config.kind) },
+                match (&state.config.dcgan, state.config.zoo) {
+                    (Some(_), _) => "DCGAN".to_string(),
+                    (None, Some(model)) => format!("zoo {model}"),
+                    (None, None) => format!("{:?}", state.config.kind),
+                },
                 args.model
             );
         }
@@ -583,11 +590,29 @@ fn sample(args: SampleArgs) -> Result<()> {
         println!("{} samples written to {}", args.num, args.out.display());
         return Ok(());
     }
+    if read_training_state(&args.checkpoint)?.config.zoo.is_some() {
+        let (generator, config) = load_zoo_generator(&args.checkpoint, args.ema, &device)?;
+        return sample_mnist(&args, &generator, &config, mode, &device);
+    }
     let (generator, config) = load_generator(&args.checkpoint, args.ema, &device)?;
+    sample_mnist(&args, &generator, &config, mode, &device)
+}
+
+/// Samples of an MNIST generator: a grid of digits, one row per class for conditional
+/// generators, InfoGAN's code grids for InfoGAN generators.
+fn sample_mnist<G: GanGenerator>(
+    args: &SampleArgs,
+    generator: &G,
+    config: &TrainConfig,
+    mode: BatchNormMode,
+    device: &Device,
+) -> Result<()> {
+    let device = device.clone();
+    let mut rng = rgan::rng::Rng::seed_from_u64(args.seed);
     let spec = &config.generator;
     let classes = config.num_classes();
     if spec.categorical_dim > 0 || spec.continuous_dim > 0 {
-        return sample_infogan(&args, &generator, &config, mode, &device);
+        return sample_infogan(args, generator, config, mode, &device);
     }
     let (inputs, columns) = if classes > 0 {
         // One row per class, as TF-GAN's conditional eval grid.
@@ -601,7 +626,7 @@ fn sample(args: SampleArgs) -> Result<()> {
         let noise = rng.normal([args.num, spec.noise_dims], 0.0, 1.0, &device);
         (GeneratorInputs::noise(noise), args.columns.unwrap_or_else(|| (args.num as f64).sqrt().ceil() as usize))
     };
-    let images = generator.forward_inputs(&inputs, mode)?;
+    let images = generator.generate_with(&inputs, mode)?;
     let n = images.dims()[0];
     save_image_grid(images, columns, &args.out)?;
     println!("{n} samples written to {}", args.out.display());
@@ -610,9 +635,9 @@ fn sample(args: SampleArgs) -> Result<()> {
 
 /// TF-GAN's InfoGAN eval grids: rows of fixed noise; columns vary the categorical code (one
 /// file), then each continuous code over linspace(-2, 2, 10) with the others at 0 (one file each).
-fn sample_infogan(
+fn sample_infogan<G: GanGenerator>(
     args: &SampleArgs,
-    generator: &rgan::model::MnistGenerator,
+    generator: &G,
     config: &TrainConfig,
     mode: BatchNormMode,
     device: &Device,
@@ -645,7 +670,7 @@ fn sample_infogan(
                 structured.push(StructuredInput::Values(Tensor::from_data(TensorData::new(codes, [n, cont]), device)));
             }
             let noise = Tensor::from_data(TensorData::new(noise, [n, spec.noise_dims]), device);
-            Ok(generator.forward_inputs(&GeneratorInputs::noise(noise).with_structured(structured), mode)?)
+            Ok(generator.generate_with(&GeneratorInputs::noise(noise).with_structured(structured), mode)?)
         };
     let linspace = |c: usize| -2.0 + 4.0 * c as f32 / (points - 1) as f32;
     if cat > 0 {
@@ -668,6 +693,7 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Train { example: TrainExample::Mnist(args) } => train_mnist(args),
         Command::Train { example: TrainExample::Images(args) } => train_images(args),
+        Command::Train { example: TrainExample::Zoo(args) } => zoo::run(args),
         Command::Sample(args) => sample(args),
         Command::Vanilla(args) => vanilla::run(args),
         Command::Eval { command: EvalCommand::InceptionFeatures(args) } => eval_inception::run(args),

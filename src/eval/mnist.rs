@@ -34,7 +34,7 @@ use super::{
 };
 use crate::data::ImageDataset;
 use crate::error::{Result, RganError};
-use crate::model::{BatchNormMode, GanModel, MnistDiscriminator, MnistGenerator};
+use crate::model::{BatchNormMode, GanDiscriminator, GanGenerator, GanModel};
 use crate::rng::Rng;
 use crate::summary::EventWriter;
 use crate::train::{HookAction, StepReport, TrainConfig, TrainHook};
@@ -186,8 +186,8 @@ pub fn evaluate_mnist_images(
 /// let digits = generate_mnist_digits(&generator, &config, 7, 0, &device).unwrap();
 /// assert_eq!(digits.dims(), [7, 1, 28, 28]);
 /// ```
-pub fn generate_mnist_digits(
-    generator: &MnistGenerator,
+pub fn generate_mnist_digits<G: GanGenerator>(
+    generator: &G,
     config: &TrainConfig,
     n: usize,
     seed: u64,
@@ -202,7 +202,7 @@ pub fn generate_mnist_digits(
     while start < n {
         let b = CHUNK.min(n - start);
         let inputs = config.random_generator_inputs(b, start, &mut rng, device);
-        chunks.push(generator.forward_inputs(&inputs, BatchNormMode::MovingAverages)?);
+        chunks.push(generator.generate_with(&inputs, BatchNormMode::MovingAverages)?);
         start += b;
     }
     Ok(Tensor::cat(chunks, 0))
@@ -348,7 +348,7 @@ impl MnistEvalHook {
     }
 
     /// Evaluates `generator` now and logs the result at `step`.
-    pub fn evaluate(&mut self, generator: &MnistGenerator, step: usize) -> Result<MnistEvaluation> {
+    pub fn evaluate<G: GanGenerator>(&mut self, generator: &G, step: usize) -> Result<MnistEvaluation> {
         let images = generate_mnist_digits(generator, &self.config, self.num_samples, self.seed, &self.device)?;
         let evaluation = evaluate_mnist_images(&self.classifier, images, self.real.clone())?;
         let writer = match &mut self.writer {
@@ -382,12 +382,8 @@ impl MnistEvalHook {
     }
 }
 
-impl TrainHook<MnistGenerator, MnistDiscriminator> for MnistEvalHook {
-    fn after_step(
-        &mut self,
-        report: &StepReport,
-        model: &GanModel<MnistGenerator, MnistDiscriminator>,
-    ) -> Result<HookAction> {
+impl<G: GanGenerator, D: GanDiscriminator> TrainHook<G, D> for MnistEvalHook {
+    fn after_step(&mut self, report: &StepReport, model: &GanModel<G, D>) -> Result<HookAction> {
         let due = self.every > 0 && report.step.is_multiple_of(self.every);
         if due || report.step == self.config.steps {
             self.evaluate(&model.generator.valid(), report.step)?;

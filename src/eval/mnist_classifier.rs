@@ -54,7 +54,7 @@ const EVAL_BATCH: usize = 500;
 /// assert_eq!((config.conv1_channels, config.conv2_channels, config.kernel_size, config.feature_dims), (16, 32, 5, 48));
 /// assert_eq!(config.num_params(), 89_050);
 /// ```
-#[derive(Config, Debug)]
+#[derive(Config, Debug, PartialEq)]
 pub struct MnistClassifierConfig {
     /// Output channels of the first convolution. Default 16.
     #[config(default = 16)]

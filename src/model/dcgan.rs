@@ -233,6 +233,10 @@ impl GanGenerator for DcganGenerator {
     fn sample(&self, inputs: &GeneratorInputs) -> Result<Tensor<4>> {
         self.forward_with(inputs.noise.clone(), BatchNormMode::BatchStatistics)
     }
+
+    fn generate_with(&self, inputs: &GeneratorInputs, mode: BatchNormMode) -> Result<Tensor<4>> {
+        self.forward_with(inputs.noise.clone(), mode)
+    }
 }
 
 /// Configuration of [`DcganDiscriminator`], with documented defaults.

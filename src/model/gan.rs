@@ -12,6 +12,7 @@ use burn::prelude::*;
 
 use crate::error::{Result, RganError};
 use crate::losses::{Distribution, StructuredInput};
+use crate::model::BatchNormMode;
 use crate::penalties::GradientPenaltyOptions;
 use crate::rng::Rng;
 
@@ -140,6 +141,14 @@ pub trait GanGenerator: Module {
     /// own statistics here without touching the moving averages (what TF-GAN's training image
     /// summaries show); the default is [`generate`](Self::generate).
     fn sample(&self, inputs: &GeneratorInputs) -> Result<Tensor<4>> {
+        self.generate(inputs)
+    }
+
+    /// Generated data with an explicit batch-norm behaviour (e.g. the moving averages for
+    /// evaluation, as TF-GAN's `is_training=False`). The default, for networks without batch
+    /// norm, is [`generate`](Self::generate).
+    fn generate_with(&self, inputs: &GeneratorInputs, mode: BatchNormMode) -> Result<Tensor<4>> {
+        let _ = mode;
         self.generate(inputs)
     }
 

@@ -34,7 +34,7 @@ pub enum BatchNormMode {
     BatchStatistics,
 }
 
-pub(super) fn batch_norm<const D: usize>(layer: &BatchNorm, x: Tensor<D>, mode: BatchNormMode) -> Tensor<D> {
+pub(crate) fn batch_norm<const D: usize>(layer: &BatchNorm, x: Tensor<D>, mode: BatchNormMode) -> Tensor<D> {
     match mode {
         BatchNormMode::Layer => layer.forward(x),
         BatchNormMode::MovingAverages => burn::tensor::module::batch_norm(
@@ -367,6 +367,10 @@ impl GanGenerator for MnistGenerator {
 
     fn sample(&self, inputs: &GeneratorInputs) -> Result<Tensor<4>> {
         self.forward_inputs(inputs, BatchNormMode::BatchStatistics)
+    }
+
+    fn generate_with(&self, inputs: &GeneratorInputs, mode: BatchNormMode) -> Result<Tensor<4>> {
+        self.forward_inputs(inputs, mode)
     }
 
     fn regularization_loss(&self) -> Option<Tensor<1>> {

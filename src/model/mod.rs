@@ -15,4 +15,5 @@ mod mnist;
 pub use dcgan::{DcganDiscriminator, DcganDiscriminatorConfig, DcganGenerator, DcganGeneratorConfig, DcganNetworks};
 pub use gan::{DiscriminatorOutput, GanDiscriminator, GanGenerator, GanModel, GanOutputs, GeneratorInputs, one_hot};
 pub use init::{glorot_conv2d, glorot_linear, glorot_uniform, zeros};
+pub(crate) use mnist::batch_norm;
 pub use mnist::{BatchNormMode, MnistDiscriminator, MnistDiscriminatorConfig, MnistGenerator, MnistGeneratorConfig};

@@ -15,6 +15,7 @@ use crate::error::{Result, RganError};
 use crate::features::TensorPool;
 use crate::model::{DcganGenerator, MnistGenerator};
 use crate::rng::Rng;
+use crate::zoo::ZooGenerator;
 
 /// The non-tensor part of a checkpoint (`state.json`).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -71,6 +72,8 @@ pub(crate) struct CheckpointParts {
     pub generator_optimizer: Vec<u8>,
     pub discriminator_optimizer: Vec<u8>,
     pub generator_ema: Option<Vec<u8>>,
+    /// Further files (name, bytes), e.g. a guiding classifier and its optimizer.
+    pub extra: Vec<(&'static str, Vec<u8>)>,
     pub state: TrainingState,
 }
 
@@ -103,6 +106,7 @@ pub(crate) fn write_checkpoint(logdir: &Path, parts: CheckpointParts, keep: usiz
     ]
     .into_iter()
     .chain(parts.generator_ema.as_ref().map(|bytes| ("generator_ema.bpk", bytes)))
+    .chain(parts.extra.iter().map(|(file, bytes)| (*file, bytes)))
     {
         let path = tmp.join(file);
         std::fs::write(&path, bytes).map_err(|e| file_error(&path, format!("cannot be written: {e}")))?;
@@ -187,6 +191,9 @@ pub fn load_generator(path: impl AsRef<Path>, ema: bool, device: &Device) -> Res
     if state.config.dcgan.is_some() {
         return Err(file_error(&dir, "holds a DCGAN generator: load it with `load_dcgan_generator`"));
     }
+    if let Some(model) = state.config.zoo {
+        return Err(file_error(&dir, format!("holds the zoo's {model} generator: load it with `load_zoo_generator`")));
+    }
     let generator = state.config.generator.init(&mut Rng::seed_from_u64(0), device)?;
     let generator = load_module(generator, &generator_file(&dir, &state, ema)?)?;
     Ok((generator, state.config))
@@ -225,6 +232,26 @@ pub fn load_dcgan_generator(
         return Err(file_error(&dir, "holds no DCGAN networks (its configuration has no `dcgan` section)"));
     };
     let generator = networks.generator.init(&mut Rng::seed_from_u64(0), device)?;
+    let generator = load_module(generator, &generator_file(&dir, &state, ema)?)?;
+    Ok((generator, state.config))
+}
+
+/// Loads the generator of a classic-zoo checkpoint (`rgan train zoo`; any path
+/// [`resolve_checkpoint`] accepts) onto `device`, rebuilt by
+/// [`ZooModel::init_generator`](crate::zoo::ZooModel::init_generator), with the training
+/// configuration: its moving average with `ema`. Errors when the run did not train a zoo model.
+///
+/// ```
+/// use burn::prelude::*;
+/// assert!(rgan::train::load_zoo_generator("/nonexistent/logs", false, &Device::default()).is_err());
+/// ```
+pub fn load_zoo_generator(path: impl AsRef<Path>, ema: bool, device: &Device) -> Result<(ZooGenerator, TrainConfig)> {
+    let dir = resolve_checkpoint(path)?;
+    let state = read_training_state(&dir)?;
+    let Some(model) = state.config.zoo else {
+        return Err(file_error(&dir, "holds no zoo model (its configuration has no `zoo` entry)"));
+    };
+    let generator = model.init_generator(&state.config, &mut Rng::seed_from_u64(0), device)?;
     let generator = load_module(generator, &generator_file(&dir, &state, ema)?)?;
     Ok((generator, state.config))
 }

@@ -6,9 +6,11 @@ use burn::tensor::TensorData;
 
 use super::GanLossConfig;
 use crate::error::{Result, RganError};
+use crate::eval::mnist_classifier::MnistClassifierConfig;
 use crate::losses::StructuredInput;
 use crate::model::{DcganNetworks, GeneratorInputs, MnistDiscriminatorConfig, MnistGeneratorConfig, one_hot};
 use crate::rng::Rng;
+use crate::zoo::ZooModel;
 
 /// The generator and discriminator losses of [`GanLossConfig`] (TF-GAN's `generator_loss_fn` /
 /// `discriminator_loss_fn` pairs, with their default arguments).
@@ -334,6 +336,48 @@ pub struct TrainConfig {
     ///
     /// [`load_dcgan_generator`]: crate::train::load_dcgan_generator
     pub dcgan: Option<DcganNetworks>,
+    /// The classic-zoo model the run trains (`rgan train zoo`), whose networks
+    /// [`ZooModel::init`](crate::zoo::ZooModel::init) rebuilds from this configuration; saved so
+    /// that a checkpoint can be loaded ([`load_zoo_generator`](crate::train::load_zoo_generator)).
+    /// Default none (configurations saved before this field existed load as none).
+    pub zoo: Option<ZooModel>,
+    /// A classifier trained beside the GAN on real labels, whose cross-entropy on the generated
+    /// data (against the labels the generator was given) joins the generator's loss (the zoo's
+    /// `cgan-classifier` and `wgan-classifier`). Needs labelled data and a conditional
+    /// generator. Default none.
+    pub classifier_guidance: Option<ClassifierGuidanceConfig>,
+}
+
+/// A classifier C that guides a conditional generator: each GAN step also updates C on a real
+/// batch (softmax cross-entropy against the true labels), and the generator's loss gains
+/// `weight × cross-entropy(C(G(z, y)), y)`, with C's weights held (only G is updated by it).
+///
+/// C is a small convolutional network of the same family as the evaluation classifier
+/// ([`MnistClassifier`](crate::eval::mnist_classifier::MnistClassifier)) but wider, with other
+/// kernels, and trained from scratch: the generator is not steered by the network that scores it.
+///
+/// ```
+/// let config = rgan::train::ClassifierGuidanceConfig::new();
+/// assert_eq!((config.weight, config.train_steps), (1.0, 1));
+/// assert_eq!(config.optimizer.learning_rate, 2e-4);
+/// assert_eq!((config.network.conv1_channels, config.network.kernel_size), (32, 3));
+/// ```
+#[derive(Config, Debug, PartialEq)]
+pub struct ClassifierGuidanceConfig {
+    /// The weight of C's cross-entropy in the generator's loss. Default 1.0.
+    #[config(default = 1.0)]
+    pub weight: f64,
+    /// C's updates per GAN step. Default 1.
+    #[config(default = 1)]
+    pub train_steps: usize,
+    /// C's optimizer. Default Adam(2e-4, β1 0.5).
+    #[config(default = "OptimizerConfig::new(2e-4)")]
+    pub optimizer: OptimizerConfig,
+    /// C's network. Default convolutions of 32 and 64 channels with 3×3 kernels, 128 features.
+    #[config(
+        default = "MnistClassifierConfig::new().with_conv1_channels(32).with_conv2_channels(64).with_kernel_size(3).with_feature_dims(128)"
+    )]
+    pub network: MnistClassifierConfig,
 }
 
 impl TrainConfig {

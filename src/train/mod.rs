@@ -14,11 +14,13 @@ mod summaries;
 mod trainer;
 
 pub use checkpoint::{
-    TrainingState, load_dcgan_generator, load_generator, read_training_state, resolve_checkpoint, write_atomically,
+    TrainingState, load_dcgan_generator, load_generator, load_zoo_generator, read_training_state, resolve_checkpoint,
+    write_atomically,
 };
 pub(crate) use checkpoint::{file_error, load_module, module_bytes};
 pub use config::{
-    GanKind, GanLossKind, LearningRateSchedule, OptimizerConfig, OptimizerKind, TrainConfig, TrainSchedule,
+    ClassifierGuidanceConfig, GanKind, GanLossKind, LearningRateSchedule, OptimizerConfig, OptimizerKind, TrainConfig,
+    TrainSchedule,
 };
 pub use gan_loss::{GanLoss, GanLossConfig, discriminator_adversarial_loss, gan_loss, generator_adversarial_loss};
 pub use images::{image_grid, save_image_grid};

@@ -19,8 +19,9 @@ use super::checkpoint::{
 use super::{GanLoss, RunLog, TrainConfig, TrainSchedule, gan_loss};
 use crate::data::{Batcher, ImageDataset};
 use crate::error::{Result, RganError};
+use crate::eval::mnist_classifier::MnistClassifier;
 use crate::features::{GeneratorEma, TensorPool, clip_discriminator_weights};
-use crate::losses::StructuredInput;
+use crate::losses::{StructuredInput, WeightedLossOptions, acgan_generator_loss};
 use crate::model::{
     GanDiscriminator, GanGenerator, GanModel, GeneratorInputs, MnistDiscriminator, MnistGenerator, one_hot,
 };
@@ -39,6 +40,11 @@ pub struct StepReport {
     pub gradient_penalty: Option<f64>,
     /// The (unweighted) mutual information penalty, when used.
     pub mutual_information_penalty: Option<f64>,
+    /// The guiding classifier's cross-entropy on the generated data (unweighted; part of
+    /// `g_loss`), when the run has [`TrainConfig::classifier_guidance`].
+    pub classifier_guidance_loss: Option<f64>,
+    /// The guiding classifier's own loss on its last real batch, before its update.
+    pub classifier_loss: Option<f64>,
     /// The generator's learning rate in this step.
     pub generator_learning_rate: f64,
     /// The discriminator's learning rate in this step.
@@ -146,6 +152,13 @@ pub struct Trainer<'d, Data: ImageDataset + ?Sized, G = MnistGenerator, D = Mnis
     last_checkpoint_time: Instant,
     last_samples: Option<PathBuf>,
     stop: Option<Arc<AtomicBool>>,
+    classifier: Option<GuidingClassifier>,
+}
+
+/// The classifier of [`TrainConfig::classifier_guidance`] with its optimizer.
+struct GuidingClassifier {
+    network: MnistClassifier,
+    optimizer: ModuleOptimizer,
 }
 
 fn check_config(config: &TrainConfig, data_len: usize) -> Result<()> {
@@ -172,6 +185,21 @@ fn check_config(config: &TrainConfig, data_len: usize) -> Result<()> {
         && !(0.0..=1.0).contains(&decay)
     {
         return Err(RganError::invalid("generator_ema_decay", format!("is {decay}; it must be in [0, 1]")));
+    }
+    if let Some(guidance) = &config.classifier_guidance {
+        if config.generator.num_classes == 0 {
+            return Err(RganError::invalid(
+                "classifier_guidance",
+                "needs a conditional generator (generator.num_classes > 0) to compare its labels with",
+            ));
+        }
+        if !(guidance.weight >= 0.0 && guidance.weight.is_finite()) {
+            return Err(RganError::invalid(
+                "classifier_guidance.weight",
+                format!("is {}; it must be ≥ 0", guidance.weight),
+            ));
+        }
+        guidance.optimizer.check("classifier_guidance.optimizer")?;
     }
     Ok(())
 }
@@ -278,6 +306,13 @@ impl<'d, Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator> Trai
             .then(|| TensorPool::new(config.replay_pool_size, config.replay_pool_probability, master.fork()))
             .transpose()?;
         let ema = config.generator_ema_decay.map(|decay| GeneratorEma::new(&model.generator, decay)).transpose()?;
+        let classifier = match &config.classifier_guidance {
+            Some(guidance) => Some(GuidingClassifier {
+                network: guidance.network.init(&mut master.fork(), device)?,
+                optimizer: guidance.optimizer.init(),
+            }),
+            None => None,
+        };
         let log = RunLog::open(&logdir, None)?;
         Ok(Self {
             generator_optimizer: config.generator_optimizer.init(),
@@ -300,6 +335,7 @@ impl<'d, Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator> Trai
             last_checkpoint_time: Instant::now(),
             last_samples: None,
             stop: None,
+            classifier,
         })
     }
 
@@ -351,6 +387,16 @@ impl<'d, Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator> Trai
             }
             None => None,
         };
+        let classifier = match &config.classifier_guidance {
+            Some(guidance) => {
+                let network = guidance.network.init(&mut Rng::seed_from_u64(0), &device)?;
+                Some(GuidingClassifier {
+                    network: load_module(network, &dir.join("classifier.bpk"))?,
+                    optimizer: load_optimizer("classifier_optimizer.bpk", guidance.optimizer.init())?,
+                })
+            }
+            None => None,
+        };
         let batcher = Batcher::from_state(data.len(), config.batch_size, state.batcher)?;
         let log = RunLog::open(&logdir, Some(state.step))?;
         Ok(Self {
@@ -374,6 +420,7 @@ impl<'d, Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator> Trai
             last_checkpoint_time: Instant::now(),
             last_samples: None,
             stop: None,
+            classifier,
         })
     }
 
@@ -476,18 +523,54 @@ impl<'d, Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator> Trai
         Ok((pooled, generated))
     }
 
-    /// One forward pass and loss assembly on a fresh batch.
-    fn losses(&mut self) -> Result<GanLoss> {
+    /// One forward pass and loss assembly on a fresh batch. With `for_generator` and a guiding
+    /// classifier, the classifier's weighted cross-entropy on the generated data joins the
+    /// generator loss; the unweighted cross-entropy is returned beside the losses.
+    fn losses(&mut self, for_generator: bool) -> Result<(GanLoss, Option<f64>)> {
         let batch = self.batcher.next_batch(self.data, &self.device)?;
         let inputs = self.generator_inputs(batch.labels)?;
         let generated = self.model.generator.generate(&inputs)?;
         let mut outputs = self.model.discriminate(batch.images, inputs.clone(), generated.clone())?;
         if self.pool.is_some() {
-            let (pooled_inputs, pooled_data) = self.pooled(&inputs, generated)?;
+            let (pooled_inputs, pooled_data) = self.pooled(&inputs, generated.clone())?;
             let pooled = self.model.discriminate(outputs.real_data.clone(), pooled_inputs, pooled_data)?;
             outputs.discriminator_gen_outputs = pooled.discriminator_gen_outputs;
         }
-        gan_loss(&self.model, &outputs, &self.config.loss, &mut self.rng)
+        let mut loss = gan_loss(&self.model, &outputs, &self.config.loss, &mut self.rng)?;
+        let mut guidance_loss = None;
+        if for_generator
+            && let (Some(classifier), Some(guidance)) = (&self.classifier, &self.config.classifier_guidance)
+        {
+            let logits = classifier.network.logits(generated)?;
+            let labels = inputs.labels("the guiding classifier's cross-entropy")?;
+            let cross_entropy = acgan_generator_loss(logits, labels, &WeightedLossOptions::default())?;
+            guidance_loss = Some(scalar(&cross_entropy));
+            loss.generator_loss = loss.generator_loss + cross_entropy.mul_scalar(guidance.weight);
+        }
+        Ok((loss, guidance_loss))
+    }
+
+    /// One update of the guiding classifier on a fresh real batch; returns its loss before the
+    /// update (`None` without a guiding classifier).
+    fn classifier_update(&mut self) -> Result<Option<f64>> {
+        let Some(guidance) = self.config.classifier_guidance.clone() else {
+            return Ok(None);
+        };
+        let batch = self.batcher.next_batch(self.data, &self.device)?;
+        let labels = one_hot(batch.labels, self.config.num_classes());
+        let Some(classifier) = &self.classifier else {
+            return Ok(None);
+        };
+        let loss =
+            acgan_generator_loss(classifier.network.logits(batch.images)?, labels, &WeightedLossOptions::default())?;
+        let value = scalar(&loss);
+        self.check_finite("classifier_loss", value)?;
+        let lr = guidance.optimizer.learning_rate(self.step);
+        if let Some(classifier) = self.classifier.as_mut() {
+            let grads = GradientsParams::from_grads(loss.backward(), &classifier.network);
+            classifier.network = classifier.optimizer.step(lr, classifier.network.clone(), grads);
+        }
+        Ok(Some(value))
     }
 
     fn check_finite(&self, name: &str, value: f64) -> Result<()> {
@@ -546,6 +629,8 @@ impl<'d, Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator> Trai
             g_loss: f64::NAN,
             gradient_penalty: None,
             mutual_information_penalty: None,
+            classifier_guidance_loss: None,
+            classifier_loss: None,
             generator_learning_rate: self.config.generator_optimizer.learning_rate(self.step),
             discriminator_learning_rate: self.config.discriminator_optimizer.learning_rate(self.step),
             steps_per_sec: 0.0,
@@ -561,7 +646,8 @@ impl<'d, Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator> Trai
             }
         };
         for _ in 0..both {
-            let loss = self.losses()?;
+            let (loss, guidance) = self.losses(true)?;
+            report.classifier_guidance_loss = guidance;
             record(&mut report, &loss, true, true);
             self.check_finite("discriminator_loss", report.d_loss)?;
             self.check_finite("generator_loss", report.g_loss)?;
@@ -569,16 +655,21 @@ impl<'d, Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator> Trai
             self.generator_update(loss.generator_loss)?;
         }
         for _ in 0..g_only {
-            let loss = self.losses()?;
+            let (loss, guidance) = self.losses(true)?;
+            report.classifier_guidance_loss = guidance;
             record(&mut report, &loss, true, false);
             self.check_finite("generator_loss", report.g_loss)?;
             self.generator_update(loss.generator_loss)?;
         }
         for _ in 0..d_only {
-            let loss = self.losses()?;
+            let (loss, _) = self.losses(false)?;
             record(&mut report, &loss, false, true);
             self.check_finite("discriminator_loss", report.d_loss)?;
             self.discriminator_update(loss.discriminator_loss)?;
+        }
+        let classifier_steps = self.config.classifier_guidance.as_ref().map_or(0, |g| g.train_steps);
+        for _ in 0..classifier_steps {
+            report.classifier_loss = self.classifier_update()?;
         }
         self.step += 1;
         let elapsed = self.started.elapsed().as_secs_f64();
@@ -666,6 +757,11 @@ impl<'d, Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator> Trai
             Some(ema) => Some(module_bytes(ema.averaged(), &root)?),
             None => None,
         };
+        let mut extra = Vec::new();
+        if let Some(classifier) = &self.classifier {
+            extra.push(("classifier.bpk", module_bytes(classifier.network.valid(), &root)?));
+            extra.push(("classifier_optimizer.bpk", optimizer_bytes(&classifier.optimizer)?));
+        }
         let parts = CheckpointParts {
             generator: module_bytes(self.model.generator.valid(), &root)?,
             discriminator: module_bytes(self.model.discriminator.valid(), &root)?,
@@ -682,6 +778,7 @@ impl<'d, Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator> Trai
                 has_generator_ema: generator_ema.is_some(),
             },
             generator_ema,
+            extra,
         };
         self.log.flush()?;
         let dir = write_checkpoint(self.logdir(), parts, self.config.keep_checkpoints)?;
@@ -703,6 +800,12 @@ impl<'d, Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator> Trai
         }
         if let Some(mi) = report.mutual_information_penalty {
             values.push(("penalty/mutual_information", mi));
+        }
+        if let Some(ce) = report.classifier_guidance_loss {
+            values.push(("loss/classifier_guidance", ce));
+        }
+        if let Some(ce) = report.classifier_loss {
+            values.push(("loss/classifier", ce));
         }
         self.log.scalars(report.step, &values)
     }

@@ -20,3 +20,4 @@ mod train_end_to_end;
 mod train_images;
 mod train_smoke;
 mod vanilla;
+mod zoo;

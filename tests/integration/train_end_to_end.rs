@@ -23,12 +23,12 @@ use rgan::train::{
 };
 
 /// `n` random 28×28 images with labels `0, 1, …, 9, 0, …`.
-fn synthetic(n: usize) -> Mnist {
+pub(super) fn synthetic(n: usize) -> Mnist {
     common::synthetic_mnist(n, 17)
 }
 
 /// A fresh, empty log folder for one test.
-fn logdir(name: &str) -> PathBuf {
+pub(super) fn logdir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rgan-e2e-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
@@ -36,7 +36,7 @@ fn logdir(name: &str) -> PathBuf {
 
 /// `config` made small and fast: batch 4, a 2×2 grid, samples only at the end, a scalar row
 /// every step, no timed checkpoints.
-fn small(config: TrainConfig) -> TrainConfig {
+pub(super) fn small(config: TrainConfig) -> TrainConfig {
     config.with_batch_size(4).with_grid_size(2).with_sample_every(0).with_log_every(1).with_checkpoint_secs(0)
 }
 
@@ -92,7 +92,7 @@ fn tensors<M: Module>(module: &M) -> Vec<Tensor1> {
 
 /// Asserts two modules hold bit-identical float tensors (parameters and buffers), naming the
 /// first tensor that differs.
-fn assert_same_tensors<M: Module>(a: &M, b: &M, what: &str) {
+pub(super) fn assert_same_tensors<M: Module>(a: &M, b: &M, what: &str) {
     let (a, b) = (tensors(a), tensors(b));
     assert_eq!(a.len(), b.len(), "{what}: different numbers of tensors");
     for (x, y) in a.iter().zip(&b) {
@@ -233,7 +233,7 @@ fn checkpoint_tensors(dir: &Path, file: &str) -> BTreeMap<String, PackedTensor> 
 /// Asserts two checkpoint folders hold the same files, the same tensors (values, shapes, names:
 /// networks, optimizer state, moving average) and the same training state (step, configuration,
 /// random state, data position, fixed noise, replay pool).
-fn assert_same_checkpoints(a: &Path, b: &Path) {
+pub(super) fn assert_same_checkpoints(a: &Path, b: &Path) {
     let names = |dir: &Path| {
         let mut names: Vec<String> =
             std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
@@ -253,7 +253,7 @@ fn assert_same_checkpoints(a: &Path, b: &Path) {
 }
 
 /// The rows of `scalars.csv` as `(step, columns by name)`, dropping the timing column.
-fn scalar_rows(logdir: &Path) -> Vec<(usize, Vec<(String, String)>)> {
+pub(super) fn scalar_rows(logdir: &Path) -> Vec<(usize, Vec<(String, String)>)> {
     let csv = std::fs::read_to_string(logdir.join("scalars.csv")).unwrap();
     let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().expect("scalars.csv has no header").split(',').collect();

@@ -1,0 +1,125 @@
+//! `rgan train zoo --model NAME`: the classic GAN zoo on MNIST ([`rgan::zoo::classic`]).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use rgan::data::{Mnist, Split};
+use rgan::eval::mnist::{MNIST_EVAL_SAMPLES, MnistEvalHook, dataset_images};
+use rgan::train::{TrainHook, Trainer, read_training_state, resolve_checkpoint};
+use rgan::zoo::ZooModel;
+
+use crate::{DeviceKind, data_dir, describe, device, resuming_message, run_with_progress};
+
+fn parse_model(name: &str) -> std::result::Result<ZooModel, String> {
+    name.parse().map_err(|e: rgan::RganError| e.to_string())
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct ZooArgs {
+    /// The model: dcgan, cgan-mlp, cgan-conv, cgan-classifier, wgan-mlp, wgan-conv,
+    /// wgan-classifier, wgan-gp, infogan-shared or infogan-separate (--list describes them).
+    #[arg(long, value_parser = parse_model, required_unless_present = "list")]
+    model: Option<ZooModel>,
+    /// List the zoo's models and their training recipes, then exit.
+    #[arg(long)]
+    list: bool,
+    /// Number of GAN steps (one generator update each) to train to. Re-running with the same
+    /// --logdir resumes from its newest checkpoint.
+    #[arg(long, default_value_t = 5000)]
+    steps: usize,
+    /// Real and generated images per update.
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    /// Seed of initialization, noise and shuffling.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Write a sample grid every N steps (and at the end).
+    #[arg(long, default_value_t = 500)]
+    sample_every: usize,
+    /// Write a checkpoint every N steps (and every --checkpoint-secs, and at the end).
+    #[arg(long, default_value_t = 200)]
+    checkpoint_every: usize,
+    /// Write a checkpoint when this many seconds passed since the last one (0: off).
+    #[arg(long, default_value_t = 120)]
+    checkpoint_secs: u64,
+    /// Every N steps, score 1000 generated digits with rgan's MNIST classifier into TensorBoard
+    /// and eval.csv [default: 0, off].
+    #[arg(long, default_value_t = 0)]
+    eval_every: usize,
+    /// Where samples, scalars, TensorBoard events and checkpoints go [default: logs/zoo-<model>].
+    #[arg(long)]
+    logdir: Option<PathBuf>,
+    /// Folder holding MNIST's four IDX files [default: $RGAN_DATA_DIR, else <repo>/../shared/datasets/mnist].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Use only the first N training images (quick trials).
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Start afresh even if --logdir holds checkpoints (they are replaced as the run goes).
+    #[arg(long)]
+    restart: bool,
+    /// Compute device.
+    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    device: DeviceKind,
+}
+
+/// The `--list` table.
+fn list() {
+    println!("{:<18} recipe (batch 64; `rgan train zoo --model NAME`)", "model");
+    for model in ZooModel::ALL {
+        println!("{:<18} {}", model.name(), model.description());
+    }
+}
+
+/// Runs `rgan train zoo`.
+pub(crate) fn run(args: ZooArgs) -> Result<()> {
+    if args.list {
+        list();
+        return Ok(());
+    }
+    let model = args.model.context("--model NAME is required (rgan train zoo --list names them)")?;
+    let logdir = args.logdir.clone().unwrap_or_else(|| PathBuf::from("logs").join(format!("zoo-{model}")));
+    let dir = data_dir(args.data_dir.as_deref(), "mnist");
+    let mut data = Mnist::load(&dir, Split::Train).with_context(|| format!("loading MNIST from {}", dir.display()))?;
+    if let Some(limit) = args.limit {
+        data = data.truncated(limit);
+    }
+    let device = device(args.device)?.autodiff();
+    let trainer = if !args.restart && resolve_checkpoint(&logdir).is_ok() {
+        let state = read_training_state(&logdir)?;
+        if state.config.zoo != Some(model) {
+            let held = state.config.zoo.map_or_else(|| "a non-zoo".to_string(), |m| format!("the {m}"));
+            bail!(
+                "{} holds {held} run but --model is {model}: pass another --logdir, or --restart to replace it",
+                logdir.display()
+            );
+        }
+        let template = model.init(&state.config, &mut rgan::rng::Rng::seed_from_u64(0), &device)?;
+        let trainer = Trainer::resume_with_model(&logdir, template, Some(args.steps), &data, &logdir, &device)
+            .with_context(|| format!("resuming from {}", logdir.display()))?;
+        resuming_message(&trainer, &logdir);
+        trainer
+    } else {
+        let config = model
+            .config()
+            .with_steps(args.steps)
+            .with_batch_size(args.batch_size)
+            .with_seed(args.seed)
+            .with_sample_every(args.sample_every)
+            .with_checkpoint_every(args.checkpoint_every)
+            .with_checkpoint_secs(args.checkpoint_secs);
+        let gan = model.init(&config, &mut rgan::rng::Rng::seed_from_u64(config.seed), &device)?;
+        Trainer::with_model(config, gan, &data, &logdir, &device)?
+    };
+    let what =
+        format!("the zoo's {model} ({}) on {} MNIST images from {}", model.description(), data.len(), dir.display());
+    describe(trainer.config(), &what, &logdir);
+    let mut eval_hook = None;
+    if args.eval_every > 0 {
+        let test = Mnist::load(&dir, Split::Test)
+            .with_context(|| format!("loading MNIST's test set from {}", dir.display()))?;
+        let real = dataset_images(&test, 0, MNIST_EVAL_SAMPLES, &device)?;
+        eval_hook = Some(MnistEvalHook::new(trainer.config(), real, &logdir, args.eval_every, &device)?);
+    }
+    run_with_progress(trainer, eval_hook.as_mut().map(|h| h as &mut dyn TrainHook<_, _>))
+}

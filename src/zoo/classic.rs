@@ -1,0 +1,445 @@
+//! The classic GAN zoo on MNIST (`rgan train zoo --model NAME`): ten well-known GANs, each a
+//! [`TrainConfig`] with the paper's (or its common PyTorch implementation's) defaults and a pair
+//! of networks the ordinary [`Trainer`](crate::train::Trainer) trains.
+//!
+//! | name | networks | losses and updates |
+//! |---|---|---|
+//! | `dcgan` | conv G (TF-GAN's MNIST generator), conv D | non-saturating, Adam 2e-4 (β1 0.5), D:G 1:1 |
+//! | `cgan-mlp` | MLP G and D, labels concatenated | non-saturating, Adam 2e-4, 1:1 |
+//! | `cgan-conv` | conditional conv G and D | non-saturating, Adam 2e-4, 1:1 |
+//! | `cgan-classifier` | `cgan-conv` plus a classifier C on real labels | as `cgan-conv`, plus C's cross-entropy on generated digits in G's loss; D:G:C 1:1:1 |
+//! | `wgan-mlp` | MLP G and critic | Wasserstein, clipping 0.01, RMSProp 5e-5, D:G 5:1 |
+//! | `wgan-conv` | conv G and critic | as `wgan-mlp` |
+//! | `wgan-classifier` | conditional conv G, unconditional critic, classifier C | as `wgan-conv`, plus C's cross-entropy; D:G:C 5:1:1 |
+//! | `wgan-gp` | conv G and critic | Wasserstein + exact gradient penalty λ = 10, Adam 1e-4 β (0.5, 0.9), D:G 5:1 |
+//! | `infogan-shared` | conv G; recognizer heads on D's body | non-saturating + mutual information 1.0, Adam G 1e-3 / D 2e-4, 1:1 |
+//! | `infogan-separate` | conv G; D and a recognizer Q with its own network | as `infogan-shared` |
+//!
+//! Common to all: batch 64; noise 100 (InfoGAN: 62 noise, 10 categories, 2 continuous codes as
+//! TF-GAN's InfoGAN); no weight decay; the conv discriminator is TF-GAN's MNIST discriminator
+//! without spectral norm or batch norm ([`ConvDiscriminator`]); the conv generator is TF-GAN's
+//! MNIST generator ([`MnistGenerator`]).
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::prelude::*;
+
+use super::networks::{
+    ConvDiscriminator, ConvDiscriminatorConfig, MlpDiscriminator, MlpDiscriminatorConfig, MlpGenerator,
+    MlpGeneratorConfig, SeparateRecognizer,
+};
+use crate::error::{Result, RganError};
+use crate::model::{
+    BatchNormMode, DiscriminatorOutput, GanDiscriminator, GanGenerator, GanModel, GeneratorInputs,
+    MnistDiscriminatorConfig, MnistGenerator, MnistGeneratorConfig,
+};
+use crate::penalties::GradientPenaltyOptions;
+use crate::rng::Rng;
+use crate::train::{
+    ClassifierGuidanceConfig, GanLossConfig, GanLossKind, OptimizerConfig, OptimizerKind, TrainConfig, TrainSchedule,
+};
+
+/// One model of the classic zoo.
+///
+/// ```
+/// use rgan::zoo::ZooModel;
+/// let model: ZooModel = "wgan-gp".parse().unwrap();
+/// assert_eq!(model, ZooModel::WganGp);
+/// let config = model.config();
+/// assert_eq!(config.loss.gradient_penalty_weight, Some(10.0));
+/// assert_eq!((config.discriminator_train_steps, config.generator_train_steps), (5, 1));
+/// assert!("wgan".parse::<ZooModel>().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ZooModel {
+    /// DCGAN (Radford et al. 2016).
+    Dcgan,
+    /// Conditional GAN with fully connected networks (Mirza & Osindero 2014).
+    CganMlp,
+    /// Conditional DCGAN.
+    CganConv,
+    /// Conditional DCGAN guided by a separately trained classifier.
+    CganClassifier,
+    /// WGAN with weight clipping and fully connected networks (Arjovsky et al. 2017).
+    WganMlp,
+    /// WGAN with weight clipping and convolutional networks.
+    WganConv,
+    /// WGAN critic with a conditional generator guided by a separately trained classifier.
+    WganClassifier,
+    /// WGAN with gradient penalty (Gulrajani et al. 2017).
+    WganGp,
+    /// InfoGAN whose recognizer shares the discriminator's body (Chen et al. 2016).
+    InfoganShared,
+    /// InfoGAN with a recognizer network of its own.
+    InfoganSeparate,
+}
+
+impl ZooModel {
+    /// Every model, in the order `rgan train zoo --list` prints them.
+    pub const ALL: [ZooModel; 10] = [
+        Self::Dcgan,
+        Self::CganMlp,
+        Self::CganConv,
+        Self::CganClassifier,
+        Self::WganMlp,
+        Self::WganConv,
+        Self::WganClassifier,
+        Self::WganGp,
+        Self::InfoganShared,
+        Self::InfoganSeparate,
+    ];
+
+    /// The model's command-line name (`dcgan`, `cgan-mlp`, …).
+    ///
+    /// ```
+    /// assert_eq!(rgan::zoo::ZooModel::InfoganSeparate.name(), "infogan-separate");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Dcgan => "dcgan",
+            Self::CganMlp => "cgan-mlp",
+            Self::CganConv => "cgan-conv",
+            Self::CganClassifier => "cgan-classifier",
+            Self::WganMlp => "wgan-mlp",
+            Self::WganConv => "wgan-conv",
+            Self::WganClassifier => "wgan-classifier",
+            Self::WganGp => "wgan-gp",
+            Self::InfoganShared => "infogan-shared",
+            Self::InfoganSeparate => "infogan-separate",
+        }
+    }
+
+    /// One line on the networks and the training recipe.
+    ///
+    /// ```
+    /// assert!(rgan::zoo::ZooModel::WganMlp.description().contains("RMSProp"));
+    /// ```
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Dcgan => "conv G and D; non-saturating loss; Adam 2e-4 (β1 0.5); D:G 1:1",
+            Self::CganMlp => "MLP G and D with one-hot labels concatenated; non-saturating; Adam 2e-4; D:G 1:1",
+            Self::CganConv => "conditional conv G and D; non-saturating; Adam 2e-4; D:G 1:1",
+            Self::CganClassifier => {
+                "cgan-conv plus a classifier C trained on real labels whose cross-entropy on generated digits joins \
+                 G's loss; D:G:C 1:1:1"
+            }
+            Self::WganMlp => "MLP G and critic; Wasserstein loss, weight clipping 0.01, RMSProp 5e-5; D:G 5:1",
+            Self::WganConv => "conv G and critic; Wasserstein loss, weight clipping 0.01, RMSProp 5e-5; D:G 5:1",
+            Self::WganClassifier => {
+                "wgan-conv critic, conditional G, and a classifier C trained on real labels guiding G; D:G:C 5:1:1"
+            }
+            Self::WganGp => {
+                "conv G and critic; Wasserstein loss + exact gradient penalty λ = 10; Adam 1e-4 β (0.5, 0.9); D:G 5:1"
+            }
+            Self::InfoganShared => {
+                "conv G; recognizer Q heads on D's body; non-saturating + mutual information 1.0; Adam G 1e-3, D 2e-4"
+            }
+            Self::InfoganSeparate => "as infogan-shared, but Q is a network of its own sharing no weights with D",
+        }
+    }
+
+    /// Whether the generator is fully connected (else TF-GAN's convolutional MNIST generator).
+    pub fn is_mlp(self) -> bool {
+        matches!(self, Self::CganMlp | Self::WganMlp)
+    }
+
+    fn is_infogan(self) -> bool {
+        matches!(self, Self::InfoganShared | Self::InfoganSeparate)
+    }
+
+    /// Classes of the labels the generator takes (0: unconditional).
+    fn generator_classes(self) -> usize {
+        match self {
+            Self::CganMlp | Self::CganConv | Self::CganClassifier | Self::WganClassifier => 10,
+            _ => 0,
+        }
+    }
+
+    /// Classes of the labels the discriminator takes (0: unconditional).
+    fn discriminator_classes(self) -> usize {
+        match self {
+            Self::CganMlp | Self::CganConv | Self::CganClassifier => 10,
+            _ => 0,
+        }
+    }
+
+    /// The training configuration: everything but `steps`, `seed` and the output schedules,
+    /// which keep [`TrainConfig`]'s defaults.
+    ///
+    /// ```
+    /// use rgan::train::{GanLossKind, OptimizerKind};
+    /// let config = rgan::zoo::ZooModel::WganMlp.config();
+    /// assert_eq!(config.loss.loss, GanLossKind::Wasserstein);
+    /// assert_eq!(config.weight_clip, Some(0.01));
+    /// assert_eq!(config.discriminator_optimizer.kind, OptimizerKind::RmsProp);
+    /// assert_eq!(config.batch_size, 64);
+    /// ```
+    pub fn config(self) -> TrainConfig {
+        let adam = |lr: f64| OptimizerConfig::new(lr).with_beta_1(0.5);
+        let rmsprop = OptimizerConfig::new(5e-5).with_kind(OptimizerKind::RmsProp);
+        let (noise, categorical, continuous) = if self.is_infogan() { (62, 10, 2) } else { (100, 0, 0) };
+        let generator = MnistGeneratorConfig::new()
+            .with_noise_dims(noise)
+            .with_num_classes(self.generator_classes())
+            .with_categorical_dim(categorical)
+            .with_continuous_dim(continuous)
+            .with_weight_decay(0.0);
+        let discriminator = MnistDiscriminatorConfig::new()
+            .with_num_classes(self.discriminator_classes())
+            .with_categorical_dim(categorical)
+            .with_continuous_dim(continuous)
+            .with_batch_norm(false);
+        let base = TrainConfig::new()
+            .with_batch_size(64)
+            .with_zoo(Some(self))
+            .with_generator(generator)
+            .with_discriminator(discriminator);
+        let modified = GanLossConfig::new().with_loss(GanLossKind::Modified);
+        let wasserstein = GanLossConfig::new().with_loss(GanLossKind::Wasserstein);
+        let guidance = Some(ClassifierGuidanceConfig::new());
+        match self {
+            Self::Dcgan | Self::CganMlp | Self::CganConv | Self::CganClassifier => base
+                .with_loss(modified)
+                .with_generator_optimizer(adam(2e-4))
+                .with_discriminator_optimizer(adam(2e-4))
+                .with_classifier_guidance(if self == Self::CganClassifier { guidance } else { None }),
+            Self::WganMlp | Self::WganConv | Self::WganClassifier => base
+                .with_loss(wasserstein)
+                .with_weight_clip(Some(0.01))
+                .with_generator_optimizer(rmsprop.clone())
+                .with_discriminator_optimizer(rmsprop)
+                .with_schedule(TrainSchedule::Sequential)
+                .with_discriminator_train_steps(5)
+                .with_classifier_guidance(if self == Self::WganClassifier { guidance } else { None }),
+            Self::WganGp => {
+                let adam = adam(1e-4).with_beta_2(0.9);
+                base.with_loss(wasserstein.with_gradient_penalty_weight(Some(10.0)))
+                    .with_generator_optimizer(adam.clone())
+                    .with_discriminator_optimizer(adam)
+                    .with_schedule(TrainSchedule::Sequential)
+                    .with_discriminator_train_steps(5)
+            }
+            Self::InfoganShared | Self::InfoganSeparate => base
+                .with_loss(modified.with_mutual_information_penalty_weight(Some(1.0)))
+                .with_generator_optimizer(adam(1e-3))
+                .with_discriminator_optimizer(adam(2e-4)),
+        }
+    }
+
+    /// Builds the model's generator and discriminator for `config` (from [`config`](Self::config),
+    /// possibly edited), drawing their weights from `rng`.
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use rgan::zoo::ZooModel;
+    /// let device = Device::default();
+    /// let model = ZooModel::CganMlp;
+    /// let gan = model.init(&model.config(), &mut rgan::rng::Rng::seed_from_u64(0), &device).unwrap();
+    /// assert!(matches!(gan.generator, rgan::zoo::ZooGenerator::Mlp(_)));
+    /// ```
+    pub fn init(
+        self,
+        config: &TrainConfig,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Result<GanModel<ZooGenerator, ZooDiscriminator>> {
+        Ok(GanModel {
+            generator: self.init_generator(config, &mut rng.fork(), device)?,
+            discriminator: self.init_discriminator(config, &mut rng.fork(), device)?,
+        })
+    }
+
+    /// Builds the model's generator for `config` (the template a checkpoint is loaded into).
+    pub fn init_generator(self, config: &TrainConfig, rng: &mut Rng, device: &Device) -> Result<ZooGenerator> {
+        let spec = &config.generator;
+        Ok(if self.is_mlp() {
+            ZooGenerator::Mlp(
+                MlpGeneratorConfig::new()
+                    .with_noise_dims(spec.noise_dims)
+                    .with_num_classes(spec.num_classes)
+                    .init(rng, device)?,
+            )
+        } else {
+            ZooGenerator::Conv(spec.init(rng, device)?)
+        })
+    }
+
+    fn init_discriminator(self, config: &TrainConfig, rng: &mut Rng, device: &Device) -> Result<ZooDiscriminator> {
+        let spec = &config.discriminator;
+        let conv = ConvDiscriminatorConfig::new().with_num_classes(spec.num_classes);
+        Ok(match self {
+            Self::CganMlp | Self::WganMlp => ZooDiscriminator::Mlp(
+                MlpDiscriminatorConfig::new().with_num_classes(spec.num_classes).init(rng, device)?,
+            ),
+            Self::InfoganSeparate => ZooDiscriminator::Separate(SeparateRecognizer::new(
+                conv.init(rng, device)?,
+                ConvDiscriminatorConfig::new()
+                    .with_categorical_dim(spec.categorical_dim)
+                    .with_continuous_dim(spec.continuous_dim)
+                    .init(rng, device)?,
+            )),
+            _ => ZooDiscriminator::Conv(
+                conv.with_categorical_dim(spec.categorical_dim)
+                    .with_continuous_dim(spec.continuous_dim)
+                    .init(rng, device)?,
+            ),
+        })
+    }
+}
+
+impl fmt::Display for ZooModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ZooModel {
+    type Err = RganError;
+
+    fn from_str(name: &str) -> Result<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == name).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(|m| m.name()).collect();
+            RganError::invalid("model", format!("is `{name}`; the zoo has {}", names.join(", ")))
+        })
+    }
+}
+
+/// A zoo generator: fully connected or TF-GAN's convolutional MNIST generator.
+#[derive(Module, Debug)]
+pub enum ZooGenerator {
+    /// [`MlpGenerator`] (`cgan-mlp`, `wgan-mlp`).
+    Mlp(MlpGenerator),
+    /// [`MnistGenerator`] (every other model).
+    Conv(MnistGenerator),
+}
+
+impl GanGenerator for ZooGenerator {
+    fn generate(&self, inputs: &GeneratorInputs) -> Result<Tensor<4>> {
+        match self {
+            Self::Mlp(g) => g.generate(inputs),
+            Self::Conv(g) => g.generate(inputs),
+        }
+    }
+
+    fn sample(&self, inputs: &GeneratorInputs) -> Result<Tensor<4>> {
+        match self {
+            Self::Mlp(g) => g.sample(inputs),
+            Self::Conv(g) => g.sample(inputs),
+        }
+    }
+
+    fn generate_with(&self, inputs: &GeneratorInputs, mode: BatchNormMode) -> Result<Tensor<4>> {
+        match self {
+            Self::Mlp(g) => g.forward_inputs(inputs, mode),
+            Self::Conv(g) => g.forward_inputs(inputs, mode),
+        }
+    }
+
+    fn regularization_loss(&self) -> Option<Tensor<1>> {
+        match self {
+            Self::Mlp(_) => None,
+            Self::Conv(g) => GanGenerator::regularization_loss(g),
+        }
+    }
+}
+
+/// A zoo discriminator: fully connected, convolutional (with InfoGAN heads when asked), or a
+/// discriminator with a separate recognizer.
+#[derive(Module, Debug)]
+pub enum ZooDiscriminator {
+    /// [`MlpDiscriminator`] (`cgan-mlp`, `wgan-mlp`).
+    Mlp(MlpDiscriminator),
+    /// [`ConvDiscriminator`] (every other model but `infogan-separate`).
+    Conv(ConvDiscriminator),
+    /// [`SeparateRecognizer`] (`infogan-separate`).
+    Separate(SeparateRecognizer),
+}
+
+impl ZooDiscriminator {
+    fn inner(&self) -> &dyn GanDiscriminatorDyn {
+        match self {
+            Self::Mlp(d) => d,
+            Self::Conv(d) => d,
+            Self::Separate(d) => d,
+        }
+    }
+}
+
+/// The object-safe part of [`GanDiscriminator`] the enum delegates to.
+trait GanDiscriminatorDyn {
+    fn discriminate_dyn(&self, data: Tensor<4>, inputs: &GeneratorInputs) -> Result<DiscriminatorOutput>;
+    fn gradient_penalty_dyn(
+        &self,
+        real_data: Tensor<4>,
+        generated_data: Tensor<4>,
+        inputs: &GeneratorInputs,
+        rng: &mut Rng,
+        options: &GradientPenaltyOptions,
+    ) -> Result<Tensor<1>>;
+}
+
+impl<D: GanDiscriminator> GanDiscriminatorDyn for D {
+    fn discriminate_dyn(&self, data: Tensor<4>, inputs: &GeneratorInputs) -> Result<DiscriminatorOutput> {
+        self.discriminate(data, inputs)
+    }
+
+    fn gradient_penalty_dyn(
+        &self,
+        real_data: Tensor<4>,
+        generated_data: Tensor<4>,
+        inputs: &GeneratorInputs,
+        rng: &mut Rng,
+        options: &GradientPenaltyOptions,
+    ) -> Result<Tensor<1>> {
+        self.gradient_penalty(real_data, generated_data, inputs, rng, options)
+    }
+}
+
+impl GanDiscriminator for ZooDiscriminator {
+    fn discriminate(&self, data: Tensor<4>, inputs: &GeneratorInputs) -> Result<DiscriminatorOutput> {
+        self.inner().discriminate_dyn(data, inputs)
+    }
+
+    fn gradient_penalty(
+        &self,
+        real_data: Tensor<4>,
+        generated_data: Tensor<4>,
+        inputs: &GeneratorInputs,
+        rng: &mut Rng,
+        options: &GradientPenaltyOptions,
+    ) -> Result<Tensor<1>> {
+        self.inner().gradient_penalty_dyn(real_data, generated_data, inputs, rng, options)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_configs_are_consistent() {
+        for model in ZooModel::ALL {
+            assert_eq!(model.name().parse::<ZooModel>().unwrap(), model);
+            let json = serde_json::to_string(&model).unwrap();
+            assert_eq!(json, format!("\"{}\"", model.name()));
+            let config = model.config();
+            assert_eq!(config.zoo, Some(model));
+            let device = Device::default();
+            let gan = model.init(&config, &mut Rng::seed_from_u64(1), &device).unwrap();
+            let inputs = config.random_generator_inputs(4, 0, &mut Rng::seed_from_u64(2), &device);
+            let images = gan.generator.generate(&inputs).unwrap();
+            assert_eq!(images.dims(), [4, 1, 28, 28], "{model}");
+            let out = gan.discriminator.discriminate(images, &inputs).unwrap();
+            assert_eq!(out.logits.dims(), [4, 1], "{model}");
+            assert_eq!(out.distributions.len(), if model.is_infogan() { 2 } else { 0 }, "{model}");
+        }
+    }
+
+    #[test]
+    fn unknown_names_list_the_zoo() {
+        let err = "gan".parse::<ZooModel>().unwrap_err().to_string();
+        assert!(err.contains("`gan`") && err.contains("wgan-gp") && err.contains("infogan-separate"), "{err}");
+    }
+}
