@@ -123,3 +123,38 @@ pub(crate) fn run(args: ZooArgs) -> Result<()> {
     }
     run_with_progress(trainer, eval_hook.as_mut().map(|h| h as &mut dyn TrainHook<_, _>))
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser, Debug)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: ZooArgs,
+    }
+
+    fn parse(flags: &[&str]) -> std::result::Result<ZooArgs, clap::Error> {
+        Wrapper::try_parse_from(std::iter::once("rgan-train-zoo").chain(flags.iter().copied())).map(|w| w.args)
+    }
+
+    #[test]
+    fn every_model_name_parses_with_the_documented_defaults() {
+        for model in ZooModel::ALL {
+            let args = parse(&["--model", model.name()]).unwrap();
+            assert_eq!(args.model, Some(model));
+            assert_eq!((args.steps, args.batch_size, args.seed, args.eval_every), (5000, 64, 0, 0));
+        }
+        assert!(parse(&["--list"]).unwrap().list);
+    }
+
+    #[test]
+    fn a_missing_or_unknown_model_is_a_clear_error() {
+        let missing = parse(&[]).unwrap_err().to_string();
+        assert!(missing.contains("--model"), "{missing}");
+        let unknown = parse(&["--model", "wgan"]).unwrap_err().to_string();
+        assert!(unknown.contains("`wgan`") && unknown.contains("wgan-gp") && unknown.contains("dcgan"), "{unknown}");
+    }
+}
