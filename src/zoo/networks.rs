@@ -451,3 +451,74 @@ impl GanDiscriminator for SeparateRecognizer {
         self.discriminator.gradient_penalty(real_data, generated_data, inputs, rng, options)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::one_hot;
+    use crate::penalties::{Activation, Tape};
+
+    /// The critic chain that the gradient penalty differentiates must be the network the losses
+    /// use: same logits as `discriminate`, and an input gradient equal to burn's autodiff one.
+    fn check_chain<D: GanDiscriminator + SequentialCritic>(d: &D, classes: usize, device: &Device) {
+        let mut rng = Rng::seed_from_u64(5);
+        let x = rng.uniform([3, 1, 28, 28], -1.0, 1.0, device).require_grad();
+        let mut inputs = GeneratorInputs::noise(Tensor::zeros([3, 4], device));
+        let mut tape = Tape::new();
+        if classes > 0 {
+            let labels = one_hot(Tensor::from_ints([2, 0, 1], device), classes);
+            inputs = inputs.with_labels(labels.clone());
+            tape = Tape::with_conditioning(labels);
+        }
+        let logits = d.discriminate(x.clone(), &inputs).unwrap().logits;
+        let chained = crate::penalties::chain_forward(&d.critic_layers(), Activation::from(x.clone()), &mut tape)
+            .unwrap()
+            .features("logits")
+            .unwrap();
+        let gap = logits.clone().sub(chained.clone()).abs().max().into_scalar::<f32>();
+        assert!(gap < 1e-5, "chain logits differ from discriminate's by {gap}");
+        let from_chain = crate::penalties::chain_input_gradient(
+            &d.critic_layers(),
+            Activation::from(chained.ones_like()),
+            &mut tape,
+        )
+        .unwrap()
+        .maps("input")
+        .unwrap();
+        let grads = logits.sum().backward();
+        let from_autodiff = x.grad(&grads).unwrap();
+        let scale = from_autodiff.clone().abs().max().into_scalar::<f32>();
+        let gap = from_chain.sub(from_autodiff).abs().max().into_scalar::<f32>();
+        assert!(scale > 0.0 && gap <= 1e-5 * scale.max(1.0), "input gradients differ by {gap} (scale {scale})");
+    }
+
+    #[test]
+    fn critic_chains_match_the_networks_and_their_gradients() {
+        let device = Device::default().autodiff();
+        let mut rng = Rng::seed_from_u64(0);
+        for classes in [0, 10] {
+            let mlp = MlpDiscriminatorConfig::new().with_num_classes(classes).init(&mut rng, &device).unwrap();
+            check_chain(&mlp, classes, &device);
+            let conv = ConvDiscriminatorConfig::new().with_num_classes(classes).init(&mut rng, &device).unwrap();
+            check_chain(&conv, classes, &device);
+        }
+    }
+
+    #[test]
+    fn bad_shapes_and_configs_are_errors() {
+        let device = Device::default();
+        let mut rng = Rng::seed_from_u64(0);
+        assert!(MlpGeneratorConfig::new().with_noise_dims(0).init(&mut rng, &device).is_err());
+        assert!(MlpGeneratorConfig::new().with_hidden(vec![]).init(&mut rng, &device).is_err());
+        assert!(MlpDiscriminatorConfig::new().with_hidden(vec![4, 0]).init(&mut rng, &device).is_err());
+        let g = MlpGeneratorConfig::new().with_num_classes(10).init(&mut rng, &device).unwrap();
+        let noise = GeneratorInputs::noise(Tensor::zeros([2, 100], &device));
+        let err = g.generate(&noise).unwrap_err().to_string();
+        assert!(err.contains("label"), "{err}");
+        let wrong = noise.clone().with_labels(Tensor::zeros([2, 3], &device));
+        assert!(g.generate(&wrong).unwrap_err().to_string().contains("num_classes = 10"));
+        let d = ConvDiscriminatorConfig::new().init(&mut rng, &device).unwrap();
+        let err = d.discriminate(Tensor::zeros([2, 1, 32, 32], &device), &noise).unwrap_err().to_string();
+        assert!(err.contains("[2, 1, 32, 32]") && err.contains("28"), "{err}");
+    }
+}
