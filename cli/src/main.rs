@@ -6,6 +6,9 @@
 //!                  [--dataset mnist|fashion-mnist] [--device cpu|cuda|wgpu] ...
 //! rgan train images --data-dir DIR [--size 64] [--channels 3] [--steps 2000] [--batch-size 64]
 //!                   [--logdir logs/images] [--loss ...] [--gradient-penalty-weight W] ...
+//! rgan train zoo --model dcgan|cgan-mlp|cgan-conv|cgan-classifier|wgan-mlp|wgan-conv|wgan-classifier|
+//!                       wgan-gp|infogan-shared|infogan-separate [--steps 5000] [--logdir logs/zoo-<model>]
+//! rgan train zoo --list
 //! rgan sample --checkpoint logs/mnist-unconditional --num 64 --out samples.png [--ema]
 //! ```
 
