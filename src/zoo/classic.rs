@@ -357,49 +357,13 @@ pub enum ZooDiscriminator {
     Separate(SeparateRecognizer),
 }
 
-impl ZooDiscriminator {
-    fn inner(&self) -> &dyn GanDiscriminatorDyn {
-        match self {
-            Self::Mlp(d) => d,
-            Self::Conv(d) => d,
-            Self::Separate(d) => d,
-        }
-    }
-}
-
-/// The object-safe part of [`GanDiscriminator`] the enum delegates to.
-trait GanDiscriminatorDyn {
-    fn discriminate_dyn(&self, data: Tensor<4>, inputs: &GeneratorInputs) -> Result<DiscriminatorOutput>;
-    fn gradient_penalty_dyn(
-        &self,
-        real_data: Tensor<4>,
-        generated_data: Tensor<4>,
-        inputs: &GeneratorInputs,
-        rng: &mut Rng,
-        options: &GradientPenaltyOptions,
-    ) -> Result<Tensor<1>>;
-}
-
-impl<D: GanDiscriminator> GanDiscriminatorDyn for D {
-    fn discriminate_dyn(&self, data: Tensor<4>, inputs: &GeneratorInputs) -> Result<DiscriminatorOutput> {
-        self.discriminate(data, inputs)
-    }
-
-    fn gradient_penalty_dyn(
-        &self,
-        real_data: Tensor<4>,
-        generated_data: Tensor<4>,
-        inputs: &GeneratorInputs,
-        rng: &mut Rng,
-        options: &GradientPenaltyOptions,
-    ) -> Result<Tensor<1>> {
-        self.gradient_penalty(real_data, generated_data, inputs, rng, options)
-    }
-}
-
 impl GanDiscriminator for ZooDiscriminator {
     fn discriminate(&self, data: Tensor<4>, inputs: &GeneratorInputs) -> Result<DiscriminatorOutput> {
-        self.inner().discriminate_dyn(data, inputs)
+        match self {
+            Self::Mlp(d) => d.discriminate(data, inputs),
+            Self::Conv(d) => d.discriminate(data, inputs),
+            Self::Separate(d) => d.discriminate(data, inputs),
+        }
     }
 
     fn gradient_penalty(
@@ -410,7 +374,11 @@ impl GanDiscriminator for ZooDiscriminator {
         rng: &mut Rng,
         options: &GradientPenaltyOptions,
     ) -> Result<Tensor<1>> {
-        self.inner().gradient_penalty_dyn(real_data, generated_data, inputs, rng, options)
+        match self {
+            Self::Mlp(d) => d.gradient_penalty(real_data, generated_data, inputs, rng, options),
+            Self::Conv(d) => d.gradient_penalty(real_data, generated_data, inputs, rng, options),
+            Self::Separate(d) => d.gradient_penalty(real_data, generated_data, inputs, rng, options),
+        }
     }
 }
 
