@@ -76,6 +76,36 @@ impl GeneratorInputs {
         }
     }
 
+    /// These inputs with `other`'s stacked below them along the batch dimension.
+    pub(crate) fn stacked(&self, other: &Self) -> Result<Self> {
+        let mismatch = || {
+            RganError::invalid("generator_inputs", "cannot be stacked: the two batches hold different kinds of inputs")
+        };
+        let one_hot_labels = match (&self.one_hot_labels, &other.one_hot_labels) {
+            (Some(a), Some(b)) => Some(Tensor::cat(vec![a.clone(), b.clone()], 0)),
+            (None, None) => None,
+            _ => return Err(mismatch()),
+        };
+        if self.structured.len() != other.structured.len() {
+            return Err(mismatch());
+        }
+        let structured = self
+            .structured
+            .iter()
+            .zip(&other.structured)
+            .map(|pair| match pair {
+                (StructuredInput::ClassIds(a), StructuredInput::ClassIds(b)) => {
+                    Ok(StructuredInput::ClassIds(Tensor::cat(vec![a.clone(), b.clone()], 0)))
+                }
+                (StructuredInput::Values(a), StructuredInput::Values(b)) => {
+                    Ok(StructuredInput::Values(Tensor::cat(vec![a.clone(), b.clone()], 0)))
+                }
+                _ => Err(mismatch()),
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self { noise: Tensor::cat(vec![self.noise.clone(), other.noise.clone()], 0), one_hot_labels, structured })
+    }
+
     /// The labels, or an error naming `what` needs them.
     pub fn labels(&self, what: &str) -> Result<Tensor<2>> {
         self.one_hot_labels.clone().ok_or_else(|| {
@@ -107,6 +137,26 @@ impl DiscriminatorOutput {
     /// An output made of logits only.
     pub fn logits(logits: Tensor<2>) -> Self {
         Self { logits, class_logits: None, distributions: Vec::new() }
+    }
+
+    /// The outputs of the examples `rows` (a batch of a stacked pass).
+    pub(crate) fn rows(&self, rows: std::ops::Range<usize>) -> Self {
+        let cut = |t: &Tensor<2>| t.clone().slice(rows.clone());
+        Self {
+            logits: cut(&self.logits),
+            class_logits: self.class_logits.as_ref().map(cut),
+            distributions: self
+                .distributions
+                .iter()
+                .map(|d| match d {
+                    Distribution::Categorical { logits } => Distribution::Categorical { logits: cut(logits) },
+                    Distribution::OneHotCategorical { logits } => {
+                        Distribution::OneHotCategorical { logits: cut(logits) }
+                    }
+                    Distribution::Normal { loc, scale } => Distribution::Normal { loc: cut(loc), scale: cut(scale) },
+                })
+                .collect(),
+        }
     }
 }
 
@@ -186,6 +236,14 @@ pub trait GanDiscriminator: Module {
     /// The discriminator's outputs on `data` (real or generated) given the generator inputs.
     fn discriminate(&self, data: Tensor<4>, inputs: &GeneratorInputs) -> Result<DiscriminatorOutput>;
 
+    /// Whether each example's outputs depend on that example and its inputs alone, and a pass
+    /// changes no state: no batch statistics, no spectral norm's power iteration. A
+    /// discriminator step then runs the real and the generated batch through one pass of twice
+    /// the batch, the same numbers with half the passes. Default false.
+    fn batch_independent(&self) -> bool {
+        false
+    }
+
     /// The weight-decay loss to add to the discriminator loss, `[1]`; `None` when there is none.
     fn regularization_loss(&self) -> Option<Tensor<1>> {
         None
@@ -260,6 +318,19 @@ pub struct GanOutputs {
     pub discriminator_gen_outputs_for_generator: DiscriminatorOutput,
 }
 
+/// Errors, like TF-GAN's `check_shapes`, when the generated batch's shape is not the real one's.
+pub(crate) fn check_generated_shape(real_data: &Tensor<4>, generated_data: &Tensor<4>) -> Result<()> {
+    let (real_shape, gen_shape) = (real_data.dims(), generated_data.dims());
+    if real_shape != gen_shape {
+        return Err(RganError::shape(
+            "generated_data",
+            &gen_shape,
+            format!("but real_data has shape {real_shape:?}; they must be equal"),
+        ));
+    }
+    Ok(())
+}
+
 impl<G: GanGenerator, D: GanDiscriminator> GanModel<G, D> {
     /// Runs the generator on `inputs` and the discriminator on `real_data` and on the generated
     /// data (TF-GAN's `gan_model` / `infogan_model` / `acgan_model`). Errors, like TF-GAN's
@@ -290,14 +361,7 @@ impl<G: GanGenerator, D: GanDiscriminator> GanModel<G, D> {
         generator_inputs: GeneratorInputs,
         generated_data: Tensor<4>,
     ) -> Result<GanOutputs> {
-        let (real_shape, gen_shape) = (real_data.dims(), generated_data.dims());
-        if real_shape != gen_shape {
-            return Err(RganError::shape(
-                "generated_data",
-                &gen_shape,
-                format!("but real_data has shape {real_shape:?}; they must be equal"),
-            ));
-        }
+        check_generated_shape(&real_data, &generated_data)?;
         let discriminator_real_outputs = self.discriminator.discriminate(real_data.clone(), &generator_inputs)?;
         let detached = generator_inputs.detach();
         let discriminator_gen_outputs = self.discriminator.discriminate(generated_data.clone().detach(), &detached)?;

@@ -13,7 +13,7 @@ use crate::losses::{
     relativistic_generator_loss, wasserstein_discriminator_loss, wasserstein_generator_loss,
     wasserstein_hinge_discriminator_loss, wasserstein_hinge_generator_loss,
 };
-use crate::model::{GanDiscriminator, GanGenerator, GanModel, GanOutputs};
+use crate::model::{DiscriminatorOutput, GanDiscriminator, GanGenerator, GanModel, GanOutputs, GeneratorInputs};
 use crate::penalties::GradientPenaltyOptions;
 use crate::rng::Rng;
 
@@ -61,6 +61,21 @@ pub struct GanLoss {
     pub gradient_penalty: Option<Tensor<1>>,
     /// The (unweighted) mutual information penalty, when used.
     pub mutual_information_penalty: Option<Tensor<1>>,
+}
+
+impl GanLossConfig {
+    /// Errors when a term's weight is negative or NaN.
+    pub(crate) fn check_weights(&self) -> Result<()> {
+        for (name, weight) in [
+            ("gradient_penalty_weight", self.gradient_penalty_weight),
+            ("mutual_information_penalty_weight", self.mutual_information_penalty_weight),
+            ("aux_cond_generator_weight", self.aux_cond_generator_weight),
+            ("aux_cond_discriminator_weight", self.aux_cond_discriminator_weight),
+        ] {
+            used(name, weight)?;
+        }
+        Ok(())
+    }
 }
 
 fn used(name: &str, weight: Option<f64>) -> Result<Option<f64>> {
@@ -140,18 +155,114 @@ pub fn gan_loss<G: GanGenerator, D: GanDiscriminator>(
     config: &GanLossConfig,
     rng: &mut Rng,
 ) -> Result<GanLoss> {
+    config.check_weights()?;
+    let generator_loss = generator_side_loss(
+        model,
+        &outputs.generator_inputs,
+        &outputs.discriminator_real_outputs,
+        &outputs.discriminator_gen_outputs_for_generator,
+        config,
+    )?;
+    let side = discriminator_side_loss(
+        model,
+        DiscriminatorSideInputs {
+            real_data: &outputs.real_data,
+            generated_data: &outputs.generated_data,
+            generator_inputs: &outputs.generator_inputs,
+            real: &outputs.discriminator_real_outputs,
+            generated: &outputs.discriminator_gen_outputs,
+        },
+        config,
+        rng,
+    )?;
+    Ok(GanLoss {
+        generator_loss,
+        discriminator_loss: side.loss,
+        gradient_penalty: side.gradient_penalty,
+        mutual_information_penalty: side.mutual_information_penalty,
+    })
+}
+
+fn mutual_information_inputs_error() -> RganError {
+    RganError::invalid(
+        "mutual_information_penalty_weight",
+        "is set but the model is not an InfoGAN (no structured inputs or predicted distributions)",
+    )
+}
+
+fn class_logits_error(name: &str) -> RganError {
+    RganError::invalid(name, "is set but the discriminator returns no class logits (not an ACGAN)")
+}
+
+/// The generator's half of [`gan_loss`]: its adversarial loss on the frozen discriminator's pass
+/// over the generated data (`generated`), the mutual information penalty, the ACGAN term and the
+/// generator's regularization. `real` (the discriminator on the real batch, its logits
+/// detached) is read by the relativistic loss only.
+pub(crate) fn generator_side_loss<G: GanGenerator, D: GanDiscriminator>(
+    model: &GanModel<G, D>,
+    generator_inputs: &GeneratorInputs,
+    real: &DiscriminatorOutput,
+    generated: &DiscriminatorOutput,
+    config: &GanLossConfig,
+) -> Result<Tensor<1>> {
+    let mi_weight = used("mutual_information_penalty_weight", config.mutual_information_penalty_weight)?;
+    let ac_weight = used("aux_cond_generator_weight", config.aux_cond_generator_weight)?;
+    let mut loss = generator_adversarial_loss(config.loss, real.logits.clone().detach(), generated.logits.clone())?;
+    if let Some(weight) = mi_weight {
+        if generated.distributions.is_empty() || generator_inputs.structured.is_empty() {
+            return Err(mutual_information_inputs_error());
+        }
+        let on_g = mutual_information_penalty(
+            &generator_inputs.structured,
+            &generated.distributions,
+            &WeightedLossOptions::default(),
+        )?;
+        loss = loss + on_g.mul_scalar(weight);
+    }
+    if let Some(weight) = ac_weight {
+        let classes = generated.class_logits.as_ref().ok_or_else(|| class_logits_error("aux_cond_generator_weight"))?;
+        let labels = generator_inputs.labels("an ACGAN loss")?.detach();
+        let ac = acgan_generator_loss(classes.clone(), labels, &WeightedLossOptions::default())?;
+        loss = loss + ac.mul_scalar(weight);
+    }
+    if let Some(reg) = model.generator.regularization_loss() {
+        loss = loss + reg;
+    }
+    Ok(loss)
+}
+
+/// What the discriminator's half of [`gan_loss`] reads: the real batch and the generated one (the
+/// penalty's interpolation end points), the generator inputs, and the trainable
+/// discriminator's passes over the real and the (detached) generated data.
+pub(crate) struct DiscriminatorSideInputs<'a> {
+    pub real_data: &'a Tensor<4>,
+    pub generated_data: &'a Tensor<4>,
+    pub generator_inputs: &'a GeneratorInputs,
+    pub real: &'a DiscriminatorOutput,
+    pub generated: &'a DiscriminatorOutput,
+}
+
+/// The discriminator's half of [`gan_loss`].
+pub(crate) struct DiscriminatorSideLoss {
+    pub loss: Tensor<1>,
+    pub gradient_penalty: Option<Tensor<1>>,
+    pub mutual_information_penalty: Option<Tensor<1>>,
+}
+
+/// The discriminator's half of [`gan_loss`]: its adversarial loss, the gradient penalty (the
+/// only term that draws from `rng`), the mutual information penalty, the ACGAN term and the
+/// discriminator's regularization.
+pub(crate) fn discriminator_side_loss<G: GanGenerator, D: GanDiscriminator>(
+    model: &GanModel<G, D>,
+    inputs: DiscriminatorSideInputs<'_>,
+    config: &GanLossConfig,
+    rng: &mut Rng,
+) -> Result<DiscriminatorSideLoss> {
     let gp_weight = used("gradient_penalty_weight", config.gradient_penalty_weight)?;
     let mi_weight = used("mutual_information_penalty_weight", config.mutual_information_penalty_weight)?;
-    let ac_g_weight = used("aux_cond_generator_weight", config.aux_cond_generator_weight)?;
-    let ac_d_weight = used("aux_cond_discriminator_weight", config.aux_cond_discriminator_weight)?;
-    let real = &outputs.discriminator_real_outputs;
-    let gen_d = &outputs.discriminator_gen_outputs;
-    let gen_g = &outputs.discriminator_gen_outputs_for_generator;
-
-    let mut generator_loss =
-        generator_adversarial_loss(config.loss, real.logits.clone().detach(), gen_g.logits.clone())?;
-    let mut discriminator_loss =
-        discriminator_adversarial_loss(config.loss, real.logits.clone(), gen_d.logits.clone())?;
+    let ac_weight = used("aux_cond_discriminator_weight", config.aux_cond_discriminator_weight)?;
+    let DiscriminatorSideInputs { real_data, generated_data, generator_inputs, real, generated } = inputs;
+    let mut loss = discriminator_adversarial_loss(config.loss, real.logits.clone(), generated.logits.clone())?;
 
     let mut gradient_penalty = None;
     if let Some(weight) = gp_weight {
@@ -162,66 +273,45 @@ pub fn gan_loss<G: GanGenerator, D: GanDiscriminator>(
             ..Default::default()
         };
         let penalty = model.discriminator.gradient_penalty(
-            outputs.real_data.clone(),
-            outputs.generated_data.clone().detach(),
-            &outputs.generator_inputs.detach(),
+            real_data.clone(),
+            generated_data.clone().detach(),
+            &generator_inputs.detach(),
             rng,
             &options,
         )?;
-        discriminator_loss = discriminator_loss + penalty.clone().mul_scalar(weight);
+        loss = loss + penalty.clone().mul_scalar(weight);
         gradient_penalty = Some(penalty);
     }
 
     let mut mutual_information = None;
     if let Some(weight) = mi_weight {
-        let codes = &outputs.generator_inputs.structured;
-        if gen_d.distributions.is_empty() || codes.is_empty() {
-            return Err(RganError::invalid(
-                "mutual_information_penalty_weight",
-                "is set but the model is not an InfoGAN (no structured inputs or predicted distributions)",
-            ));
+        if generated.distributions.is_empty() || generator_inputs.structured.is_empty() {
+            return Err(mutual_information_inputs_error());
         }
-        let options = WeightedLossOptions::default();
-        let detached = outputs.generator_inputs.detach();
-        let on_d = mutual_information_penalty(&detached.structured, &gen_d.distributions, &options)?;
-        let on_g = mutual_information_penalty(codes, &gen_g.distributions, &options)?;
-        generator_loss = generator_loss + on_g.mul_scalar(weight);
-        discriminator_loss = discriminator_loss + on_d.clone().mul_scalar(weight);
+        let codes = generator_inputs.detach().structured;
+        let on_d = mutual_information_penalty(&codes, &generated.distributions, &WeightedLossOptions::default())?;
+        loss = loss + on_d.clone().mul_scalar(weight);
         mutual_information = Some(on_d);
     }
 
-    if ac_g_weight.is_some() || ac_d_weight.is_some() {
-        let (Some(real_classes), Some(gen_d_classes), Some(gen_g_classes)) =
-            (&real.class_logits, &gen_d.class_logits, &gen_g.class_logits)
-        else {
-            return Err(RganError::invalid(
-                "aux_cond_generator_weight",
-                "is set but the discriminator returns no class logits (not an ACGAN)",
-            ));
+    if let Some(weight) = ac_weight {
+        let (Some(real_classes), Some(gen_classes)) = (&real.class_logits, &generated.class_logits) else {
+            return Err(class_logits_error("aux_cond_discriminator_weight"));
         };
-        let labels = outputs.generator_inputs.labels("an ACGAN loss")?.detach();
-        if let Some(weight) = ac_g_weight {
-            let loss = acgan_generator_loss(gen_g_classes.clone(), labels.clone(), &WeightedLossOptions::default())?;
-            generator_loss = generator_loss + loss.mul_scalar(weight);
-        }
-        if let Some(weight) = ac_d_weight {
-            let loss = acgan_discriminator_loss(
-                real_classes.clone(),
-                gen_d_classes.clone(),
-                labels,
-                &AcganDiscriminatorLossOptions::default(),
-            )?;
-            discriminator_loss = discriminator_loss + loss.mul_scalar(weight);
-        }
+        let labels = generator_inputs.labels("an ACGAN loss")?.detach();
+        let ac = acgan_discriminator_loss(
+            real_classes.clone(),
+            gen_classes.clone(),
+            labels,
+            &AcganDiscriminatorLossOptions::default(),
+        )?;
+        loss = loss + ac.mul_scalar(weight);
     }
 
-    if let Some(reg) = model.generator.regularization_loss() {
-        generator_loss = generator_loss + reg;
-    }
     if let Some(reg) = model.discriminator.regularization_loss() {
-        discriminator_loss = discriminator_loss + reg;
+        loss = loss + reg;
     }
-    Ok(GanLoss { generator_loss, discriminator_loss, gradient_penalty, mutual_information_penalty: mutual_information })
+    Ok(DiscriminatorSideLoss { loss, gradient_penalty, mutual_information_penalty: mutual_information })
 }
 
 #[cfg(test)]

@@ -358,6 +358,14 @@ pub enum ZooDiscriminator {
 }
 
 impl GanDiscriminator for ZooDiscriminator {
+    fn batch_independent(&self) -> bool {
+        match self {
+            Self::Mlp(d) => d.batch_independent(),
+            Self::Conv(d) => d.batch_independent(),
+            Self::Separate(d) => d.batch_independent(),
+        }
+    }
+
     fn discriminate(&self, data: Tensor<4>, inputs: &GeneratorInputs) -> Result<DiscriminatorOutput> {
         match self {
             Self::Mlp(d) => d.discriminate(data, inputs),

@@ -250,6 +250,11 @@ impl SequentialCritic for MlpDiscriminator {
 }
 
 impl GanDiscriminator for MlpDiscriminator {
+    /// No batch norm, no spectral norm: a pass over real and generated data together is exact.
+    fn batch_independent(&self) -> bool {
+        true
+    }
+
     fn discriminate(&self, data: Tensor<4>, inputs: &GeneratorInputs) -> Result<DiscriminatorOutput> {
         check_images("the MLP discriminator", &data)?;
         let n = data.dims()[0];
@@ -366,6 +371,11 @@ impl SequentialCritic for ConvDiscriminator {
 }
 
 impl GanDiscriminator for ConvDiscriminator {
+    /// No batch norm, no spectral norm: a pass over real and generated data together is exact.
+    fn batch_independent(&self) -> bool {
+        true
+    }
+
     fn discriminate(&self, data: Tensor<4>, inputs: &GeneratorInputs) -> Result<DiscriminatorOutput> {
         check_images("the convolutional discriminator", &data)?;
         let n = data.dims()[0];
@@ -434,6 +444,10 @@ impl SeparateRecognizer {
 }
 
 impl GanDiscriminator for SeparateRecognizer {
+    fn batch_independent(&self) -> bool {
+        self.discriminator.batch_independent() && self.recognizer.batch_independent()
+    }
+
     fn discriminate(&self, data: Tensor<4>, inputs: &GeneratorInputs) -> Result<DiscriminatorOutput> {
         let source = self.discriminator.discriminate(data.clone(), inputs)?;
         let recognized = self.recognizer.discriminate(data, inputs)?;
