@@ -571,7 +571,10 @@ impl<'d, Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator> Trai
     /// generated batch, one stacked pass when it is
     /// [batch-independent](GanDiscriminator::batch_independent); a frozen copy runs on the
     /// generated batch for the generator's loss, except in a sequential discriminator step,
-    /// which does not need it. The losses are what [`gan_loss`] assembles, bit for bit.
+    /// which does not need it. The losses are what [`gan_loss`] assembles, bit for bit. With a
+    /// replay pool the discriminator's side is assembled over the pooled model, as in TF-GAN:
+    /// its gradient penalty, mutual-information and auxiliary-classifier terms see the pooled
+    /// batch together with the inputs (codes, labels) that batch was generated from.
     ///
     /// With a guiding classifier, its weighted cross-entropy on the generated data joins the
     /// generator loss, and the unweighted cross-entropy is returned beside the losses.
@@ -594,14 +597,14 @@ impl<'d, Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator> Trai
         let (real, on_generated) = discriminator_passes(
             &self.model.discriminator,
             (batch.images.clone(), &inputs),
-            (seen.detach(), &seen_inputs.detach()),
+            (seen.clone().detach(), &seen_inputs.detach()),
         )?;
         let side = discriminator_side_loss(
             &self.model,
             DiscriminatorSideInputs {
                 real_data: &batch.images,
-                generated_data: &generated,
-                generator_inputs: &inputs,
+                generated_data: &seen,
+                generator_inputs: &seen_inputs,
                 real: &real,
                 generated: &on_generated,
             },
@@ -1018,6 +1021,32 @@ mod tests {
             assert_eq!((bits(&g_only.discriminator), bits(&g_only.generator)), (None, g_bits), "{case}");
             assert!(both.gradient_penalty.is_some() && d_only.gradient_penalty.is_some(), "{case}");
         }
+    }
+
+    /// With a replay pool, the discriminator's terms are those of TF-GAN's pooled model: a pooled
+    /// batch keeps the codes (and labels) it was generated from. A pool of one batch that always
+    /// hands back what it holds shows the discriminator the first batch again at the second
+    /// step, so that step's mutual-information term is the first step's of a run without a pool
+    /// (the discriminator has not moved in between).
+    #[test]
+    fn a_pooled_batch_keeps_its_own_codes() {
+        use crate::zoo::ZooModel;
+        let device = Device::default().autodiff();
+        let data = tiny_data(16);
+        let model = ZooModel::InfoganShared;
+        let config = model.config().with_batch_size(4).with_grid_size(2).with_sample_every(0);
+        let trainer = |name: &str, pool_size: usize| {
+            let config = config.clone().with_replay_pool_size(pool_size).with_replay_pool_probability(1.0);
+            let gan = model.init(&config, &mut Rng::seed_from_u64(config.seed), &device).unwrap();
+            Trainer::with_model(config, gan, &data, temp_logdir(&format!("pooled-codes-{name}")), &device).unwrap()
+        };
+        let mi = |loss: StepLoss| scalar(&loss.mutual_information_penalty.expect("an InfoGAN has the term"));
+        let unpooled = mi(trainer("plain", 0).losses(Update::Discriminator).unwrap());
+        let mut pooled = trainer("pooled", 1);
+        let first = mi(pooled.losses(Update::Discriminator).unwrap());
+        let second = mi(pooled.losses(Update::Discriminator).unwrap());
+        assert_eq!(first.to_bits(), unpooled.to_bits(), "a pool that is filling returns its input");
+        assert!((second - unpooled).abs() <= 1e-5 * unpooled.abs().max(1.0), "pooled {second} vs {unpooled}");
     }
 
     #[test]
