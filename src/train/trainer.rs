@@ -969,10 +969,33 @@ mod tests {
         Mnist { images: IdxImages { count: n, rows: 28, cols: 28, pixels }, labels: vec![0; n] }
     }
 
-    fn temp_logdir(name: &str) -> PathBuf {
+    /// A fresh log folder under the system's temp folder, removed with everything in it when
+    /// dropped (also when the test fails).
+    struct TempLogdir(PathBuf);
+
+    impl std::ops::Deref for TempLogdir {
+        type Target = Path;
+        fn deref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl AsRef<Path> for TempLogdir {
+        fn as_ref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempLogdir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn temp_logdir(name: &str) -> TempLogdir {
         let dir = std::env::temp_dir().join(format!("rgan-unit-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        dir
+        TempLogdir(dir)
     }
 
     fn config() -> TrainConfig {
@@ -1001,10 +1024,10 @@ mod tests {
                 .with_grid_size(2)
                 .with_sample_every(0)
                 .with_loss(GanLossConfig::new().with_loss(kind).with_gradient_penalty_weight(Some(10.0)));
+            let root = temp_logdir(&format!("assembled-{model}-{kind:?}"));
             let trainer = |name: &str| {
                 let gan = model.init(&config, &mut Rng::seed_from_u64(config.seed), &device).unwrap();
-                let dir = temp_logdir(&format!("assembled-{model}-{kind:?}-{name}"));
-                Trainer::with_model(config.clone(), gan, &data, &dir, &device).unwrap()
+                Trainer::with_model(config.clone(), gan, &data, root.join(name), &device).unwrap()
             };
             let reference = trainer("reference").evaluation_batch().unwrap();
             let (both, d_only, g_only) = (
@@ -1035,10 +1058,11 @@ mod tests {
         let data = tiny_data(16);
         let model = ZooModel::InfoganShared;
         let config = model.config().with_batch_size(4).with_grid_size(2).with_sample_every(0);
+        let root = temp_logdir("pooled-codes");
         let trainer = |name: &str, pool_size: usize| {
             let config = config.clone().with_replay_pool_size(pool_size).with_replay_pool_probability(1.0);
             let gan = model.init(&config, &mut Rng::seed_from_u64(config.seed), &device).unwrap();
-            Trainer::with_model(config, gan, &data, temp_logdir(&format!("pooled-codes-{name}")), &device).unwrap()
+            Trainer::with_model(config, gan, &data, root.join(name), &device).unwrap()
         };
         let mi = |loss: StepLoss| scalar(&loss.mutual_information_penalty.expect("an InfoGAN has the term"));
         let unpooled = mi(trainer("plain", 0).losses(Update::Discriminator).unwrap());
@@ -1063,7 +1087,6 @@ mod tests {
         let got = resumed.train_step().unwrap();
         assert!((got.d_loss - expected.d_loss).abs() < 1e-6, "{got:?} vs {expected:?}");
         assert!((got.g_loss - expected.g_loss).abs() < 1e-6, "{got:?} vs {expected:?}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -1087,7 +1110,6 @@ mod tests {
             let dd = d0.sub(d1).abs().max().into_scalar::<f32>();
             assert!(dg > 1e-4 && dd > 1e-4, "{schedule:?}: generator moved {dg}, discriminator {dd}");
         }
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -1099,7 +1121,6 @@ mod tests {
         let mut trainer = Trainer::new(config().with_loss(loss), &data, &dir, &device).unwrap();
         let report = trainer.train_step().unwrap();
         assert!(report.d_loss.is_finite() && report.g_loss.is_finite());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -1113,7 +1134,6 @@ mod tests {
         let err = trainer.train_step().unwrap_err().to_string();
         assert!(err.contains("generator_loss") && err.contains("inf") && err.contains("step 1"), "{err}");
         assert_eq!(trainer.step(), 0);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// Ctrl-C (the stop flag) between logging steps still logs, draws and saves the last step.
@@ -1130,7 +1150,6 @@ mod tests {
         let csv = std::fs::read_to_string(dir.join("scalars.csv")).unwrap();
         assert!(csv.lines().nth(1).is_some_and(|row| row.starts_with("1,")), "{csv}");
         assert!(summary.loss_curves.is_file() && summary.checkpoint.ends_with("step-000001"));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// A batch-independent discriminator's single pass over real and generated data gives each
