@@ -1,6 +1,6 @@
 //! The training configuration, with TF-GAN's MNIST example defaults.
 
-use burn::optim::{AdamConfig, ModuleOptimizer, RmsPropConfig, SgdConfig, momentum::MomentumConfig};
+use burn::optim::{ModuleOptimizer, RmsPropConfig, SgdConfig, momentum::MomentumConfig};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 
@@ -208,11 +208,10 @@ impl OptimizerConfig {
     /// The burn optimizer.
     pub fn init(&self) -> ModuleOptimizer {
         match self.kind {
-            OptimizerKind::Adam => AdamConfig::new()
-                .with_beta_1(self.beta_1 as f32)
-                .with_beta_2(self.beta_2 as f32)
-                .with_epsilon(self.epsilon as f32)
-                .init(),
+            // burn's Adam, bit for bit, in one pass per parameter on the CPU.
+            OptimizerKind::Adam => {
+                super::FusedAdam::new(self.beta_1 as f32, self.beta_2 as f32, self.epsilon as f32).into()
+            }
             OptimizerKind::RmsProp => RmsPropConfig::new()
                 .with_alpha(self.rmsprop_decay as f32)
                 .with_momentum(self.momentum as f32)

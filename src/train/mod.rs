@@ -8,6 +8,7 @@
 
 mod checkpoint;
 mod config;
+mod fused_adam;
 mod gan_loss;
 mod images;
 mod summaries;
@@ -22,6 +23,7 @@ pub use config::{
     ClassifierGuidanceConfig, GanKind, GanLossKind, LearningRateSchedule, OptimizerConfig, OptimizerKind, TrainConfig,
     TrainSchedule,
 };
+pub use fused_adam::FusedAdam;
 pub use gan_loss::{GanLoss, GanLossConfig, discriminator_adversarial_loss, gan_loss, generator_adversarial_loss};
 pub use images::{image_grid, save_image_grid};
 pub(crate) use summaries::{ChartLine, draw_chart};
