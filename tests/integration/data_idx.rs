@@ -11,21 +11,9 @@ use burn::prelude::*;
 use rgan::RganError;
 use rgan::data::{Batcher, ImageDataset, ImageFolder, Mnist, Split, read_idx_images, read_idx_labels};
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("rgan-test-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A fresh directory, removed with its files when the test ends, also on failure.
+fn temp_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("rgan-test-{name}-")).tempdir().unwrap()
 }
 
 fn images_bytes(count: u32, rows: u32, cols: u32) -> Vec<u8> {
@@ -70,82 +58,82 @@ fn file_error(err: RganError, path: &Path) -> String {
 
 #[test]
 fn raw_and_gzipped_files_read_the_same() {
-    let tmp = TempDir::new("idx-ok");
-    let raw = write(&tmp.0, "raw", &images_bytes(3, 2, 4));
-    let gz = write(&tmp.0, "gz", &gzip(&images_bytes(3, 2, 4)));
+    let tmp = temp_dir("idx-ok");
+    let raw = write(&tmp.path(), "raw", &images_bytes(3, 2, 4));
+    let gz = write(&tmp.path(), "gz", &gzip(&images_bytes(3, 2, 4)));
     let a = read_idx_images(&raw).unwrap();
     let b = read_idx_images(&gz).unwrap();
     assert_eq!(a, b);
     assert_eq!((a.count, a.rows, a.cols, a.pixels.len()), (3, 2, 4, 24));
     assert_eq!(a.image(1), &[8, 9, 10, 11, 12, 13, 14, 15]);
-    let labels = write(&tmp.0, "labels.gz", &gzip(&labels_bytes(12)));
+    let labels = write(&tmp.path(), "labels.gz", &gzip(&labels_bytes(12)));
     assert_eq!(read_idx_labels(&labels).unwrap(), vec![0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]);
 }
 
 #[test]
 fn missing_file() {
-    let tmp = TempDir::new("idx-missing");
-    let path = tmp.0.join("nothing-here");
+    let tmp = temp_dir("idx-missing");
+    let path = tmp.path().join("nothing-here");
     let reason = file_error(read_idx_images(&path).unwrap_err(), &path);
     assert!(reason.contains("no such file"), "{reason}");
 }
 
 #[test]
 fn bad_magic_numbers() {
-    let tmp = TempDir::new("idx-magic");
-    let labels = write(&tmp.0, "labels", &labels_bytes(4));
+    let tmp = temp_dir("idx-magic");
+    let labels = write(&tmp.path(), "labels", &labels_bytes(4));
     let reason = file_error(read_idx_images(&labels).unwrap_err(), &labels);
     assert!(reason.contains("bad magic number 2049") && reason.contains("2051"), "{reason}");
-    let images = write(&tmp.0, "images", &images_bytes(1, 1, 1));
+    let images = write(&tmp.path(), "images", &images_bytes(1, 1, 1));
     let reason = file_error(read_idx_labels(&images).unwrap_err(), &images);
     assert!(reason.contains("bad magic number 2051") && reason.contains("2049"), "{reason}");
-    let junk = write(&tmp.0, "junk", b"hello world, this is not IDX");
+    let junk = write(&tmp.path(), "junk", b"hello world, this is not IDX");
     let reason = file_error(read_idx_images(&junk).unwrap_err(), &junk);
     assert!(reason.contains("bad magic number"), "{reason}");
 }
 
 #[test]
 fn truncated_and_oversized_files() {
-    let tmp = TempDir::new("idx-trunc");
+    let tmp = temp_dir("idx-trunc");
     let full = images_bytes(5, 3, 3);
-    let truncated = write(&tmp.0, "truncated.gz", &gzip(&full[..full.len() - 4]));
+    let truncated = write(&tmp.path(), "truncated.gz", &gzip(&full[..full.len() - 4]));
     let reason = file_error(read_idx_images(&truncated).unwrap_err(), &truncated);
     assert!(reason.contains("truncated") && reason.contains("5 images of 3×3") && reason.contains("61"), "{reason}");
-    let header_only = write(&tmp.0, "short", &full[..10]);
+    let header_only = write(&tmp.path(), "short", &full[..10]);
     let reason = file_error(read_idx_images(&header_only).unwrap_err(), &header_only);
     assert!(reason.contains("shorter than the 16-byte header"), "{reason}");
     let mut long = labels_bytes(3);
     long.push(0);
-    let long = write(&tmp.0, "long", &long);
+    let long = write(&tmp.path(), "long", &long);
     let reason = file_error(read_idx_labels(&long).unwrap_err(), &long);
     assert!(reason.contains("1 bytes too many"), "{reason}");
-    let corrupt = write(&tmp.0, "corrupt.gz", &gzip(&full)[..20]);
+    let corrupt = write(&tmp.path(), "corrupt.gz", &gzip(&full)[..20]);
     let reason = file_error(read_idx_images(&corrupt).unwrap_err(), &corrupt);
     assert!(reason.contains("gzip"), "{reason}");
 }
 
 #[test]
 fn count_mismatch_between_images_and_labels() {
-    let tmp = TempDir::new("idx-count");
-    write(&tmp.0, "train-images-idx3-ubyte.gz", &gzip(&images_bytes(4, 28, 28)));
-    let labels = write(&tmp.0, "train-labels-idx1-ubyte", &labels_bytes(3));
-    let reason = file_error(Mnist::load(&tmp.0, Split::Train).unwrap_err(), &labels);
+    let tmp = temp_dir("idx-count");
+    write(&tmp.path(), "train-images-idx3-ubyte.gz", &gzip(&images_bytes(4, 28, 28)));
+    let labels = write(&tmp.path(), "train-labels-idx1-ubyte", &labels_bytes(3));
+    let reason = file_error(Mnist::load(&tmp.path(), Split::Train).unwrap_err(), &labels);
     assert!(reason.contains("holds 3 labels") && reason.contains("4 images"), "{reason}");
 }
 
 #[test]
 fn missing_split_names_the_file() {
-    let tmp = TempDir::new("idx-split");
-    let err = Mnist::load(&tmp.0, Split::Test).unwrap_err().to_string();
+    let tmp = temp_dir("idx-split");
+    let err = Mnist::load(&tmp.path(), Split::Test).unwrap_err().to_string();
     assert!(err.contains("t10k-images-idx3-ubyte.gz") && err.contains("--data-dir"), "{err}");
 }
 
 #[test]
 fn tiny_mnist_batches_cover_an_epoch() {
-    let tmp = TempDir::new("idx-batches");
-    write(&tmp.0, "t10k-images-idx3-ubyte", &images_bytes(10, 28, 28));
-    write(&tmp.0, "t10k-labels-idx1-ubyte.gz", &gzip(&labels_bytes(10)));
-    let mnist = Mnist::load(&tmp.0, Split::Test).unwrap();
+    let tmp = temp_dir("idx-batches");
+    write(&tmp.path(), "t10k-images-idx3-ubyte", &images_bytes(10, 28, 28));
+    write(&tmp.path(), "t10k-labels-idx1-ubyte.gz", &gzip(&labels_bytes(10)));
+    let mnist = Mnist::load(&tmp.path(), Split::Test).unwrap();
     let device = Device::default();
     let mut batcher = Batcher::new(mnist.len(), 5, 3).unwrap();
     let a = batcher.next_batch(&mnist, &device).unwrap();
@@ -160,13 +148,13 @@ fn tiny_mnist_batches_cover_an_epoch() {
 
 #[test]
 fn image_folder_reads_classes_and_scales() {
-    let tmp = TempDir::new("folder");
-    std::fs::create_dir_all(tmp.0.join("cats")).unwrap();
-    std::fs::create_dir_all(tmp.0.join("dogs")).unwrap();
-    image::RgbImage::from_pixel(8, 6, image::Rgb([255, 0, 128])).save(tmp.0.join("cats/a.png")).unwrap();
-    image::RgbImage::from_pixel(5, 5, image::Rgb([0, 0, 0])).save(tmp.0.join("dogs/b.jpg")).unwrap();
-    std::fs::write(tmp.0.join("dogs/notes.txt"), "ignored").unwrap();
-    let folder = ImageFolder::load(&tmp.0, 4, 3).unwrap();
+    let tmp = temp_dir("folder");
+    std::fs::create_dir_all(tmp.path().join("cats")).unwrap();
+    std::fs::create_dir_all(tmp.path().join("dogs")).unwrap();
+    image::RgbImage::from_pixel(8, 6, image::Rgb([255, 0, 128])).save(tmp.path().join("cats/a.png")).unwrap();
+    image::RgbImage::from_pixel(5, 5, image::Rgb([0, 0, 0])).save(tmp.path().join("dogs/b.jpg")).unwrap();
+    std::fs::write(tmp.path().join("dogs/notes.txt"), "ignored").unwrap();
+    let folder = ImageFolder::load(&tmp.path(), 4, 3).unwrap();
     assert_eq!(
         (folder.len(), folder.image_shape(), folder.classes.clone()),
         (2, [3, 4, 4], vec!["cats".into(), "dogs".into()])
@@ -175,10 +163,10 @@ fn image_folder_reads_classes_and_scales() {
     let mut first = Vec::new();
     folder.extend_image(0, &mut first);
     assert_eq!((first[0], first[16], first[32]), (1.0, -1.0, (128.0 - 127.5) / 127.5));
-    std::fs::write(tmp.0.join("cats/broken.png"), b"not a png").unwrap();
-    let err = ImageFolder::load(&tmp.0, 4, 3).unwrap_err();
+    std::fs::write(tmp.path().join("cats/broken.png"), b"not a png").unwrap();
+    let err = ImageFolder::load(&tmp.path(), 4, 3).unwrap_err();
     assert!(matches!(&err, RganError::File { path, .. } if path.ends_with("cats/broken.png")), "{err}");
-    assert!(ImageFolder::load(&tmp.0, 4, 2).unwrap_err().to_string().contains("channels"));
+    assert!(ImageFolder::load(&tmp.path(), 4, 2).unwrap_err().to_string().contains("channels"));
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use burn::prelude::*;
 use rgan::data::Mnist;
@@ -18,13 +18,12 @@ fn synthetic(n: usize) -> Mnist {
     common::synthetic_mnist(n, 3)
 }
 
-fn model_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rgan-estimator-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+/// A fresh, empty model directory, removed with everything the test wrote when it drops.
+fn model_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("rgan-estimator-{name}-")).tempdir().unwrap()
 }
 
-fn estimator(dir: &PathBuf) -> GanEstimator<MnistGenerator, MnistDiscriminator> {
+fn estimator(dir: &Path) -> GanEstimator<MnistGenerator, MnistDiscriminator> {
     let config = TrainConfig::mnist(GanKind::Unconditional)
         .with_batch_size(4)
         .with_grid_size(2)
@@ -50,7 +49,7 @@ fn generator_bits(estimator: &GanEstimator<MnistGenerator, MnistDiscriminator>) 
 fn train_resumes_from_the_model_dir_and_matches_an_uninterrupted_run() {
     let data = synthetic(24);
     let (split_dir, whole_dir) = (model_dir("split"), model_dir("whole"));
-    let split = estimator(&split_dir);
+    let split = estimator(split_dir.path());
     assert_eq!(split.train(&data, 2, &mut []).unwrap().step, 2);
     let summary = split.train(&data, 4, &mut []).unwrap();
     assert_eq!(summary.step, 4);
@@ -58,7 +57,7 @@ fn train_resumes_from_the_model_dir_and_matches_an_uninterrupted_run() {
     // Already at max_steps: nothing more to do.
     assert_eq!(split.train(&data, 3, &mut []).unwrap().step, 4);
 
-    let whole = estimator(&whole_dir);
+    let whole = estimator(whole_dir.path());
     whole.train(&data, 4, &mut []).unwrap();
     assert_eq!(generator_bits(&split), generator_bits(&whole));
 }
@@ -67,7 +66,7 @@ fn train_resumes_from_the_model_dir_and_matches_an_uninterrupted_run() {
 fn evaluate_and_predict_use_the_newest_checkpoint() {
     let data = synthetic(24);
     let dir = model_dir("eval");
-    let estimator = estimator(&dir);
+    let estimator = estimator(dir.path());
     let err = estimator.evaluate(&data, 2, |_, _| Ok(Vec::new())).unwrap_err().to_string();
     assert!(err.contains("no checkpoint") && err.contains("train"), "{err}");
     let err = estimator.predict_noise(4, 0).unwrap_err().to_string();
@@ -86,7 +85,7 @@ fn evaluate_and_predict_use_the_newest_checkpoint() {
     assert_eq!(results.global_step, 3);
     assert!(results.generator_loss.is_finite() && results.discriminator_loss.is_finite());
     assert!(results.metrics["generated_mean"].abs() <= 1.0);
-    let csv = std::fs::read_to_string(dir.join("eval/scalars.csv")).unwrap();
+    let csv = std::fs::read_to_string(dir.path().join("eval/scalars.csv")).unwrap();
     assert!(
         csv.starts_with("step,") && csv.contains("generated_mean") && csv.lines().nth(1).unwrap().starts_with("3,"),
         "{csv}"
