@@ -307,8 +307,7 @@ mod tests {
         // And the other way round.
         let mut fused_first: ModuleOptimizer = FusedAdam::new(0.5, 0.999, 1e-8).into();
         let halfway = train(&mut fused_first, start, 0..2);
-        let second = burn_adam().load_record(fused_first.to_record());
-        let mut second = second;
+        let mut second = burn_adam().load_record(fused_first.to_record());
         assert_eq!(values(&train(&mut second, halfway, 2..4)), values(&uninterrupted));
     }
 

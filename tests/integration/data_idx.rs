@@ -11,11 +11,6 @@ use burn::prelude::*;
 use rgan::RganError;
 use rgan::data::{Batcher, ImageDataset, ImageFolder, Mnist, Split, read_idx_images, read_idx_labels};
 
-/// A fresh directory, removed with its files when the test ends, also on failure.
-fn temp_dir(name: &str) -> tempfile::TempDir {
-    tempfile::Builder::new().prefix(&format!("rgan-test-{name}-")).tempdir().unwrap()
-}
-
 fn images_bytes(count: u32, rows: u32, cols: u32) -> Vec<u8> {
     let mut bytes = Vec::new();
     for v in [2051u32, count, rows, cols] {
@@ -58,7 +53,7 @@ fn file_error(err: RganError, path: &Path) -> String {
 
 #[test]
 fn raw_and_gzipped_files_read_the_same() {
-    let tmp = temp_dir("idx-ok");
+    let tmp = common::temp_dir("idx-ok");
     let raw = write(&tmp.path(), "raw", &images_bytes(3, 2, 4));
     let gz = write(&tmp.path(), "gz", &gzip(&images_bytes(3, 2, 4)));
     let a = read_idx_images(&raw).unwrap();
@@ -72,7 +67,7 @@ fn raw_and_gzipped_files_read_the_same() {
 
 #[test]
 fn missing_file() {
-    let tmp = temp_dir("idx-missing");
+    let tmp = common::temp_dir("idx-missing");
     let path = tmp.path().join("nothing-here");
     let reason = file_error(read_idx_images(&path).unwrap_err(), &path);
     assert!(reason.contains("no such file"), "{reason}");
@@ -80,7 +75,7 @@ fn missing_file() {
 
 #[test]
 fn bad_magic_numbers() {
-    let tmp = temp_dir("idx-magic");
+    let tmp = common::temp_dir("idx-magic");
     let labels = write(&tmp.path(), "labels", &labels_bytes(4));
     let reason = file_error(read_idx_images(&labels).unwrap_err(), &labels);
     assert!(reason.contains("bad magic number 2049") && reason.contains("2051"), "{reason}");
@@ -94,7 +89,7 @@ fn bad_magic_numbers() {
 
 #[test]
 fn truncated_and_oversized_files() {
-    let tmp = temp_dir("idx-trunc");
+    let tmp = common::temp_dir("idx-trunc");
     let full = images_bytes(5, 3, 3);
     let truncated = write(&tmp.path(), "truncated.gz", &gzip(&full[..full.len() - 4]));
     let reason = file_error(read_idx_images(&truncated).unwrap_err(), &truncated);
@@ -114,7 +109,7 @@ fn truncated_and_oversized_files() {
 
 #[test]
 fn count_mismatch_between_images_and_labels() {
-    let tmp = temp_dir("idx-count");
+    let tmp = common::temp_dir("idx-count");
     write(&tmp.path(), "train-images-idx3-ubyte.gz", &gzip(&images_bytes(4, 28, 28)));
     let labels = write(&tmp.path(), "train-labels-idx1-ubyte", &labels_bytes(3));
     let reason = file_error(Mnist::load(&tmp.path(), Split::Train).unwrap_err(), &labels);
@@ -123,14 +118,14 @@ fn count_mismatch_between_images_and_labels() {
 
 #[test]
 fn missing_split_names_the_file() {
-    let tmp = temp_dir("idx-split");
+    let tmp = common::temp_dir("idx-split");
     let err = Mnist::load(&tmp.path(), Split::Test).unwrap_err().to_string();
     assert!(err.contains("t10k-images-idx3-ubyte.gz") && err.contains("--data-dir"), "{err}");
 }
 
 #[test]
 fn tiny_mnist_batches_cover_an_epoch() {
-    let tmp = temp_dir("idx-batches");
+    let tmp = common::temp_dir("idx-batches");
     write(&tmp.path(), "t10k-images-idx3-ubyte", &images_bytes(10, 28, 28));
     write(&tmp.path(), "t10k-labels-idx1-ubyte.gz", &gzip(&labels_bytes(10)));
     let mnist = Mnist::load(&tmp.path(), Split::Test).unwrap();
@@ -148,7 +143,7 @@ fn tiny_mnist_batches_cover_an_epoch() {
 
 #[test]
 fn image_folder_reads_classes_and_scales() {
-    let tmp = temp_dir("folder");
+    let tmp = common::temp_dir("folder");
     std::fs::create_dir_all(tmp.path().join("cats")).unwrap();
     std::fs::create_dir_all(tmp.path().join("dogs")).unwrap();
     image::RgbImage::from_pixel(8, 6, image::Rgb([255, 0, 128])).save(tmp.path().join("cats/a.png")).unwrap();

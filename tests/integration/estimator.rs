@@ -18,9 +18,8 @@ fn synthetic(n: usize) -> Mnist {
     common::synthetic_mnist(n, 3)
 }
 
-/// A fresh, empty model directory, removed with everything the test wrote when it drops.
 fn model_dir(name: &str) -> tempfile::TempDir {
-    tempfile::Builder::new().prefix(&format!("rgan-estimator-{name}-")).tempdir().unwrap()
+    common::temp_dir(&format!("estimator-{name}"))
 }
 
 fn estimator(dir: &Path) -> GanEstimator<MnistGenerator, MnistDiscriminator> {
