@@ -11,10 +11,11 @@ use super::tape::{Activation, Tape};
 use crate::error::{Result, RganError};
 use crate::features::{GroupNorm, InstanceNorm, SpectralNormConv2d, SpectralNormLinear};
 
-/// Spectral-normalized linear: the forward pass uses `W / sigma(W)` exactly as
+/// Spectral-normalized linear: the forward pass computes `x W / sigma(W)` exactly as
 /// [`SpectralNormLinear::forward`] does (in training mode one power iteration advances `u`, as
-/// TF-GAN does every time the weight is read); the input gradient reuses that same normalized
-/// weight, whose dependence on `W` autodiff differentiates (`u`, `v` are constants).
+/// TF-GAN does every time the weight is read; `(x W) / σ` when `x` has fewer rows than `W`, else
+/// `x (W / σ)`); the input gradient reuses the same weight and divisor, whose dependence on `W`
+/// autodiff differentiates (`u`, `v` are constants).
 impl CriticLayer for SpectralNormLinear {
     fn forward_taped(&self, input: Activation, tape: &mut Tape) -> Result<Activation> {
         let x = input.features("SpectralNormLinear")?;
@@ -27,16 +28,26 @@ impl CriticLayer for SpectralNormLinear {
                 format!("but the weight is [{w_in}, _]"),
             ));
         }
-        let weight =
-            if self.is_training(&x.device()) { self.update_normalized_weight() } else { self.normalized_weight() };
-        tape.push(weight.clone());
-        Ok(Activation::Features(self.forward_with_weight(x, weight)))
+        let training = self.is_training(&x.device());
+        let (weight, divisor) = self.product_factors(x.dims()[0], training);
+        let (out, divisor) = match divisor {
+            None => {
+                let one = Tensor::<2>::ones([1, 1], &weight.device()).cast(weight.dtype());
+                (self.forward_with_weight(x, weight.clone()), one)
+            }
+            Some(divisor) => (self.forward_with_divisor(x, weight.clone(), divisor.clone()), divisor.reshape([1, 1])),
+        };
+        tape.push(weight);
+        tape.push(divisor);
+        Ok(Activation::Features(out))
     }
 
     fn input_gradient(&self, output_gradient: Activation, tape: &mut Tape) -> Result<Activation> {
+        // `g (W / σ)ᵀ = (g / σ) Wᵀ`; the divisor is 1 where the forward used `W / σ` itself.
+        let divisor = tape.pop_features("SpectralNormLinear")?;
         let weight = tape.pop_features("SpectralNormLinear")?;
         let g = output_gradient.features("SpectralNormLinear")?;
-        Ok(Activation::Features(g.matmul(weight.transpose())))
+        Ok(Activation::Features(g.div(divisor).matmul(weight.transpose())))
     }
 }
 
