@@ -11,13 +11,13 @@ use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
 use serde_json::Value;
 
-/// The directory the fixture files are read from.
 /// A fresh, empty directory named `rgan-{name}-…`, removed with everything in it when it drops
 /// (also when a test fails).
 pub fn temp_dir(name: &str) -> tempfile::TempDir {
     tempfile::Builder::new().prefix(&format!("rgan-{name}-")).tempdir().unwrap()
 }
 
+/// The directory the fixture files are read from.
 pub fn fixture_dir() -> PathBuf {
     match std::env::var_os("RGAN_TFGAN_FIXTURES") {
         Some(dir) => PathBuf::from(dir),
