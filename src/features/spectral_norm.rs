@@ -496,10 +496,8 @@ impl SpectralNormLinear {
     pub fn forward<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
         let [d_input, _] = self.weight.dims();
         let rows = input.shape().num_elements() / d_input.max(1);
-        match self.product_factors(rows, self.is_training(&input.device())) {
-            (weight, None) => self.forward_with_weight(input, weight),
-            (weight, Some(divisor)) => self.forward_with_divisor(input, weight, divisor),
-        }
+        let (weight, divisor) = self.product_factors(rows, self.is_training(&input.device()));
+        self.forward_with_factors(input, weight, divisor)
     }
 
     /// The factors of `input @ W_sn` for an input of `rows` rows, after the power iteration (which
@@ -527,13 +525,15 @@ impl SpectralNormLinear {
         (w, Some(divisor))
     }
 
-    /// `(input @ weight) / divisor + b`, the second form of [`product_factors`](Self::product_factors).
-    pub(crate) fn forward_with_divisor<const D: usize>(
+    /// `input @ weight + b`, or `(input @ weight) / divisor + b` with a divisor: the two forms of
+    /// [`product_factors`](Self::product_factors).
+    pub(crate) fn forward_with_factors<const D: usize>(
         &self,
         input: Tensor<D>,
         weight: Tensor<2>,
-        divisor: Tensor<1>,
+        divisor: Option<Tensor<1>>,
     ) -> Tensor<D> {
+        let Some(divisor) = divisor else { return self.forward_with_weight(input, weight) };
         let out = linear(input, weight, None).div(divisor.reshape([1; D]));
         match &self.bias {
             Some(bias) => out.add(bias.val().unsqueeze()),

@@ -30,12 +30,10 @@ impl CriticLayer for SpectralNormLinear {
         }
         let training = self.is_training(&x.device());
         let (weight, divisor) = self.product_factors(x.dims()[0], training);
-        let (out, divisor) = match divisor {
-            None => {
-                let one = Tensor::<2>::ones([1, 1], &weight.device()).cast(weight.dtype());
-                (self.forward_with_weight(x, weight.clone()), one)
-            }
-            Some(divisor) => (self.forward_with_divisor(x, weight.clone(), divisor.clone()), divisor.reshape([1, 1])),
+        let out = self.forward_with_factors(x, weight.clone(), divisor.clone());
+        let divisor = match divisor {
+            Some(divisor) => divisor.reshape([1, 1]),
+            None => Tensor::<2>::ones([1, 1], &weight.device()).cast(weight.dtype()),
         };
         tape.push(weight);
         tape.push(divisor);
