@@ -22,6 +22,8 @@
 //! - [`config`]: TF-GAN's defaults where burn's differ (Adam epsilon, batch-norm momentum, …).
 //! - [`eval`]: TF-GAN's evaluation metrics (classifier score, Fréchet and kernel distances,
 //!   sliced Wasserstein, precision/recall/density/coverage) and image grids.
+//! - [`ops`]: rgan's own CPU kernels for the hot paths (matrix products), with their backward
+//!   passes.
 //! - [`rng`]: rgan's own seeded, saveable random number generator.
 //! - [`eval`]: metrics, the FID Inception-v3 network and rgan's own MNIST classifier.
 //! - [`zoo`]: classic GANs as complete recipes, e.g. [`zoo::train_vanilla`] (Goodfellow et al.
@@ -37,6 +39,7 @@ pub mod eval;
 pub mod features;
 pub mod losses;
 pub mod model;
+pub mod ops;
 pub mod penalties;
 pub mod rng;
 pub mod summary;

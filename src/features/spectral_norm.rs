@@ -17,10 +17,11 @@ use burn::nn::conv::Conv2d;
 use burn::nn::{Initializer, Linear, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use burn::tensor::module::{conv2d, linear};
+use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 
 use crate::error::{Result, RganError};
+use crate::ops::{linear, matmul};
 
 /// The `epsilon` of TF-GAN's l2 normalization inside the power iteration (`1e-12`).
 pub const L2_NORMALIZE_EPSILON: f64 = 1e-12;
@@ -122,14 +123,14 @@ pub(crate) fn power_iteration(matrix: Tensor<2>, u: Tensor<2>, rounds: usize) ->
     let autodiff = matrix.is_autodiff();
     let w = matrix.clone().detach().inner();
     let mut u = u.inner().detach().to_device(&w.device()).cast(w.dtype());
-    let mut v = l2_normalize(w.clone().transpose().matmul(u.clone()));
-    u = l2_normalize(w.clone().matmul(v.clone()));
+    let mut v = l2_normalize(matmul(w.clone().transpose(), u.clone()));
+    u = l2_normalize(matmul(w.clone(), v.clone()));
     for _ in 1..rounds {
-        v = l2_normalize(w.clone().transpose().matmul(u.clone()));
-        u = l2_normalize(w.clone().matmul(v.clone()));
+        v = l2_normalize(matmul(w.clone().transpose(), u.clone()));
+        u = l2_normalize(matmul(w.clone(), v.clone()));
     }
     let (u_used, v_used) = if autodiff { (u.clone().autodiff(), v.clone().autodiff()) } else { (u.clone(), v.clone()) };
-    let sigma = u_used.transpose().matmul(matrix).matmul(v_used).reshape([1]);
+    let sigma = matmul(matmul(u_used.transpose(), matrix), v_used).reshape([1]);
     SpectralNorm { sigma, u, v }
 }
 

@@ -13,6 +13,7 @@ use crate::features::{
     ConditionTensorFromOnehot, ConditionTensorFromOnehotConfig, SpectralNormConv2d, SpectralNormLinear,
 };
 use crate::losses::{Distribution, StructuredInput};
+use crate::ops::linear_layer;
 use crate::penalties::{CriticLayer, Flatten, GradientPenaltyOptions, SequentialCritic, wasserstein_gradient_penalty};
 use crate::rng::Rng;
 
@@ -255,11 +256,11 @@ impl MnistGenerator {
     pub fn forward_inputs(&self, inputs: &GeneratorInputs, mode: BatchNormMode) -> Result<Tensor<4>> {
         let x = self.input_vector(inputs)?;
         let n = x.dims()[0];
-        let mut x = relu(batch_norm(&self.bn1, self.fc1.forward(x), mode));
+        let mut x = relu(batch_norm(&self.bn1, linear_layer(&self.fc1, x), mode));
         if let Some(condition) = &self.condition {
             x = condition.forward(x, inputs.labels("the conditional MNIST generator")?)?;
         }
-        let x = relu(batch_norm(&self.bn2, self.fc2.forward(x), mode));
+        let x = relu(batch_norm(&self.bn2, linear_layer(&self.fc2, x), mode));
         let x = x.reshape([n, 128, 7, 7]);
         let x = relu(batch_norm(&self.bn3, self.deconv1.forward(x), mode));
         let x = relu(batch_norm(&self.bn4, self.deconv2.forward(x), mode));
@@ -563,15 +564,15 @@ impl MnistDiscriminator {
         let x = self.act.forward(x);
         let mut distributions = Vec::new();
         if let Some(h) = &self.categorical_head {
-            distributions.push(Distribution::Categorical { logits: h.forward(x.clone()) });
+            distributions.push(Distribution::Categorical { logits: linear_layer(h, x.clone()) });
         }
         if let Some(h) = &self.continuous_head {
-            let loc = h.forward(x.clone());
+            let loc = linear_layer(h, x.clone());
             distributions.push(Distribution::Normal { scale: loc.ones_like(), loc });
         }
         Ok(DiscriminatorOutput {
-            logits: self.fc2.forward(x.clone()),
-            class_logits: self.class_head.as_ref().map(|h| h.forward(x)),
+            logits: linear_layer(&self.fc2, x.clone()),
+            class_logits: self.class_head.as_ref().map(|h| linear_layer(h, x)),
             distributions,
         })
     }

@@ -1,0 +1,15 @@
+//! rgan's own CPU kernels for the hot paths of GAN training, with their backward passes.
+//!
+//! burn's CPU backend (flex) computes these correctly but slowly for the shapes of a GAN at small
+//! batch sizes: a matrix product zero-fills its output and then copies it to re-align it before
+//! gemm overwrites it, and it hands a 32-row product to gemm's own thread split, which suits
+//! square matrices. The functions here take the same inputs as burn's and give the same values up
+//! to float rounding; on any other device, or for another dtype, they are burn's own operation.
+//!
+//! They are a burn backend extension (`#[backend_extension(Flex, Autodiff)]`): the flex
+//! implementation computes, and the autodiff implementation records a backward pass that calls
+//! the same kernels for the gradients.
+
+mod matmul;
+
+pub use matmul::{linear, linear_layer, matmul};
