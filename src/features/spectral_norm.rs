@@ -17,11 +17,10 @@ use burn::nn::conv::Conv2d;
 use burn::nn::{Initializer, Linear, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 
 use crate::error::{Result, RganError};
-use crate::ops::{linear, matmul};
+use crate::ops::{conv2d, linear, matmul};
 
 /// The `epsilon` of TF-GAN's l2 normalization inside the power iteration (`1e-12`).
 pub const L2_NORMALIZE_EPSILON: f64 = 1e-12;

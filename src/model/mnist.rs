@@ -4,7 +4,6 @@
 use burn::nn::conv::{Conv2d, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, LeakyRelu, LeakyReluConfig, Linear};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 
 use super::gan::{DiscriminatorOutput, GanDiscriminator, GanGenerator, GeneratorInputs, one_hot};
 use super::init::{glorot_conv2d, glorot_linear, glorot_uniform, zeros};
@@ -13,7 +12,9 @@ use crate::features::{
     ConditionTensorFromOnehot, ConditionTensorFromOnehotConfig, SpectralNormConv2d, SpectralNormLinear,
 };
 use crate::losses::{Distribution, StructuredInput};
-use crate::ops::linear_layer;
+use crate::ops::{
+    Activation, batch_norm_layer, batch_norm_train, conv_transpose2d_layer, conv2d_layer, leaky_relu, linear_layer,
+};
 use crate::penalties::{CriticLayer, Flatten, GradientPenaltyOptions, SequentialCritic, wasserstein_gradient_penalty};
 use crate::rng::Rng;
 
@@ -36,23 +37,33 @@ pub enum BatchNormMode {
 }
 
 pub(crate) fn batch_norm<const D: usize>(layer: &BatchNorm, x: Tensor<D>, mode: BatchNormMode) -> Tensor<D> {
+    batch_norm_act(layer, x, mode, Activation::Identity)
+}
+
+/// [`batch_norm`] followed by `activation`, fused on the CPU backend ([`crate::ops`]).
+pub(crate) fn batch_norm_act<const D: usize>(
+    layer: &BatchNorm,
+    x: Tensor<D>,
+    mode: BatchNormMode,
+    activation: Activation,
+) -> Tensor<D> {
     match mode {
-        BatchNormMode::Layer => layer.forward(x),
-        BatchNormMode::MovingAverages => burn::tensor::module::batch_norm(
+        BatchNormMode::Layer => batch_norm_layer(layer, x, activation),
+        BatchNormMode::MovingAverages => activation.apply(burn::tensor::module::batch_norm(
             x,
             layer.gamma.val(),
             layer.beta.val(),
             layer.running_mean.value(),
             layer.running_var.value(),
             layer.epsilon,
-        ),
+        )),
         BatchNormMode::BatchStatistics => {
-            burn::tensor::module::batch_norm_train(x, layer.gamma.val(), layer.beta.val(), layer.epsilon).output
+            batch_norm_train(x, layer.gamma.val(), layer.beta.val(), layer.epsilon, activation).0
         }
     }
 }
 
-fn batch_norm_layer(features: usize, momentum: f64, epsilon: f64, device: &Device) -> BatchNorm {
+fn new_batch_norm(features: usize, momentum: f64, epsilon: f64, device: &Device) -> BatchNorm {
     BatchNormConfig::new(features).with_momentum(momentum).with_epsilon(epsilon).init(device)
 }
 
@@ -207,14 +218,14 @@ impl MnistGeneratorConfig {
             .then(|| onehot_conditioning(rng, self.num_classes, 1024, self.embedding_size, device));
         Ok(MnistGenerator {
             fc1,
-            bn1: batch_norm_layer(1024, m, e, device),
+            bn1: new_batch_norm(1024, m, e, device),
             condition,
             fc2: glorot_linear(rng, 1024, 7 * 7 * 128, false, device),
-            bn2: batch_norm_layer(7 * 7 * 128, m, e, device),
+            bn2: new_batch_norm(7 * 7 * 128, m, e, device),
             deconv1: deconv(rng, [128, 64], device),
-            bn3: batch_norm_layer(64, m, e, device),
+            bn3: new_batch_norm(64, m, e, device),
             deconv2: deconv(rng, [64, 32], device),
-            bn4: batch_norm_layer(32, m, e, device),
+            bn4: new_batch_norm(32, m, e, device),
             conv: glorot_conv2d(rng, [32, 1], 4, 1, device),
             noise_dims: self.noise_dims,
             num_classes: self.num_classes,
@@ -256,15 +267,15 @@ impl MnistGenerator {
     pub fn forward_inputs(&self, inputs: &GeneratorInputs, mode: BatchNormMode) -> Result<Tensor<4>> {
         let x = self.input_vector(inputs)?;
         let n = x.dims()[0];
-        let mut x = relu(batch_norm(&self.bn1, linear_layer(&self.fc1, x), mode));
+        let mut x = batch_norm_act(&self.bn1, linear_layer(&self.fc1, x), mode, Activation::Relu);
         if let Some(condition) = &self.condition {
             x = condition.forward(x, inputs.labels("the conditional MNIST generator")?)?;
         }
-        let x = relu(batch_norm(&self.bn2, linear_layer(&self.fc2, x), mode));
+        let x = batch_norm_act(&self.bn2, linear_layer(&self.fc2, x), mode, Activation::Relu);
         let x = x.reshape([n, 128, 7, 7]);
-        let x = relu(batch_norm(&self.bn3, self.deconv1.forward(x), mode));
-        let x = relu(batch_norm(&self.bn4, self.deconv2.forward(x), mode));
-        Ok(self.conv.forward(x).tanh())
+        let x = batch_norm_act(&self.bn3, conv_transpose2d_layer(&self.deconv1, x), mode, Activation::Relu);
+        let x = batch_norm_act(&self.bn4, conv_transpose2d_layer(&self.deconv2, x), mode, Activation::Relu);
+        Ok(conv2d_layer(&self.conv, x).tanh())
     }
 
     fn input_vector(&self, inputs: &GeneratorInputs) -> Result<Tensor<2>> {
@@ -506,7 +517,7 @@ impl MnistDiscriminatorConfig {
             conv2,
             condition,
             fc1,
-            bn: batch_norm_layer(1024, self.batch_norm_momentum, self.batch_norm_epsilon, device),
+            bn: new_batch_norm(1024, self.batch_norm_momentum, self.batch_norm_epsilon, device),
             fc2,
             class_head: head(rng, self.aux_classes, device),
             categorical_head: head(rng, self.categorical_dim, device),
@@ -548,8 +559,9 @@ impl MnistDiscriminator {
     fn forward_all(&self, images: Tensor<4>, labels: Option<Tensor<2>>) -> Result<DiscriminatorOutput> {
         Self::check_images(&images)?;
         let n = images.dims()[0];
-        let x = self.act.forward(self.conv1.forward(images));
-        let x = self.act.forward(self.conv2.forward(x));
+        let slope = self.act.negative_slope;
+        let x = leaky_relu(self.conv1.forward(images), slope);
+        let x = leaky_relu(self.conv2.forward(x), slope);
         let mut x = x.reshape([n, 7 * 7 * 128]);
         if let Some(condition) = &self.condition {
             let labels = labels.ok_or_else(|| {
@@ -557,11 +569,12 @@ impl MnistDiscriminator {
             })?;
             x = condition.forward(x, labels)?;
         }
-        let mut x = self.fc1.forward(x);
-        if self.batch_norm {
-            x = self.bn.forward(x);
-        }
-        let x = self.act.forward(x);
+        let x = self.fc1.forward(x);
+        let x = if self.batch_norm {
+            batch_norm_layer(&self.bn, x, Activation::LeakyRelu(slope))
+        } else {
+            leaky_relu(x, slope)
+        };
         let mut distributions = Vec::new();
         if let Some(h) = &self.categorical_head {
             distributions.push(Distribution::Categorical { logits: linear_layer(h, x.clone()) });

@@ -1,4 +1,6 @@
-//! rgan's own CPU kernels for the hot paths of GAN training, with their backward passes.
+//! rgan's own CPU kernels for the hot paths of GAN training (matrix products, convolutions,
+//! transposed convolutions, batch norm fused with its activation, leaky ReLU), with their
+//! backward passes.
 //!
 //! burn's CPU backend (flex) computes these correctly but slowly for the shapes of a GAN at small
 //! batch sizes: a matrix product zero-fills its output and then copies it to re-align it before
@@ -10,6 +12,12 @@
 //! implementation computes, and the autodiff implementation records a backward pass that calls
 //! the same kernels for the gradients.
 
+mod conv;
+#[cfg(feature = "flex")]
+mod kernels;
 mod matmul;
+mod norm;
 
+pub use conv::{conv_transpose2d, conv_transpose2d_layer, conv2d, conv2d_layer};
 pub use matmul::{linear, linear_layer, matmul};
+pub use norm::{Activation, batch_norm_layer, batch_norm_train, leaky_relu};

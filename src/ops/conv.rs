@@ -1,0 +1,287 @@
+//! 2-D convolutions and transposed convolutions: [`conv2d`], [`conv_transpose2d`] and the
+//! forwards of burn's layers, [`conv2d_layer`] and [`conv_transpose2d_layer`].
+
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::{Conv2d, ConvTranspose2d};
+use burn::prelude::*;
+use burn::tensor::module;
+use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
+
+#[cfg(feature = "flex")]
+use super::kernels::{self, Window};
+
+/// burn's `module::conv2d` (NCHW input, weight `[out, in, kh, kw]`, padding pairs), equal up to
+/// float rounding. On the CPU (flex) backend in f32, with one group and no dilation, it is an
+/// im2col product per image, split over the threads by images, and its backward (input gradient
+/// as a transposed convolution, weight gradient as one product per image) uses the same kernels.
+///
+/// Panics where burn's would: channel counts that differ, or a kernel larger than the padded
+/// input.
+///
+/// ```
+/// use burn::prelude::*;
+/// use burn::tensor::ops::ConvOptions;
+/// let device = Device::default();
+/// let x = Tensor::<4>::ones([1, 1, 3, 3], &device);
+/// let w = Tensor::<4>::ones([2, 1, 2, 2], &device);
+/// let y = rgan::ops::conv2d(x, w, None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1));
+/// assert_eq!(y.dims(), [1, 2, 2, 2]);
+/// assert_eq!(y.into_data().to_vec::<f32>().unwrap(), vec![4.0; 8]);
+/// ```
+pub fn conv2d(input: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, options: ConvOptions<2>) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if let Some(window) = conv_window(&input, &weight, &options) {
+        return with_bias(kernels::conv2d(input, weight, window), bias);
+    }
+    module::conv2d(input, weight, bias, options)
+}
+
+/// burn's `module::conv_transpose2d` (NCHW input, weight `[in, out, kh, kw]`), equal up to float
+/// rounding; on the CPU backend in f32, with one group and no dilation, it is the adjoint of
+/// [`conv2d`]'s product (a product per image, then col2im), and so is its backward.
+///
+/// ```
+/// use burn::prelude::*;
+/// use burn::tensor::ops::ConvTransposeOptions;
+/// let device = Device::default();
+/// let x = Tensor::<4>::ones([1, 1, 2, 2], &device);
+/// let w = Tensor::<4>::ones([1, 1, 2, 2], &device);
+/// let y = rgan::ops::conv_transpose2d(x, w, None, ConvTransposeOptions::new([2, 2], [0, 0], [0, 0], [1, 1], 1));
+/// assert_eq!(y.dims(), [1, 1, 4, 4]);
+/// assert_eq!(y.into_data().to_vec::<f32>().unwrap(), vec![1.0; 16]);
+/// ```
+pub fn conv_transpose2d(
+    input: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    options: ConvTransposeOptions<2>,
+) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if let Some(window) = conv_transpose_window(&input, &weight, &options) {
+        return with_bias(kernels::conv_transpose2d(input, weight, window), bias);
+    }
+    module::conv_transpose2d(input, weight, bias, options)
+}
+
+/// burn's `nn::conv::Conv2d::forward` (its padding, `Same` included), through [`conv2d`].
+///
+/// ```
+/// use burn::prelude::*;
+/// use burn::nn::{PaddingConfig2d, conv::Conv2dConfig};
+/// let device = Device::default();
+/// let layer = Conv2dConfig::new([2, 3], [4, 4]).with_padding(PaddingConfig2d::Same).init(&device);
+/// let x = Tensor::<4>::ones([2, 2, 6, 6], &device);
+/// let expected = layer.forward(x.clone()).into_data();
+/// let y = rgan::ops::conv2d_layer(&layer, x);
+/// y.into_data().assert_approx_eq::<f32>(&expected, burn::tensor::Tolerance::default());
+/// ```
+pub fn conv2d_layer(layer: &Conv2d, input: Tensor<4>) -> Tensor<4> {
+    let [_, _, height, width] = input.dims();
+    let pairs = match layer.padding {
+        PaddingConfig2d::Valid => [(0, 0), (0, 0)],
+        PaddingConfig2d::Same => [
+            same_padding(height, layer.kernel_size[0], layer.stride[0]),
+            same_padding(width, layer.kernel_size[1], layer.stride[1]),
+        ],
+        PaddingConfig2d::Explicit(top, left, bottom, right) => [(top, bottom), (left, right)],
+    };
+    let options = ConvOptions::new_with_padding(layer.stride, pairs, layer.dilation, layer.groups);
+    conv2d(input, layer.weight.val(), layer.bias.as_ref().map(|b| b.val()), options)
+}
+
+/// burn's `nn::conv::ConvTranspose2d::forward`, through [`conv_transpose2d`].
+///
+/// ```
+/// use burn::prelude::*;
+/// use burn::nn::conv::ConvTranspose2dConfig;
+/// let device = Device::default();
+/// let layer = ConvTranspose2dConfig::new([3, 2], [4, 4]).with_stride([2, 2]).with_padding([1, 1]).init(&device);
+/// let x = Tensor::<4>::ones([2, 3, 5, 5], &device);
+/// let expected = layer.forward(x.clone()).into_data();
+/// let y = rgan::ops::conv_transpose2d_layer(&layer, x);
+/// y.into_data().assert_approx_eq::<f32>(&expected, burn::tensor::Tolerance::default());
+/// ```
+pub fn conv_transpose2d_layer(layer: &ConvTranspose2d, input: Tensor<4>) -> Tensor<4> {
+    let options =
+        ConvTransposeOptions::new(layer.stride, layer.padding, layer.padding_out, layer.dilation, layer.groups);
+    conv_transpose2d(input, layer.weight.val(), layer.bias.as_ref().map(|b| b.val()), options)
+}
+
+/// burn's `Same` padding `(before, after)` of one axis (it leaves dilation out, and so does this).
+fn same_padding(size: usize, kernel: usize, stride: usize) -> (usize, usize) {
+    let out = size.div_ceil(stride);
+    let total = if out > 0 { ((out - 1) * stride + kernel).saturating_sub(size) } else { 0 };
+    (total / 2, total - total / 2)
+}
+
+#[cfg(feature = "flex")]
+fn with_bias(out: Tensor<4>, bias: Option<Tensor<1>>) -> Tensor<4> {
+    match bias {
+        Some(bias) => {
+            let channels = bias.dims()[0];
+            out.add(bias.reshape([1, channels, 1, 1]))
+        }
+        None => out,
+    }
+}
+
+/// The window of a convolution the kernels compute, or `None` to leave it to burn (another
+/// device or dtype, groups, dilation, or shapes burn would reject).
+#[cfg(feature = "flex")]
+fn conv_window(input: &Tensor<4>, weight: &Tensor<4>, options: &ConvOptions<2>) -> Option<Window> {
+    let [_, channels, height, width] = input.dims();
+    let [_, weight_channels, kh, kw] = weight.dims();
+    if !kernels::on_cpu(input) || !kernels::on_cpu(weight) || options.groups != 1 || options.dilation != [1, 1] {
+        return None;
+    }
+    let [(top, bottom), (left, right)] = options.padding;
+    let (padded_h, padded_w) = (height + top + bottom, width + left + right);
+    if channels != weight_channels || kh == 0 || kw == 0 || padded_h < kh || padded_w < kw {
+        return None;
+    }
+    let [sh, sw] = options.stride;
+    Some(Window {
+        kernel: [kh, kw],
+        stride: [sh, sw],
+        pad: [top, left],
+        big: [height, width],
+        small: [(padded_h - kh) / sh + 1, (padded_w - kw) / sw + 1],
+    })
+}
+
+/// The window of a transposed convolution the kernels compute (output size by burn's formula),
+/// or `None` to leave it to burn.
+#[cfg(feature = "flex")]
+fn conv_transpose_window(input: &Tensor<4>, weight: &Tensor<4>, options: &ConvTransposeOptions<2>) -> Option<Window> {
+    let [_, channels, height, width] = input.dims();
+    let [weight_channels, _, kh, kw] = weight.dims();
+    if !kernels::on_cpu(input) || !kernels::on_cpu(weight) || options.groups != 1 || options.dilation != [1, 1] {
+        return None;
+    }
+    if channels != weight_channels || kh == 0 || kw == 0 || height == 0 || width == 0 {
+        return None;
+    }
+    let [sh, sw] = options.stride;
+    let [ph, pw] = options.padding;
+    let big = |size: usize, s: usize, k: usize, p: usize, out: usize| ((size - 1) * s + k + out).checked_sub(2 * p);
+    let (Some(big_h), Some(big_w)) =
+        (big(height, sh, kh, ph, options.padding_out[0]), big(width, sw, kw, pw, options.padding_out[1]))
+    else {
+        return None;
+    };
+    Some(Window { kernel: [kh, kw], stride: [sh, sw], pad: [ph, pw], big: [big_h, big_w], small: [height, width] })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Distribution, Tolerance};
+
+    fn random(dims: [usize; 4], device: &Device) -> Tensor<4> {
+        Tensor::random(dims, Distribution::Normal(0.0, 1.0), device)
+    }
+
+    /// (input, weight, stride, padding pairs) of convolutions: the MNIST networks' layers at a
+    /// small batch, and odd shapes.
+    fn conv_cases() -> Vec<([usize; 4], [usize; 4], [usize; 2], [(usize, usize); 2])> {
+        vec![
+            ([3, 1, 28, 28], [4, 1, 4, 4], [2, 2], [(1, 1), (1, 1)]),
+            ([3, 5, 14, 14], [6, 5, 4, 4], [2, 2], [(1, 1), (1, 1)]),
+            ([2, 4, 12, 12], [1, 4, 4, 4], [1, 1], [(1, 2), (1, 2)]),
+            ([2, 3, 7, 9], [2, 3, 3, 2], [2, 3], [(0, 2), (1, 0)]),
+        ]
+    }
+
+    #[test]
+    fn conv2d_matches_burn_with_gradients() {
+        let device = Device::default().autodiff();
+        for (xs, ws, stride, padding) in conv_cases() {
+            let options = ConvOptions::new_with_padding(stride, padding, [1, 1], 1);
+            let x = random(xs, &device).require_grad();
+            let w = random(ws, &device).require_grad();
+            let b = Tensor::<1>::random([ws[0]], Distribution::Default, &device).require_grad();
+            let ours = conv2d(x.clone(), w.clone(), Some(b.clone()), options.clone());
+            let theirs = module::conv2d(x.clone(), w.clone(), Some(b.clone()), options);
+            assert_eq!(ours.dims(), theirs.dims());
+            ours.clone()
+                .inner()
+                .into_data()
+                .assert_approx_eq::<f32>(&theirs.clone().inner().into_data(), Tolerance::default());
+            let g = random(ours.dims(), &device);
+            let ours = ours.mul(g.clone()).sum().backward();
+            let theirs = theirs.mul(g).sum().backward();
+            x.grad(&ours)
+                .unwrap()
+                .into_data()
+                .assert_approx_eq::<f32>(&x.grad(&theirs).unwrap().into_data(), Tolerance::default());
+            w.grad(&ours)
+                .unwrap()
+                .into_data()
+                .assert_approx_eq::<f32>(&w.grad(&theirs).unwrap().into_data(), Tolerance::default());
+            b.grad(&ours)
+                .unwrap()
+                .into_data()
+                .assert_approx_eq::<f32>(&b.grad(&theirs).unwrap().into_data(), Tolerance::default());
+        }
+    }
+
+    #[test]
+    fn conv_transpose2d_matches_burn_with_gradients() {
+        let device = Device::default().autodiff();
+        // (input, weight [in, out, kh, kw], stride, padding, padding_out)
+        let cases = [
+            ([3, 6, 7, 7], [6, 4, 4, 4], [2, 2], [1, 1], [0, 0]),
+            ([2, 4, 14, 14], [4, 3, 4, 4], [2, 2], [1, 1], [0, 0]),
+            ([2, 3, 5, 4], [3, 2, 3, 2], [2, 3], [1, 0], [1, 2]),
+            ([1, 2, 3, 3], [2, 2, 3, 3], [1, 1], [0, 0], [0, 0]),
+        ];
+        for (xs, ws, stride, padding, padding_out) in cases {
+            let options = ConvTransposeOptions::new(stride, padding, padding_out, [1, 1], 1);
+            let x = random(xs, &device).require_grad();
+            let w = random(ws, &device).require_grad();
+            let b = Tensor::<1>::random([ws[1]], Distribution::Default, &device).require_grad();
+            let ours = conv_transpose2d(x.clone(), w.clone(), Some(b.clone()), options.clone());
+            let theirs = module::conv_transpose2d(x.clone(), w.clone(), Some(b.clone()), options);
+            assert_eq!(ours.dims(), theirs.dims());
+            ours.clone()
+                .inner()
+                .into_data()
+                .assert_approx_eq::<f32>(&theirs.clone().inner().into_data(), Tolerance::default());
+            let g = random(ours.dims(), &device);
+            let ours = ours.mul(g.clone()).sum().backward();
+            let theirs = theirs.mul(g).sum().backward();
+            x.grad(&ours)
+                .unwrap()
+                .into_data()
+                .assert_approx_eq::<f32>(&x.grad(&theirs).unwrap().into_data(), Tolerance::default());
+            w.grad(&ours)
+                .unwrap()
+                .into_data()
+                .assert_approx_eq::<f32>(&w.grad(&theirs).unwrap().into_data(), Tolerance::default());
+            b.grad(&ours)
+                .unwrap()
+                .into_data()
+                .assert_approx_eq::<f32>(&b.grad(&theirs).unwrap().into_data(), Tolerance::default());
+        }
+    }
+
+    /// The tests above compare the kernels, not burn with itself.
+    #[test]
+    fn the_default_device_takes_the_kernels() {
+        for device in [Device::default(), Device::default().autodiff()] {
+            let options = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
+            let window = conv_window(&random([1, 2, 3, 3], &device), &random([1, 2, 2, 2], &device), &options);
+            assert_eq!(window.map(|w| w.small), Some([2, 2]));
+        }
+    }
+
+    #[test]
+    fn views_and_no_bias() {
+        let device = Device::default();
+        let x = random([2, 6, 9, 9], &device).permute([0, 1, 3, 2]);
+        let w = random([3, 6, 3, 3], &device);
+        let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+        let expected = module::conv2d(x.clone(), w.clone(), None, options.clone()).into_data();
+        conv2d(x, w, None, options).into_data().assert_approx_eq::<f32>(&expected, Tolerance::default());
+    }
+}
