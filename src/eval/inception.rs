@@ -268,7 +268,7 @@ impl BasicConv2d {
     /// `relu(bn(conv(x)))`, the batch norm with its running statistics (inference mode) on any
     /// device, autodiff included.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = self.conv.forward(x);
+        let x = crate::ops::conv2d_layer(&self.conv, x);
         let x = burn::tensor::module::batch_norm(
             x,
             self.bn.gamma.val(),

@@ -63,6 +63,53 @@ pub fn conv_transpose2d(
     module::conv_transpose2d(input, weight, bias, options)
 }
 
+/// The input gradient of a [`conv2d`] (stride `stride`, padding pairs `padding`, one group, no
+/// dilation) whose input was `[.., .., height, width]`: the transposed convolution of
+/// `output_gradient` with the same weight, cropped to the input. Differentiable in both
+/// arguments, which is what exact gradient penalties need.
+///
+/// ```
+/// use burn::prelude::*;
+/// let device = Device::default();
+/// let g = Tensor::<4>::ones([1, 2, 2, 2], &device);
+/// let w = Tensor::<4>::ones([2, 1, 2, 2], &device);
+/// let dx = rgan::ops::conv2d_input_gradient(g, w, [1, 1], [(0, 0), (0, 0)], [3, 3]);
+/// assert_eq!(dx.into_data().to_vec::<f32>().unwrap(), vec![2.0, 4.0, 2.0, 4.0, 8.0, 4.0, 2.0, 4.0, 2.0]);
+/// ```
+pub fn conv2d_input_gradient(
+    output_gradient: Tensor<4>,
+    weight: Tensor<4>,
+    stride: [usize; 2],
+    padding: [(usize, usize); 2],
+    [height, width]: [usize; 2],
+) -> Tensor<4> {
+    let [_, _, kh, kw] = weight.dims();
+    #[cfg(feature = "flex")]
+    {
+        let [_, channels, small_h, small_w] = output_gradient.dims();
+        if kernels::on_cpu(&output_gradient) && kernels::on_cpu(&weight) && weight.dims()[0] == channels {
+            let window = Window {
+                kernel: [kh, kw],
+                stride,
+                pad: [padding[0].0, padding[1].0],
+                big: [height, width],
+                small: [small_h, small_w],
+            };
+            return kernels::conv_transpose2d(output_gradient, weight, window);
+        }
+    }
+    let padded = [height + padding[0].0 + padding[0].1, width + padding[1].0 + padding[1].1];
+    let padding_out = [(padded[0] - kh) % stride[0], (padded[1] - kw) % stride[1]];
+    let full = module::conv_transpose2d(
+        output_gradient,
+        weight,
+        None,
+        ConvTransposeOptions::new(stride, [0, 0], padding_out, [1, 1], 1),
+    );
+    let [b, c, _, _] = full.dims();
+    full.slice([0..b, 0..c, padding[0].0..padding[0].0 + height, padding[1].0..padding[1].0 + width])
+}
+
 /// burn's `nn::conv::Conv2d::forward` (its padding, `Same` included), through [`conv2d`].
 ///
 /// ```
@@ -262,6 +309,21 @@ mod tests {
                 .unwrap()
                 .into_data()
                 .assert_approx_eq::<f32>(&b.grad(&theirs).unwrap().into_data(), Tolerance::default());
+        }
+    }
+
+    #[test]
+    fn input_gradient_is_the_autodiff_gradient() {
+        let device = Device::default().autodiff();
+        for (xs, ws, stride, padding) in conv_cases() {
+            let x = random(xs, &device).require_grad();
+            let w = random(ws, &device);
+            let options = ConvOptions::new_with_padding(stride, padding, [1, 1], 1);
+            let y = module::conv2d(x.clone(), w.clone(), None, options);
+            let g = random(y.dims(), &device);
+            let expected = x.grad(&y.mul(g.clone()).sum().backward()).unwrap();
+            let ours = conv2d_input_gradient(g.inner(), w.inner(), stride, padding, [xs[2], xs[3]]);
+            ours.into_data().assert_approx_eq::<f32>(&expected.into_data(), Tolerance::default());
         }
     }
 

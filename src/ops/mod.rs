@@ -18,6 +18,6 @@ mod kernels;
 mod matmul;
 mod norm;
 
-pub use conv::{conv_transpose2d, conv_transpose2d_layer, conv2d, conv2d_layer};
+pub use conv::{conv_transpose2d, conv_transpose2d_layer, conv2d, conv2d_input_gradient, conv2d_layer};
 pub use matmul::{linear, linear_layer, matmul};
 pub use norm::{Activation, batch_norm_layer, batch_norm_train, leaky_relu};

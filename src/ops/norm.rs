@@ -70,13 +70,13 @@ pub fn leaky_relu<const D: usize>(x: Tensor<D>, negative_slope: f64) -> Tensor<D
 /// ```
 /// use burn::prelude::*;
 /// use rgan::ops::Activation;
-/// let x = Tensor::<2>::from_floats([[1.0, 5.0], [3.0, 5.0]], &Device::default());
+/// let x = Tensor::<2>::from_floats([[1.0, 4.0], [3.0, 8.0]], &Device::default());
 /// let gamma = Tensor::<1>::ones([2], &Device::default());
 /// let beta = Tensor::<1>::zeros([2], &Device::default());
 /// let (y, mean, var) = rgan::ops::batch_norm_train(x, gamma, beta, 0.0, Activation::Relu);
-/// assert_eq!(mean.into_data().to_vec::<f32>().unwrap(), vec![2.0, 5.0]);
-/// assert_eq!(var.into_data().to_vec::<f32>().unwrap(), vec![1.0, 0.0]);
-/// assert_eq!(y.into_data().to_vec::<f32>().unwrap()[..2], [0.0, 0.0]);
+/// assert_eq!(mean.into_data().to_vec::<f32>().unwrap(), vec![2.0, 6.0]);
+/// assert_eq!(var.into_data().to_vec::<f32>().unwrap(), vec![1.0, 4.0]);
+/// assert_eq!(y.into_data().to_vec::<f32>().unwrap(), vec![0.0, 0.0, 1.0, 1.0]);
 /// ```
 pub fn batch_norm_train<const D: usize>(
     x: Tensor<D>,

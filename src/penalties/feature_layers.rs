@@ -10,6 +10,7 @@ use super::layers::{
 use super::tape::{Activation, Tape};
 use crate::error::{Result, RganError};
 use crate::features::{GroupNorm, InstanceNorm, SpectralNormConv2d, SpectralNormLinear};
+use crate::ops::matmul;
 
 /// Spectral-normalized linear: the forward pass computes `x W / sigma(W)` exactly as
 /// [`SpectralNormLinear::forward`] does (in training mode one power iteration advances `u`, as
@@ -45,7 +46,7 @@ impl CriticLayer for SpectralNormLinear {
         let divisor = tape.pop_features("SpectralNormLinear")?;
         let weight = tape.pop_features("SpectralNormLinear")?;
         let g = output_gradient.features("SpectralNormLinear")?;
-        Ok(Activation::Features(g.div(divisor).matmul(weight.transpose())))
+        Ok(Activation::Features(matmul(g.div(divisor), weight.transpose())))
     }
 }
 

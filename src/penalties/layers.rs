@@ -13,6 +13,7 @@ use burn::tensor::ops::ConvTransposeOptions;
 use super::layer::CriticLayer;
 use super::tape::{Activation, Tape};
 use crate::error::{Result, RganError};
+use crate::ops::{conv2d, conv2d_input_gradient, leaky_relu, linear_layer, matmul};
 
 /// `[1, C, 1, …]`: a per-channel vector broadcast against `[batch, C, …]`.
 pub(crate) fn per_channel<const D: usize>(v: Tensor<1>) -> Tensor<D> {
@@ -61,30 +62,6 @@ pub(crate) fn resolve_padding(
     }
 }
 
-/// The input gradient of a stride-`s`, padding-`pad`, dilation-1, one-group 2-D
-/// cross-correlation with `weight` `[out, in, kh, kw]` over an `[.., .., height, width]` input:
-/// `conv_transpose2d` of the output gradient with the same weight (differentiable in both), with
-/// `padding_out = (H + pads - k) mod s` to recover the padded size, then cropped to the input.
-pub(crate) fn conv2d_input_gradient(
-    output_gradient: Tensor<4>,
-    weight: Tensor<4>,
-    stride: [usize; 2],
-    padding: [(usize, usize); 2],
-    [height, width]: [usize; 2],
-) -> Tensor<4> {
-    let [_, _, kh, kw] = weight.dims();
-    let padded = [height + padding[0].0 + padding[0].1, width + padding[1].0 + padding[1].1];
-    let padding_out = [(padded[0] - kh) % stride[0], (padded[1] - kw) % stride[1]];
-    let full = conv_transpose2d(
-        output_gradient,
-        weight,
-        None,
-        ConvTransposeOptions::new(stride, [0, 0], padding_out, [1, 1], 1),
-    );
-    let [b, c, _, _] = full.dims();
-    full.slice([0..b, 0..c, padding[0].0..padding[0].0 + height, padding[1].0..padding[1].0 + width])
-}
-
 impl CriticLayer for Linear {
     fn forward_taped(&self, input: Activation, _tape: &mut Tape) -> Result<Activation> {
         let x = input.features("Linear")?;
@@ -93,12 +70,12 @@ impl CriticLayer for Linear {
         if d_in != w_in {
             return Err(RganError::shape("Linear input", &x.dims(), format!("but the weight is [{w_in}, _]")));
         }
-        Ok(Activation::Features(self.forward(x)))
+        Ok(Activation::Features(linear_layer(self, x)))
     }
 
     fn input_gradient(&self, output_gradient: Activation, _tape: &mut Tape) -> Result<Activation> {
         let g = output_gradient.features("Linear")?;
-        Ok(Activation::Features(g.matmul(self.weight.val().transpose())))
+        Ok(Activation::Features(matmul(g, self.weight.val().transpose())))
     }
 }
 
@@ -150,12 +127,8 @@ pub(crate) fn conv2d_forward_taped(
         ));
     }
     let padding = resolve_padding(conv.padding, [h, w], conv.kernel_size, conv.stride);
-    let out = burn::tensor::module::conv2d(
-        x,
-        weight,
-        bias,
-        burn::tensor::ops::ConvOptions::new_with_padding(conv.stride, padding, [1, 1], 1),
-    );
+    let out =
+        conv2d(x, weight, bias, burn::tensor::ops::ConvOptions::new_with_padding(conv.stride, padding, [1, 1], 1));
     tape.push_shape(&[h, w]);
     Ok(Activation::Maps(out))
 }
@@ -213,7 +186,7 @@ impl CriticLayer for LeakyRelu {
     fn forward_taped(&self, input: Activation, tape: &mut Tape) -> Result<Activation> {
         tape.push(input.clone().map(|t| t.detach(), |t| t.detach()));
         let slope = self.negative_slope;
-        Ok(input.map(|t| activation::leaky_relu(t, slope), |t| activation::leaky_relu(t, slope)))
+        Ok(input.map(|t| leaky_relu(t, slope), |t| leaky_relu(t, slope)))
     }
 
     fn input_gradient(&self, output_gradient: Activation, tape: &mut Tape) -> Result<Activation> {

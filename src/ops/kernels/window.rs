@@ -30,6 +30,12 @@ pub struct Window {
 }
 
 impl Window {
+    /// Whether im2col is the identity (1×1 kernel, stride 1, no padding): the image is its own
+    /// column matrix.
+    fn pointwise(&self) -> bool {
+        self.kernel == [1, 1] && self.stride == [1, 1] && self.pad == [0, 0] && self.big == self.small
+    }
+
     fn taps(&self) -> usize {
         self.kernel[0] * self.kernel[1]
     }
@@ -158,9 +164,15 @@ pub(super) fn lower(
     let dst = OutPtr(out.as_mut_ptr());
     let (blocks, per_block) = image_blocks(batch);
     for_each_index(blocks, |block| {
-        let mut col = vec![0.0f32; k * n];
+        let mut col = vec![0.0f32; if w.pointwise() { 0 } else { k * n }];
         for b in block * per_block..((block + 1) * per_block).min(batch) {
-            im2col(&big[b * big_channels * w.big_len()..][..big_channels * w.big_len()], big_channels, w, &mut col);
+            let image = &big[b * big_channels * w.big_len()..][..big_channels * w.big_len()];
+            let col = if w.pointwise() {
+                image
+            } else {
+                im2col(image, big_channels, w, &mut col);
+                &col
+            };
             // SAFETY: image `b`'s `[small_channels, n]` output block is inside `out`'s capacity
             // and written by this thread only; `weight` and `col` hold their shapes.
             unsafe {
@@ -172,7 +184,7 @@ pub(super) fn lower(
                     n,
                     k,
                     Matrix::row_major(weight, k),
-                    Matrix::row_major(&col, n),
+                    Matrix::row_major(col, n),
                 )
             };
         }
@@ -240,9 +252,15 @@ pub(super) fn weight_grad(
     let mut partials = vec![0.0f32; blocks * len];
     let dst = OutPtr(partials.as_mut_ptr());
     for_each_index(blocks, |block| {
-        let mut col = vec![0.0f32; n * k];
+        let mut col = vec![0.0f32; if w.pointwise() { 0 } else { n * k }];
         for (i, b) in (block * per_block..((block + 1) * per_block).min(batch)).enumerate() {
-            im2col(&big[b * big_channels * w.big_len()..][..big_channels * w.big_len()], big_channels, w, &mut col);
+            let image = &big[b * big_channels * w.big_len()..][..big_channels * w.big_len()];
+            let col = if w.pointwise() {
+                image
+            } else {
+                im2col(image, big_channels, w, &mut col);
+                &col
+            };
             // SAFETY: block `block`'s partial sum is `[small_channels, n]` inside `partials` and
             // written by this thread only; `col` is `[n, k]`, its transpose `[k, n]`.
             unsafe {
@@ -254,7 +272,7 @@ pub(super) fn weight_grad(
                     n,
                     k,
                     Matrix::row_major(&small[b * small_channels * k..][..small_channels * k], k),
-                    Matrix::row_major(&col, k).t(),
+                    Matrix::row_major(col, k).t(),
                 )
             };
         }
@@ -315,6 +333,7 @@ mod tests {
             Window { kernel: [4, 4], stride: [1, 1], pad: [1, 1], big: [9, 9], small: [9, 9] },
             // Odd shapes: no padding, uneven stride, a kernel wider than the padding allows.
             Window { kernel: [3, 2], stride: [1, 3], pad: [0, 0], big: [5, 8], small: [3, 3] },
+            Window { kernel: [1, 1], stride: [1, 1], pad: [0, 0], big: [4, 5], small: [4, 5] },
             Window { kernel: [5, 5], stride: [2, 2], pad: [3, 2], big: [6, 7], small: [4, 4] },
         ]
     }
