@@ -1,8 +1,8 @@
 //! 2-D convolutions and transposed convolutions: [`conv2d`], [`conv_transpose2d`] and the
 //! forwards of burn's layers, [`conv2d_layer`] and [`conv_transpose2d_layer`].
 
-use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
+use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::module;
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
@@ -123,17 +123,74 @@ pub fn conv2d_input_gradient(
 /// y.into_data().assert_approx_eq::<f32>(&expected, burn::tensor::Tolerance::default());
 /// ```
 pub fn conv2d_layer(layer: &Conv2d, input: Tensor<4>) -> Tensor<4> {
-    let [_, _, height, width] = input.dims();
-    let pairs = match layer.padding {
-        PaddingConfig2d::Valid => [(0, 0), (0, 0)],
-        PaddingConfig2d::Same => [
-            same_padding(height, layer.kernel_size[0], layer.stride[0]),
-            same_padding(width, layer.kernel_size[1], layer.stride[1]),
-        ],
-        PaddingConfig2d::Explicit(top, left, bottom, right) => [(top, bottom), (left, right)],
-    };
-    let options = ConvOptions::new_with_padding(layer.stride, pairs, layer.dilation, layer.groups);
+    let options = layer_options(layer, &input);
     conv2d(input, layer.weight.val(), layer.bias.as_ref().map(|b| b.val()), options)
+}
+
+/// `relu(batch_norm(conv(input)))` with the batch norm's moving averages (inference), for a
+/// plain (not autodiff) input: on the CPU backend in f32 the batch norm and the ReLU are applied
+/// to each image's output as the convolution writes it. Elsewhere it is burn's three operations.
+///
+/// ```
+/// use burn::prelude::*;
+/// use burn::nn::{BatchNormConfig, conv::Conv2dConfig};
+/// let device = Device::default();
+/// let conv = Conv2dConfig::new([2, 3], [3, 3]).init(&device);
+/// let bn = BatchNormConfig::new(3).init(&device);
+/// let x = Tensor::<4>::random([2, 2, 5, 5], burn::tensor::Distribution::Default, &device);
+/// let expected = burn::tensor::activation::relu(bn.forward(conv.forward(x.clone())));
+/// let y = rgan::ops::conv2d_batch_norm_relu(&conv, &bn, x);
+/// y.into_data().assert_approx_eq::<f32>(&expected.into_data(), burn::tensor::Tolerance::default());
+/// ```
+pub fn conv2d_batch_norm_relu(layer: &Conv2d, bn: &BatchNorm, input: Tensor<4>) -> Tensor<4> {
+    let options = layer_options(layer, &input);
+    #[cfg(feature = "flex")]
+    if kernels::on_plain_cpu(&input) {
+        let weight = layer.weight.val();
+        if let Some(window) = conv_window(&input, &weight, &options) {
+            let inv_std = bn.running_var.value().add_scalar(bn.epsilon).sqrt().recip();
+            let scale = bn.gamma.val().mul(inv_std);
+            let offset = match &layer.bias {
+                Some(bias) => bias.val().sub(bn.running_mean.value()),
+                None => bn.running_mean.value().neg(),
+            };
+            let shift = bn.beta.val().add(offset.mul(scale.clone()));
+            return kernels::conv2d_affine_relu(input, weight, scale, shift, window);
+        }
+    }
+    let x = conv2d(input, layer.weight.val(), layer.bias.as_ref().map(|b| b.val()), options);
+    let x = module::batch_norm(
+        x,
+        bn.gamma.val(),
+        bn.beta.val(),
+        bn.running_mean.value(),
+        bn.running_var.value(),
+        bn.epsilon,
+    );
+    burn::tensor::activation::relu(x)
+}
+
+/// The options of a burn conv layer for this input (its padding resolved, `Same` included).
+fn layer_options(layer: &Conv2d, input: &Tensor<4>) -> ConvOptions<2> {
+    let [_, _, height, width] = input.dims();
+    let pairs = padding_pairs(&layer.padding, [height, width], layer.kernel_size, layer.stride);
+    ConvOptions::new_with_padding(layer.stride, pairs, layer.dilation, layer.groups)
+}
+
+/// A burn padding setting as `(before, after)` pairs for an input of `[height, width]`.
+pub(super) fn padding_pairs(
+    padding: &PaddingConfig2d,
+    [height, width]: [usize; 2],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+) -> [(usize, usize); 2] {
+    match *padding {
+        PaddingConfig2d::Valid => [(0, 0), (0, 0)],
+        PaddingConfig2d::Same => {
+            [same_padding(height, kernel[0], stride[0]), same_padding(width, kernel[1], stride[1])]
+        }
+        PaddingConfig2d::Explicit(top, left, bottom, right) => [(top, bottom), (left, right)],
+    }
 }
 
 /// burn's `nn::conv::ConvTranspose2d::forward`, through [`conv_transpose2d`].

@@ -1,6 +1,6 @@
 //! rgan's own CPU kernels for the hot paths of GAN training (matrix products, convolutions,
 //! transposed convolutions, batch norm fused with its activation, leaky ReLU), with their
-//! backward passes.
+//! backward passes, and inference-only pooling and convolution with batch norm and ReLU.
 //!
 //! burn's CPU backend (flex) computes these correctly but slowly for the shapes of a GAN at small
 //! batch sizes: a matrix product zero-fills its output and then copies it to re-align it before
@@ -17,7 +17,11 @@ mod conv;
 mod kernels;
 mod matmul;
 mod norm;
+mod pool;
 
-pub use conv::{conv_transpose2d, conv_transpose2d_layer, conv2d, conv2d_input_gradient, conv2d_layer};
+pub use conv::{
+    conv_transpose2d, conv_transpose2d_layer, conv2d, conv2d_batch_norm_relu, conv2d_input_gradient, conv2d_layer,
+};
 pub use matmul::{linear, linear_layer, matmul};
 pub use norm::{Activation, batch_norm_layer, batch_norm_train, leaky_relu};
+pub use pool::{avg_pool2d_layer, max_pool2d_layer};

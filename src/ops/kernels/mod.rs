@@ -17,7 +17,7 @@ use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
 
 use gemm::Matrix;
-pub(crate) use window::Window;
+pub(crate) use window::{Pool, Window};
 
 /// rgan's CPU kernels as a burn backend extension.
 #[backend_extension(Flex, Autodiff)]
@@ -54,6 +54,18 @@ pub(crate) trait CpuKernels: Backend {
         epsilon: f64,
         slope: Option<f32>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+    /// Pools each `[H, W]` plane of `input` `[N, C, H, W]` over the window. Forward only: on
+    /// autodiff the result is a constant.
+    fn pool2d_planes(input: FloatTensor<Self>, window: Window, kind: Pool) -> FloatTensor<Self>;
+    /// `max(0, conv2d(input, weight) · scale + shift)` per output channel. Forward only: on
+    /// autodiff the result is a constant.
+    fn conv2d_affine_relu(
+        input: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        shift: FloatTensor<Self>,
+        window: Window,
+    ) -> FloatTensor<Self>;
     /// A leaky ReLU of negative slope `slope`.
     fn leaky_relu_act(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self>;
     /// The leaky ReLU's input gradient. Not differentiable.
@@ -102,6 +114,34 @@ pub(super) fn batch_norm_act<const D: usize>(
 
 pub(super) fn leaky_relu<const D: usize>(x: Tensor<D>, slope: f32) -> Tensor<D> {
     Tensor::from_dispatch(<Dispatch as CpuKernels>::leaky_relu_act(x.into_dispatch(), slope))
+}
+
+/// Whether `tensor` is f32 on the plain CPU device (no autodiff): the inference-only kernels.
+pub(super) fn on_plain_cpu<const D: usize>(tensor: &Tensor<D>) -> bool {
+    tensor.dtype() == DType::F32 && tensor.device() == Device::flex()
+}
+
+/// Pools each `[H, W]` plane of a plain CPU tensor `[N, C, H, W]` (forward only).
+pub(super) fn pool2d(input: Tensor<4>, window: Window, kind: Pool) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as CpuKernels>::pool2d_planes(input.into_dispatch(), window, kind))
+}
+
+/// `max(0, conv2d(input, weight) · scale + shift)` per output channel, on plain CPU tensors
+/// (forward only): a convolution with an inference batch norm and a ReLU folded in.
+pub(super) fn conv2d_affine_relu(
+    input: Tensor<4>,
+    weight: Tensor<4>,
+    scale: Tensor<1>,
+    shift: Tensor<1>,
+    window: Window,
+) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as CpuKernels>::conv2d_affine_relu(
+        input.into_dispatch(),
+        weight.into_dispatch(),
+        scale.into_dispatch(),
+        shift.into_dispatch(),
+        window,
+    ))
 }
 
 /// A flex tensor's view as a strided matrix (rank 2).
@@ -156,7 +196,7 @@ impl CpuKernels for Flex {
         let (input, weight) = (contiguous(input), contiguous(weight));
         let [batch, big_channels, ..] = dims4(&input);
         let small_channels = dims4(&weight)[0];
-        let out = window::lower(values(&input), batch, big_channels, values(&weight), small_channels, &window);
+        let out = window::lower(values(&input), batch, big_channels, values(&weight), small_channels, &window, None);
         flex_tensor(out, [batch, small_channels, window.small[0], window.small[1]])
     }
 
@@ -221,6 +261,29 @@ impl CpuKernels for Flex {
             flex_tensor(gamma_grad, [channels]),
             flex_tensor(beta_grad, [channels]),
         )
+    }
+
+    fn pool2d_planes(input: FloatTensor<Self>, window: Window, kind: Pool) -> FloatTensor<Self> {
+        let input = contiguous(input);
+        let [n, c, ..] = dims4(&input);
+        let out = window::pool(values(&input), n * c, &window, kind);
+        flex_tensor(out, [n, c, window.small[0], window.small[1]])
+    }
+
+    fn conv2d_affine_relu(
+        input: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        shift: FloatTensor<Self>,
+        window: Window,
+    ) -> FloatTensor<Self> {
+        let [input, weight, scale, shift] = [input, weight, scale, shift].map(contiguous);
+        let [batch, big_channels, ..] = dims4(&input);
+        let small_channels = dims4(&weight)[0];
+        let affine = window::Affine { scale: values(&scale), shift: values(&shift) };
+        let out =
+            window::lower(values(&input), batch, big_channels, values(&weight), small_channels, &window, Some(affine));
+        flex_tensor(out, [batch, small_channels, window.small[0], window.small[1]])
     }
 
     fn leaky_relu_act(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self> {
@@ -404,6 +467,26 @@ impl<B: CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
         );
         let wrap = <Self as AutodiffBackend>::from_inner;
         (wrap(dx), wrap(dgamma), wrap(dbeta))
+    }
+
+    fn pool2d_planes(input: FloatTensor<Self>, window: Window, kind: Pool) -> FloatTensor<Self> {
+        <Self as AutodiffBackend>::from_inner(B::pool2d_planes(input.into_primitive(), window, kind))
+    }
+
+    fn conv2d_affine_relu(
+        input: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        shift: FloatTensor<Self>,
+        window: Window,
+    ) -> FloatTensor<Self> {
+        <Self as AutodiffBackend>::from_inner(B::conv2d_affine_relu(
+            input.into_primitive(),
+            weight.into_primitive(),
+            scale.into_primitive(),
+            shift.into_primitive(),
+            window,
+        ))
     }
 
     fn leaky_relu_act(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self> {

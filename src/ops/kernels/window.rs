@@ -142,6 +142,194 @@ fn col2im(col: &[f32], channels: usize, w: &Window, image: &mut [f32]) {
     }
 }
 
+/// Calls `f(c, weight_index, row_pairs)` for every channel `c` and kernel offset: `row_pairs`
+/// yields, for each small row with a source row inside the image, the small row's start, the
+/// valid small columns, and the big row's start of the first valid column (in the channel's
+/// plane). The three direct kernels below share this walk.
+fn for_each_tap(
+    w: &Window,
+    channels: usize,
+    mut f: impl FnMut(usize, usize, &mut dyn Iterator<Item = (usize, std::ops::Range<usize>, usize)>),
+) {
+    let [kh, kw] = w.kernel;
+    let [sh, sw] = w.small;
+    let bw = w.big[1];
+    for c in 0..channels {
+        for ky in 0..kh {
+            for kx in 0..kw {
+                let xs = w.valid(1, kx);
+                if xs.is_empty() {
+                    continue;
+                }
+                let first = xs.start * w.stride[1] + kx - w.pad[1];
+                let mut rows =
+                    (0..sh).filter_map(|oy| w.source(0, oy, ky).map(|iy| (oy * sw, xs.clone(), iy * bw + first)));
+                f(c, (c * kh + ky) * kw + kx, &mut rows);
+            }
+        }
+    }
+}
+
+/// [`lower`] of one image into one output channel, without im2col: for each tap, the output
+/// rows get the weight times the shifted input rows.
+fn lower_single(image: &[f32], channels: usize, weight: &[f32], w: &Window, out: &mut [f32]) {
+    out.fill(0.0);
+    let (stride, plane_len) = (w.stride[1], w.big_len());
+    for_each_tap(w, channels, |c, tap, rows| {
+        let (wv, plane) = (weight[tap], &image[c * plane_len..(c + 1) * plane_len]);
+        for (row, xs, src) in rows {
+            let dst = &mut out[row + xs.start..row + xs.end];
+            if stride == 1 {
+                for (d, x) in dst.iter_mut().zip(&plane[src..src + xs.len()]) {
+                    *d += wv * x;
+                }
+            } else {
+                for (j, d) in dst.iter_mut().enumerate() {
+                    *d += wv * plane[src + j * stride];
+                }
+            }
+        }
+    });
+}
+
+/// [`raise`] of one image from one input channel, without col2im.
+fn raise_single(small: &[f32], channels: usize, weight: &[f32], w: &Window, image: &mut [f32]) {
+    image.fill(0.0);
+    let (stride, plane_len) = (w.stride[1], w.big_len());
+    for_each_tap(w, channels, |c, tap, rows| {
+        let wv = weight[tap];
+        let plane = &mut image[c * plane_len..(c + 1) * plane_len];
+        for (row, xs, dst) in rows {
+            let src = &small[row + xs.start..row + xs.end];
+            if stride == 1 {
+                for (d, g) in plane[dst..dst + xs.len()].iter_mut().zip(src) {
+                    *d += wv * g;
+                }
+            } else {
+                for (j, g) in src.iter().enumerate() {
+                    plane[dst + j * stride] += wv * g;
+                }
+            }
+        }
+    });
+}
+
+/// [`weight_grad`]'s term of one image for one small channel, added to `grad`, without im2col.
+fn weight_grad_single(big: &[f32], channels: usize, small: &[f32], w: &Window, grad: &mut [f32]) {
+    let (stride, plane_len) = (w.stride[1], w.big_len());
+    for_each_tap(w, channels, |c, tap, rows| {
+        let plane = &big[c * plane_len..(c + 1) * plane_len];
+        let mut acc = 0.0f32;
+        for (row, xs, src) in rows {
+            let g = &small[row + xs.start..row + xs.end];
+            acc += if stride == 1 {
+                dot(g, &plane[src..src + xs.len()])
+            } else {
+                g.iter().enumerate().map(|(j, g)| g * plane[src + j * stride]).sum::<f32>()
+            };
+        }
+        grad[tap] += acc;
+    });
+}
+
+/// A dot product in eight independent lanes (which the compiler vectorizes).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a8.remainder().iter().zip(b8.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in a8.zip(b8) {
+        for i in 0..8 {
+            lanes[i] += x[i] * y[i];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+/// A per-channel affine map followed by a ReLU, applied to a convolution's output as it is
+/// written (an inference batch norm folded into the convolution).
+#[derive(Clone, Copy)]
+pub(super) struct Affine<'a> {
+    pub scale: &'a [f32],
+    pub shift: &'a [f32],
+}
+
+impl Affine<'_> {
+    /// `out[c, ..] = max(0, out[c, ..] · scale[c] + shift[c])` for one image of `plane`-long
+    /// channels.
+    fn apply(self, out: &mut [f32], plane: usize) {
+        for (c, row) in out.chunks_exact_mut(plane).enumerate() {
+            let (k, b) = (self.scale[c], self.shift[c]);
+            for v in row {
+                *v = (*v * k + b).max(0.0);
+            }
+        }
+    }
+}
+
+/// A pooling reduction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pool {
+    /// The maximum of the window's pixels inside the image.
+    Max,
+    /// The mean of the window's pixels inside the image (padding not counted).
+    MeanOfValid,
+    /// The window's sum divided by the kernel's size (padding counted as zeros).
+    MeanOfWindow,
+}
+
+/// Pools every `[big…]` plane of `planes` planes into a `[small…]` plane over the window `w`.
+pub(super) fn pool(input: &[f32], planes: usize, w: &Window, kind: Pool) -> Vec<f32> {
+    let (big, small) = (w.big_len(), w.small_len());
+    let mut out: Vec<f32> = Vec::with_capacity(planes * small);
+    let dst = OutPtr(out.as_mut_ptr());
+    let [sh, sw] = w.small;
+    let stride = w.stride[1];
+    // The number of valid taps of each small row and column.
+    let count = |axis: usize, o: usize| (0..w.kernel[axis]).filter(|&k| w.source(axis, o, k).is_some()).count();
+    let rows: Vec<usize> = (0..sh).map(|oy| count(0, oy)).collect();
+    let cols: Vec<usize> = (0..sw).map(|ox| count(1, ox)).collect();
+    let blocks = threads().min(planes).max(1);
+    let per_block = planes.div_ceil(blocks);
+    for_each_index(blocks, |block| {
+        for p in block * per_block..((block + 1) * per_block).min(planes) {
+            let plane = &input[p * big..(p + 1) * big];
+            // SAFETY: plane `p` of the output is written by this thread only.
+            let out = unsafe { std::slice::from_raw_parts_mut(dst.at(p * small), small) };
+            out.fill(if kind == Pool::Max { f32::NEG_INFINITY } else { 0.0 });
+            for_each_tap(w, 1, |_, _, taps| {
+                for (row, xs, src) in taps {
+                    let dst = &mut out[row + xs.start..row + xs.end];
+                    match (kind, stride) {
+                        (Pool::Max, 1) => dst.iter_mut().zip(&plane[src..]).for_each(|(d, &x)| *d = d.max(x)),
+                        (Pool::Max, _) => {
+                            dst.iter_mut().enumerate().for_each(|(j, d)| *d = d.max(plane[src + j * stride]))
+                        }
+                        (_, 1) => dst.iter_mut().zip(&plane[src..]).for_each(|(d, &x)| *d += x),
+                        (_, _) => dst.iter_mut().enumerate().for_each(|(j, d)| *d += plane[src + j * stride]),
+                    }
+                }
+            });
+            match kind {
+                Pool::Max => {}
+                Pool::MeanOfWindow => {
+                    let scale = 1.0 / w.taps() as f32;
+                    out.iter_mut().for_each(|v| *v *= scale);
+                }
+                Pool::MeanOfValid => {
+                    for (oy, row) in out.chunks_exact_mut(sw).enumerate() {
+                        for (v, &c) in row.iter_mut().zip(&cols) {
+                            *v /= (rows[oy] * c) as f32;
+                        }
+                    }
+                }
+            }
+        }
+    });
+    // SAFETY: every plane was written above.
+    unsafe { out.set_len(planes * small) };
+    out
+}
+
 /// The contiguous block of images each thread takes.
 fn image_blocks(batch: usize) -> (usize, usize) {
     let blocks = threads().min(batch).max(1);
@@ -158,6 +346,7 @@ pub(super) fn lower(
     weight: &[f32],
     small_channels: usize,
     w: &Window,
+    epilogue: Option<Affine<'_>>,
 ) -> Vec<f32> {
     let (k, n) = (big_channels * w.taps(), w.small_len());
     let mut out: Vec<f32> = Vec::with_capacity(batch * small_channels * n);
@@ -167,6 +356,15 @@ pub(super) fn lower(
         let mut col = vec![0.0f32; if w.pointwise() { 0 } else { k * n }];
         for b in block * per_block..((block + 1) * per_block).min(batch) {
             let image = &big[b * big_channels * w.big_len()..][..big_channels * w.big_len()];
+            if small_channels == 1 && !w.pointwise() {
+                // SAFETY: image `b`'s output is written by this thread only.
+                let out = unsafe { std::slice::from_raw_parts_mut(dst.at(b * n), n) };
+                lower_single(image, big_channels, weight, w, out);
+                if let Some(affine) = epilogue {
+                    affine.apply(out, n);
+                }
+                continue;
+            }
             let col = if w.pointwise() {
                 image
             } else {
@@ -187,6 +385,11 @@ pub(super) fn lower(
                     Matrix::row_major(col, n),
                 )
             };
+            if let Some(affine) = epilogue {
+                // SAFETY: image `b`'s output block, just written by this thread.
+                let out = unsafe { std::slice::from_raw_parts_mut(dst.at(b * small_channels * n), small_channels * n) };
+                affine.apply(out, n);
+            }
         }
     });
     // SAFETY: every image's block was written above.
@@ -211,8 +414,15 @@ pub(super) fn raise(
     let dst = OutPtr(out.as_mut_ptr());
     let (blocks, per_block) = image_blocks(batch);
     for_each_index(blocks, |block| {
-        let mut col = vec![0.0f32; m * n];
+        let single = small_channels == 1;
+        let mut col = vec![0.0f32; if single { 0 } else { m * n }];
         for b in block * per_block..((block + 1) * per_block).min(batch) {
+            if single {
+                // SAFETY: image `b` of the output is written by this thread only.
+                let image = unsafe { std::slice::from_raw_parts_mut(dst.at(b * image_len), image_len) };
+                raise_single(&small[b * n..(b + 1) * n], big_channels, weight, w, image);
+                continue;
+            }
             // SAFETY: `col` is `[m, n]`; the weight's transpose is `[m, small_channels]` and the
             // image `[small_channels, n]`.
             unsafe {
@@ -255,6 +465,12 @@ pub(super) fn weight_grad(
         let mut col = vec![0.0f32; if w.pointwise() { 0 } else { n * k }];
         for (i, b) in (block * per_block..((block + 1) * per_block).min(batch)).enumerate() {
             let image = &big[b * big_channels * w.big_len()..][..big_channels * w.big_len()];
+            if small_channels == 1 && !w.pointwise() {
+                // SAFETY: block `block`'s partial sum is written by this thread only.
+                let grad = unsafe { std::slice::from_raw_parts_mut(dst.at(block * len), len) };
+                weight_grad_single(image, big_channels, &small[b * k..(b + 1) * k], w, grad);
+                continue;
+            }
             let col = if w.pointwise() {
                 image
             } else {
@@ -341,13 +557,15 @@ mod tests {
     #[test]
     fn lower_is_the_direct_convolution() {
         for w in windows() {
-            let (batch, cb, cs) = (3, 2, 4);
-            let big = values(batch * cb * w.big_len(), 1);
-            let weight = values(cs * cb * w.taps(), 2);
-            let ours = lower(&big, batch, cb, &weight, cs, &w);
-            let expected = direct_conv(&big, batch, cb, &weight, cs, &w);
-            for (a, b) in ours.iter().zip(&expected) {
-                assert!((a - b).abs() < 1e-4, "{w:?}: {a} vs {b}");
+            for cs in [4, 1] {
+                let (batch, cb) = (3, 2);
+                let big = values(batch * cb * w.big_len(), 1);
+                let weight = values(cs * cb * w.taps(), 2);
+                let ours = lower(&big, batch, cb, &weight, cs, &w, None);
+                let expected = direct_conv(&big, batch, cb, &weight, cs, &w);
+                for (a, b) in ours.iter().zip(&expected) {
+                    assert!((a - b).abs() < 1e-4, "{w:?}: {a} vs {b}");
+                }
             }
         }
     }
@@ -357,15 +575,17 @@ mod tests {
     #[test]
     fn raise_and_weight_grad_are_the_adjoints() {
         for w in windows() {
-            let (batch, cb, cs) = (3, 2, 4);
-            let x = values(batch * cb * w.big_len(), 3);
-            let y = values(batch * cs * w.small_len(), 4);
-            let weight = values(cs * cb * w.taps(), 5);
-            let forward = dot(&lower(&x, batch, cb, &weight, cs, &w), &y);
-            let back = dot(&x, &raise(&y, batch, cs, &weight, cb, &w));
-            let grad = dot(&weight, &weight_grad(&x, &y, batch, cb, cs, &w));
-            assert!((forward - back).abs() < 1e-3 * forward.abs().max(1.0), "{w:?}: {forward} vs {back}");
-            assert!((forward - grad).abs() < 1e-3 * forward.abs().max(1.0), "{w:?}: {forward} vs {grad}");
+            for cs in [4, 1] {
+                let (batch, cb) = (3, 2);
+                let x = values(batch * cb * w.big_len(), 3);
+                let y = values(batch * cs * w.small_len(), 4);
+                let weight = values(cs * cb * w.taps(), 5);
+                let forward = dot(&lower(&x, batch, cb, &weight, cs, &w, None), &y);
+                let back = dot(&x, &raise(&y, batch, cs, &weight, cb, &w));
+                let grad = dot(&weight, &weight_grad(&x, &y, batch, cb, cs, &w));
+                assert!((forward - back).abs() < 1e-3 * forward.abs().max(1.0), "{w:?}: {forward} vs {back}");
+                assert!((forward - grad).abs() < 1e-3 * forward.abs().max(1.0), "{w:?}: {forward} vs {grad}");
+            }
         }
     }
 }
