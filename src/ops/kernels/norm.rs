@@ -7,28 +7,24 @@
 
 use super::gemm::{OutPtr, for_each_index, threads};
 
-/// The activation after a batch norm: `x` for `x > 0`, `slope · x` otherwise; `None` is the
-/// identity. Its derivative at 0 follows burn: 0 for a ReLU (slope 0), 1 for a leaky ReLU.
-pub(super) fn activate(x: f32, slope: Option<f32>) -> f32 {
-    match slope {
-        Some(s) if x <= 0.0 => {
-            if s == 0.0 {
-                0.0
-            } else {
-                x * s
-            }
-        }
-        _ => x,
-    }
+/// The activation after a batch norm: `x` for `x > 0`, `slope · x` otherwise (slope 0: a ReLU,
+/// 1: the identity). Branch-free, so that the loops over it vectorize; `+ 0.0` turns a ReLU's
+/// `-0.0` into `0.0`.
+#[inline(always)]
+fn activate(x: f32, slope: f32) -> f32 {
+    if x > 0.0 { x } else { x * slope + 0.0 }
 }
 
-#[inline]
-pub(super) fn derivative(x: f32, slope: Option<f32>) -> f32 {
-    match slope {
-        None => 1.0,
-        Some(s) if x < 0.0 || (x == 0.0 && s == 0.0) => s,
-        Some(_) => 1.0,
-    }
+/// The activation's derivative: 1 for `x > 0`, `slope` otherwise (at 0 a ReLU's is 0, as
+/// burn's).
+#[inline(always)]
+fn derivative(x: f32, slope: f32) -> f32 {
+    if x > 0.0 { 1.0 } else { slope }
+}
+
+/// The kernels' slope of an optional activation (`None`: the identity).
+fn slope_of(slope: Option<f32>) -> f32 {
+    slope.unwrap_or(1.0)
 }
 
 /// The shape of a normalized tensor: `batch` × `channels` × `spatial` elements, channel-major
@@ -45,14 +41,9 @@ impl Layout {
         self.batch * self.spatial
     }
 
-    /// Calls `f(channel, values)` for each example's run of channel `c`, for every `c` in
-    /// `channels`, example by example.
-    fn runs<'a>(&self, data: &'a [f32], channels: std::ops::Range<usize>, mut f: impl FnMut(usize, &'a [f32])) {
-        for b in 0..self.batch {
-            for c in channels.clone() {
-                f(c, &data[(b * self.channels + c) * self.spatial..][..self.spatial]);
-            }
-        }
+    /// The start of example `b`'s run of channel `c`.
+    fn start(&self, b: usize, c: usize) -> usize {
+        (b * self.channels + c) * self.spatial
     }
 }
 
@@ -63,27 +54,61 @@ fn channel_blocks(channels: usize, f: impl Fn(std::ops::Range<usize>) + Sync + S
     for_each_index(blocks, |b| f(b * size..((b + 1) * size).min(channels)));
 }
 
-/// Per-channel mean and biased variance (two passes, f64 sums).
-fn statistics(x: &[f32], layout: Layout, channels: std::ops::Range<usize>, mean: &mut [f32], var: &mut [f32]) {
-    let first = channels.start;
-    let mut sums = vec![0.0f64; channels.len()];
-    layout.runs(x, channels.clone(), |c, run| sums[c - first] += run.iter().map(|&v| v as f64).sum::<f64>());
-    let count = layout.count() as f64;
-    for (m, s) in mean.iter_mut().zip(&sums) {
-        *m = (s / count) as f32;
+/// `Σ f(xᵢ)` in sixteen independent f32 lanes (which vectorize), added up in f64.
+#[inline(always)]
+fn lane_sum(xs: &[f32], f: impl Fn(f32) -> f32) -> f64 {
+    let mut lanes = [0.0f32; 16];
+    let chunks = xs.chunks_exact(16);
+    let tail: f64 = chunks.remainder().iter().map(|&v| f(v) as f64).sum();
+    for chunk in chunks {
+        for i in 0..16 {
+            lanes[i] += f(chunk[i]);
+        }
     }
-    sums.fill(0.0);
-    layout.runs(x, channels, |c, run| {
-        let m = mean[c - first] as f64;
-        sums[c - first] += run.iter().map(|&v| (v as f64 - m) * (v as f64 - m)).sum::<f64>();
-    });
-    for (v, s) in var.iter_mut().zip(&sums) {
-        *v = (s / count) as f32;
-    }
+    lanes.iter().map(|&v| v as f64).sum::<f64>() + tail
 }
 
-/// `act(γ · (x − mean) / sqrt(var + ε) + β)` with the batch's own statistics; returns the
-/// output, the mean and the biased variance.
+/// `Σ f(xᵢ, yᵢ)` in sixteen f32 lanes, added up in f64.
+#[inline(always)]
+fn lane_sum2(xs: &[f32], ys: &[f32], f: impl Fn(f32, f32) -> f32) -> f64 {
+    let mut lanes = [0.0f32; 16];
+    let (cx, cy) = (xs.chunks_exact(16), ys.chunks_exact(16));
+    let tail: f64 = cx.remainder().iter().zip(cy.remainder()).map(|(&x, &y)| f(x, y) as f64).sum();
+    for (x, y) in cx.zip(cy) {
+        for i in 0..16 {
+            lanes[i] += f(x[i], y[i]);
+        }
+    }
+    lanes.iter().map(|&v| v as f64).sum::<f64>() + tail
+}
+
+/// Per-channel sums `Σ f(x)` (and `Σ g(x, y)`) over all examples, for the channels of a block.
+/// With one element per channel (a dense layer's `[batch, channels]`), the loop runs along each
+/// row instead, across the channels.
+fn channel_sums(
+    layout: Layout,
+    channels: &std::ops::Range<usize>,
+    x: &[f32],
+    f: impl Fn(usize, f32) -> f32,
+) -> Vec<f64> {
+    let mut sums = vec![0.0f64; channels.len()];
+    for b in 0..layout.batch {
+        if layout.spatial == 1 {
+            let row = &x[layout.start(b, channels.start)..][..channels.len()];
+            for ((s, &v), c) in sums.iter_mut().zip(row).zip(channels.clone()) {
+                *s += f(c, v) as f64;
+            }
+        } else {
+            for c in channels.clone() {
+                sums[c - channels.start] += lane_sum(&x[layout.start(b, c)..][..layout.spatial], |v| f(c, v));
+            }
+        }
+    }
+    sums
+}
+
+/// `act(γ · (x − mean) / sqrt(var + ε) + β)` with the batch's own statistics (mean, then the
+/// biased variance around it); returns the output, the mean and the variance.
 pub(super) fn batch_norm_forward(
     x: &[f32],
     layout: Layout,
@@ -92,35 +117,39 @@ pub(super) fn batch_norm_forward(
     epsilon: f64,
     slope: Option<f32>,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let c_all = layout.channels;
+    let (c_all, slope) = (layout.channels, slope_of(slope));
     let mut mean = vec![0.0f32; c_all];
     let mut var = vec![0.0f32; c_all];
     let mut out: Vec<f32> = Vec::with_capacity(x.len());
     let (mean_ptr, var_ptr, dst) = (OutPtr(mean.as_mut_ptr()), OutPtr(var.as_mut_ptr()), OutPtr(out.as_mut_ptr()));
+    let count = layout.count() as f64;
     channel_blocks(c_all, |channels| {
         let first = channels.start;
-        // SAFETY: each block owns the statistics of its own channels.
-        let (mean, var) = unsafe {
-            (
-                std::slice::from_raw_parts_mut(mean_ptr.at(first), channels.len()),
-                std::slice::from_raw_parts_mut(var_ptr.at(first), channels.len()),
-            )
-        };
-        statistics(x, layout, channels.clone(), mean, var);
+        let means: Vec<f32> = channel_sums(layout, &channels, x, |_, v| v).iter().map(|s| (s / count) as f32).collect();
+        let vars: Vec<f32> = channel_sums(layout, &channels, x, |c, v| (v - means[c - first]) * (v - means[c - first]))
+            .iter()
+            .map(|s| (s / count) as f32)
+            .collect();
         let scale: Vec<f32> =
-            channels.clone().map(|c| gamma[c] / ((var[c - first] as f64 + epsilon).sqrt() as f32)).collect();
-        let shift: Vec<f32> = channels.clone().map(|c| beta[c] - mean[c - first] * scale[c - first]).collect();
+            channels.clone().map(|c| gamma[c] / ((vars[c - first] as f64 + epsilon).sqrt() as f32)).collect();
+        let shift: Vec<f32> = channels.clone().map(|c| beta[c] - means[c - first] * scale[c - first]).collect();
         for b in 0..layout.batch {
-            for c in channels.clone() {
-                let start = (b * c_all + c) * layout.spatial;
-                let (k, s) = (scale[c - first], shift[c - first]);
-                // SAFETY: this run of the output belongs to channel `c`, which only this block
-                // writes.
-                let out = unsafe { std::slice::from_raw_parts_mut(dst.at(start), layout.spatial) };
-                for (o, &v) in out.iter_mut().zip(&x[start..start + layout.spatial]) {
+            let start = layout.start(b, first);
+            let len = channels.len() * layout.spatial;
+            // SAFETY: this block's channels of example `b` are written by this thread only.
+            let out = unsafe { std::slice::from_raw_parts_mut(dst.at(start), len) };
+            let src = &x[start..start + len];
+            for (i, (o, v)) in out.chunks_exact_mut(layout.spatial).zip(src.chunks_exact(layout.spatial)).enumerate() {
+                let (k, s) = (scale[i], shift[i]);
+                for (o, &v) in o.iter_mut().zip(v) {
                     *o = activate(v * k + s, slope);
                 }
             }
+        }
+        // SAFETY: each block owns the statistics of its own channels.
+        unsafe {
+            std::slice::from_raw_parts_mut(mean_ptr.at(first), channels.len()).copy_from_slice(&means);
+            std::slice::from_raw_parts_mut(var_ptr.at(first), channels.len()).copy_from_slice(&vars);
         }
     });
     // SAFETY: the blocks wrote every channel's runs, which together are the whole output.
@@ -142,7 +171,7 @@ pub(super) fn batch_norm_backward(
     epsilon: f64,
     slope: Option<f32>,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let c_all = layout.channels;
+    let (c_all, slope) = (layout.channels, slope_of(slope));
     let mut gamma_grad = vec![0.0f32; c_all];
     let mut beta_grad = vec![0.0f32; c_all];
     let mut dx: Vec<f32> = Vec::with_capacity(x.len());
@@ -150,26 +179,25 @@ pub(super) fn batch_norm_backward(
     let count = layout.count() as f64;
     channel_blocks(c_all, |channels| {
         let first = channels.start;
+        let n = channels.len();
         let inv_std: Vec<f32> = channels.clone().map(|c| 1.0 / ((var[c] as f64 + epsilon).sqrt() as f32)).collect();
-        let (mut sum_g, mut sum_gx) = (vec![0.0f64; channels.len()], vec![0.0f64; channels.len()]);
+        // The gradient at the normalization's output, through the activation, and its sums.
+        let (mut sum_g, mut sum_gx) = (vec![0.0f64; n], vec![0.0f64; n]);
         for b in 0..layout.batch {
-            for c in channels.clone() {
-                let start = (b * c_all + c) * layout.spatial;
-                let i = c - first;
-                let (m, s) = (mean[c], inv_std[i]);
-                let (mut a, mut ax) = (0.0f64, 0.0f64);
-                for (&v, &g) in x[start..start + layout.spatial].iter().zip(&dy[start..start + layout.spatial]) {
+            let start = layout.start(b, first);
+            let len = n * layout.spatial;
+            let (xs, gs) = (&x[start..start + len], &dy[start..start + len]);
+            for (i, (xr, gr)) in xs.chunks_exact(layout.spatial).zip(gs.chunks_exact(layout.spatial)).enumerate() {
+                let c = first + i;
+                let (m, s, k, o) = (mean[c], inv_std[i], gamma[c], beta[c]);
+                sum_g[i] += lane_sum2(xr, gr, |v, g| g * derivative(k * ((v - m) * s) + o, slope));
+                sum_gx[i] += lane_sum2(xr, gr, |v, g| {
                     let normalized = (v - m) * s;
-                    let g = g * derivative(gamma[c] * normalized + beta[c], slope);
-                    a += g as f64;
-                    ax += (g * normalized) as f64;
-                }
-                sum_g[i] += a;
-                sum_gx[i] += ax;
+                    g * derivative(k * normalized + o, slope) * normalized
+                });
             }
         }
-        for c in channels.clone() {
-            let i = c - first;
+        for (i, c) in channels.clone().enumerate() {
             // SAFETY: each block owns the parameter gradients of its own channels.
             unsafe {
                 *gg.at(c) = sum_gx[i] as f32;
@@ -177,22 +205,24 @@ pub(super) fn batch_norm_backward(
             }
         }
         for b in 0..layout.batch {
-            for c in channels.clone() {
-                let start = (b * c_all + c) * layout.spatial;
-                let i = c - first;
-                let (m, s) = (mean[c], inv_std[i]);
-                let mean_g = (sum_g[i] / count) as f32;
-                let mean_gx = (sum_gx[i] / count) as f32;
-                let scale = gamma[c] * s;
-                // SAFETY: this run of the input gradient belongs to channel `c`, which only this
-                // block writes.
-                let out = unsafe { std::slice::from_raw_parts_mut(dst.at(start), layout.spatial) };
-                for ((o, &v), &g) in
-                    out.iter_mut().zip(&x[start..start + layout.spatial]).zip(&dy[start..start + layout.spatial])
-                {
+            let start = layout.start(b, first);
+            let len = n * layout.spatial;
+            // SAFETY: this block's channels of example `b` are written by this thread only.
+            let out = unsafe { std::slice::from_raw_parts_mut(dst.at(start), len) };
+            let (xs, gs) = (&x[start..start + len], &dy[start..start + len]);
+            let rows = out
+                .chunks_exact_mut(layout.spatial)
+                .zip(xs.chunks_exact(layout.spatial))
+                .zip(gs.chunks_exact(layout.spatial));
+            for (i, ((or, xr), gr)) in rows.enumerate() {
+                let c = first + i;
+                let (m, s, k, o) = (mean[c], inv_std[i], gamma[c], beta[c]);
+                let (mean_g, mean_gx) = ((sum_g[i] / count) as f32, (sum_gx[i] / count) as f32);
+                let scale = k * s;
+                for ((out, &v), &g) in or.iter_mut().zip(xr).zip(gr) {
                     let normalized = (v - m) * s;
-                    let g = g * derivative(gamma[c] * normalized + beta[c], slope);
-                    *o = scale * (g - mean_g - normalized * mean_gx);
+                    let g = g * derivative(k * normalized + o, slope);
+                    *out = scale * (g - mean_g - normalized * mean_gx);
                 }
             }
         }
