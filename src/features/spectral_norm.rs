@@ -20,7 +20,7 @@ use burn::tensor::Distribution;
 use burn::tensor::ops::ConvOptions;
 
 use crate::error::{Result, RganError};
-use crate::ops::{conv2d, linear, matmul};
+use crate::ops::{conv2d, linear, matmul, spectral_matmul};
 
 /// The `epsilon` of TF-GAN's l2 normalization inside the power iteration (`1e-12`).
 pub const L2_NORMALIZE_EPSILON: f64 = 1e-12;
@@ -119,7 +119,14 @@ fn l2_normalize(x: Tensor<2>) -> Tensor<2> {
 
 /// The power iteration without argument checks: `matrix` [rows, out], `u` [rows, 1], rounds ≥ 1.
 pub(crate) fn power_iteration(matrix: Tensor<2>, u: Tensor<2>, rounds: usize) -> SpectralNorm {
-    let autodiff = matrix.is_autodiff();
+    let (u, v) = power_vectors(&matrix, u, rounds);
+    let (u_used, v_used) = constants_for(&matrix, &u, &v);
+    let sigma = matmul(matmul(u_used.transpose(), matrix), v_used).reshape([1]);
+    SpectralNorm { sigma, u, v }
+}
+
+/// The power iteration's new `u` and `v` (detached, off autodiff).
+fn power_vectors(matrix: &Tensor<2>, u: Tensor<2>, rounds: usize) -> (Tensor<2>, Tensor<2>) {
     let w = matrix.clone().detach().inner();
     let mut u = u.inner().detach().to_device(&w.device()).cast(w.dtype());
     let mut v = l2_normalize(matmul(w.clone().transpose(), u.clone()));
@@ -128,9 +135,12 @@ pub(crate) fn power_iteration(matrix: Tensor<2>, u: Tensor<2>, rounds: usize) ->
         v = l2_normalize(matmul(w.clone().transpose(), u.clone()));
         u = l2_normalize(matmul(w.clone(), v.clone()));
     }
-    let (u_used, v_used) = if autodiff { (u.clone().autodiff(), v.clone().autodiff()) } else { (u.clone(), v.clone()) };
-    let sigma = matmul(matmul(u_used.transpose(), matrix), v_used).reshape([1]);
-    SpectralNorm { sigma, u, v }
+    (u, v)
+}
+
+/// `u` and `v` as constants on `matrix`'s device (autodiff when it is).
+fn constants_for(matrix: &Tensor<2>, u: &Tensor<2>, v: &Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+    if matrix.is_autodiff() { (u.clone().autodiff(), v.clone().autodiff()) } else { (u.clone(), v.clone()) }
 }
 
 fn check_u(matrix_dims: [usize; 2], u: &Tensor<2>, w_dims: &[usize]) -> Result<()> {
@@ -494,9 +504,27 @@ impl SpectralNormLinear {
     /// assert_eq!(layer.forward(Tensor::<3>::ones([2, 5, 3], &device)).dims(), [2, 5, 2]);
     /// ```
     pub fn forward<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
-        let [d_input, _] = self.weight.dims();
+        let [d_input, d_output] = self.weight.dims();
         let rows = input.shape().num_elements() / d_input.max(1);
-        let (weight, divisor) = self.product_factors(rows, self.is_training(&input.device()));
+        let training = self.is_training(&input.device());
+        if rows < d_input && self.equality_constrained {
+            // `(x W) / σ` as one operation whose weight gradient folds in the term through σ.
+            let w = self.weight.val();
+            let (u, v) = power_vectors(&w, self.u.value_sync(), self.options().power_iteration_rounds);
+            if training {
+                self.u.update(u.clone());
+            }
+            let (u, v) = constants_for(&w, &u, &v);
+            let mut dims = input.dims();
+            let out = spectral_matmul(input.reshape([rows, d_input]), w, u, v);
+            let out = match &self.bias {
+                Some(bias) => out.add(bias.val().unsqueeze()),
+                None => out,
+            };
+            dims[D - 1] = d_output;
+            return out.reshape(dims);
+        }
+        let (weight, divisor) = self.product_factors(rows, training);
         self.forward_with_factors(input, weight, divisor)
     }
 

@@ -66,6 +66,15 @@ pub(crate) trait CpuKernels: Backend {
         shift: FloatTensor<Self>,
         window: Window,
     ) -> FloatTensor<Self>;
+    /// `(x @ w) / σ` with `σ = uᵀ w v` (`u` `[rows, 1]` and `v` `[cols, 1]` constants): a
+    /// spectrally normalized product whose weight gradient folds the rank-one term through `σ`
+    /// into the product's own gradient.
+    fn spectral_matmul(
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        u: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
     /// A leaky ReLU of negative slope `slope`.
     fn leaky_relu_act(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self>;
     /// The leaky ReLU's input gradient. Not differentiable.
@@ -142,6 +151,26 @@ pub(super) fn conv2d_affine_relu(
         shift.into_dispatch(),
         window,
     ))
+}
+
+pub(super) fn spectral_matmul(x: Tensor<2>, w: Tensor<2>, u: Tensor<2>, v: Tensor<2>) -> Tensor<2> {
+    Tensor::from_dispatch(<Dispatch as CpuKernels>::spectral_matmul(
+        x.into_dispatch(),
+        w.into_dispatch(),
+        u.into_dispatch(),
+        v.into_dispatch(),
+    ))
+}
+
+/// `(x @ w) / σ` and `σ = uᵀ w v` (`[1, 1]`), on any backend with the kernels.
+fn spectral_forward<B: CpuKernels>(
+    x: FloatTensor<B>,
+    w: FloatTensor<B>,
+    u: FloatTensor<B>,
+    v: FloatTensor<B>,
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    let sigma = B::matmul_2d(B::matmul_2d(B::float_transpose(u), w.clone()), v);
+    (B::float_div(B::matmul_2d(x, w), sigma.clone()), sigma)
 }
 
 /// A flex tensor's view as a strided matrix (rank 2).
@@ -284,6 +313,15 @@ impl CpuKernels for Flex {
         let out =
             window::lower(values(&input), batch, big_channels, values(&weight), small_channels, &window, Some(affine));
         flex_tensor(out, [batch, small_channels, window.small[0], window.small[1]])
+    }
+
+    fn spectral_matmul(
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        u: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        spectral_forward::<Flex>(x, w, u, v).0
     }
 
     fn leaky_relu_act(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self> {
@@ -487,6 +525,50 @@ impl<B: CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
             shift.into_primitive(),
             window,
         ))
+    }
+
+    fn spectral_matmul(
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        u: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct SpectralMatmul;
+
+        impl<B: CpuKernels> Backward<B, 2> for SpectralMatmul {
+            // x, w, u, v, the output and σ.
+            type State = [FloatTensor<B>; 6];
+
+            fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+                let [x, w, u, v, y, sigma] = ops.state;
+                let [node_x, node_w] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                // y = p / σ with p = x w: dL/dp = g / σ, and dL/dσ = −Σ(g ⊙ y) / σ.
+                let scaled = B::float_div(grad.clone(), sigma.clone());
+                if let Some(node) = node_w {
+                    let shape = Shape::new([1, 1]);
+                    let d_sigma =
+                        B::float_neg(B::float_div(B::float_reshape(B::float_sum(B::float_mul(grad, y)), shape), sigma));
+                    // dL/dw = xᵀ (g / σ) + dL/dσ · u vᵀ, as one product with one more row:
+                    // [x; uᵀ]ᵀ [g / σ; dL/dσ · vᵀ].
+                    let lhs = B::float_cat(vec![x.clone(), B::float_transpose(u)], 0);
+                    let rhs = B::float_cat(vec![scaled.clone(), B::float_mul(d_sigma, B::float_transpose(v))], 0);
+                    grads.register::<B>(node.id, B::matmul_2d(B::float_transpose(lhs), rhs));
+                }
+                if let Some(node) = node_x {
+                    grads.register::<B>(node.id, B::matmul_2d(scaled, B::float_transpose(w)));
+                }
+            }
+        }
+
+        let prepared = SpectralMatmul.prepare::<C>([x.node(), w.node()]).compute_bound().stateful();
+        let [x, w, u, v] = [x, w, u, v].map(|t| t.into_primitive());
+        let (y, sigma) = spectral_forward::<B>(x.clone(), w.clone(), u.clone(), v.clone());
+        match prepared {
+            OpsKind::Tracked(prep) => prep.finish([x, w, u, v, y.clone(), sigma], y),
+            OpsKind::UnTracked(prep) => prep.finish(y),
+        }
     }
 
     fn leaky_relu_act(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self> {
