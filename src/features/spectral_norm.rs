@@ -119,23 +119,27 @@ fn l2_normalize(x: Tensor<2>) -> Tensor<2> {
 
 /// The power iteration without argument checks: `matrix` [rows, out], `u` [rows, 1], rounds ≥ 1.
 pub(crate) fn power_iteration(matrix: Tensor<2>, u: Tensor<2>, rounds: usize) -> SpectralNorm {
-    let (u, v) = power_vectors(&matrix, u, rounds);
+    let (u, v, _) = power_vectors(&matrix, u, rounds);
     let (u_used, v_used) = constants_for(&matrix, &u, &v);
     let sigma = matmul(matmul(u_used.transpose(), matrix), v_used).reshape([1]);
     SpectralNorm { sigma, u, v }
 }
 
-/// The power iteration's new `u` and `v` (detached, off autodiff).
-fn power_vectors(matrix: &Tensor<2>, u: Tensor<2>, rounds: usize) -> (Tensor<2>, Tensor<2>) {
+/// The power iteration's new `u` and `v`, and `σ = uᵀ W v` (`[1, 1]`) from its last product
+/// `W v` (all detached, off autodiff).
+fn power_vectors(matrix: &Tensor<2>, u: Tensor<2>, rounds: usize) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
     let w = matrix.clone().detach().inner();
     let mut u = u.inner().detach().to_device(&w.device()).cast(w.dtype());
     let mut v = l2_normalize(matmul(w.clone().transpose(), u.clone()));
-    u = l2_normalize(matmul(w.clone(), v.clone()));
+    let mut wv = matmul(w.clone(), v.clone());
+    u = l2_normalize(wv.clone());
     for _ in 1..rounds {
         v = l2_normalize(matmul(w.clone().transpose(), u.clone()));
-        u = l2_normalize(matmul(w.clone(), v.clone()));
+        wv = matmul(w.clone(), v.clone());
+        u = l2_normalize(wv.clone());
     }
-    (u, v)
+    let sigma = u.clone().mul(wv).sum().reshape([1, 1]);
+    (u, v, sigma)
 }
 
 /// `u` and `v` as constants on `matrix`'s device (autodiff when it is).
@@ -510,13 +514,14 @@ impl SpectralNormLinear {
         if rows < d_input && self.equality_constrained {
             // `(x W) / σ` as one operation whose weight gradient folds in the term through σ.
             let w = self.weight.val();
-            let (u, v) = power_vectors(&w, self.u.value_sync(), self.options().power_iteration_rounds);
+            let (u, v, sigma) = power_vectors(&w, self.u.value_sync(), self.options().power_iteration_rounds);
             if training {
                 self.u.update(u.clone());
             }
+            let sigma = if w.is_autodiff() { sigma.autodiff() } else { sigma };
             let (u, v) = constants_for(&w, &u, &v);
             let mut dims = input.dims();
-            let out = spectral_matmul(input.reshape([rows, d_input]), w, u, v);
+            let out = spectral_matmul(input.reshape([rows, d_input]), w, u, v, sigma);
             let out = match &self.bias {
                 Some(bias) => out.add(bias.val().unsqueeze()),
                 None => out,

@@ -60,11 +60,13 @@ pub fn linear<const D: usize>(input: Tensor<D>, weight: Tensor<2>, bias: Option<
     out.reshape(out_dims)
 }
 
-/// `(x @ w) / σ` with `σ = uᵀ w v`: the product of a spectrally normalized weight, for `u`
-/// `[rows, 1]` and `v` `[cols, 1]` treated as constants (TF-GAN's `stop_gradient` on the power
-/// iteration's vectors). Differentiable in `x` and `w`; on the CPU backend in f32 the weight's
-/// gradient, `xᵀ (g / σ)` plus the rank-one term through `σ`, is one matrix product, instead of
-/// a product, a rank-one product and a sum of three weight-sized matrices.
+/// `(x @ w) / σ` where `σ = uᵀ w v` (`[1, 1]`) is given, as the power iteration that produced
+/// `u` `[rows, 1]` and `v` `[cols, 1]` computes it: the product of a spectrally normalized
+/// weight, with `u`, `v` treated as constants (TF-GAN's `stop_gradient`) and `σ` differentiated
+/// through `w` (`∂σ/∂w = u vᵀ`). Differentiable in `x` and `w`; on the CPU backend in f32 the
+/// weight's gradient, `xᵀ (g / σ)` plus the rank-one term through `σ`, is one matrix product
+/// instead of a product, a rank-one product and a sum of three weight-sized matrices. `sigma`
+/// must equal `uᵀ w v` (up to rounding) for the gradient to be `σ`'s.
 ///
 /// ```
 /// use burn::prelude::*;
@@ -73,15 +75,16 @@ pub fn linear<const D: usize>(input: Tensor<D>, weight: Tensor<2>, bias: Option<
 /// let w = Tensor::<2>::from_floats([[2.0, 0.0], [0.0, 1.0]], &device);
 /// let u = Tensor::<2>::from_floats([[1.0], [0.0]], &device);
 /// let v = Tensor::<2>::from_floats([[1.0], [0.0]], &device);
-/// // σ = uᵀ w v = 2.
-/// let y = rgan::ops::spectral_matmul(x, w, u, v);
+/// let sigma = Tensor::<2>::from_floats([[2.0]], &device); // uᵀ w v
+/// let y = rgan::ops::spectral_matmul(x, w, u, v, sigma);
 /// assert_eq!(y.into_data().to_vec::<f32>().unwrap(), vec![1.0, 1.0]);
 /// ```
-pub fn spectral_matmul(x: Tensor<2>, w: Tensor<2>, u: Tensor<2>, v: Tensor<2>) -> Tensor<2> {
+pub fn spectral_matmul(x: Tensor<2>, w: Tensor<2>, u: Tensor<2>, v: Tensor<2>, sigma: Tensor<2>) -> Tensor<2> {
     #[cfg(feature = "flex")]
-    if [&x, &w, &u, &v].iter().all(|t| kernels::on_cpu(t)) {
-        return kernels::spectral_matmul(x, w, u, v);
+    if [&x, &w, &u, &v, &sigma].iter().all(|t| kernels::on_cpu(t)) {
+        return kernels::spectral_matmul(x, w, u, v, sigma);
     }
+    let _ = sigma;
     let sigma = matmul(matmul(u.transpose(), w.clone()), v);
     matmul(x, w).div(sigma)
 }
@@ -120,7 +123,7 @@ mod tests {
     #[test]
     fn matches_burns_matmul_on_views() {
         let device = Device::default();
-        for [m, k, n] in [[1, 1, 1], [3, 5, 2], [32, 300, 70], [300, 32, 130], [33, 257, 17], [2, 0, 3]] {
+        for [m, k, n] in [[1, 1, 1], [3, 5, 2], [32, 300, 70], [300, 32, 130], [33, 257, 17], [2, 0, 3], [40, 300, 1]] {
             let a = random([m, k], &device);
             let b = random([k, n], &device);
             let expected = a.clone().matmul(b.clone()).into_data();
@@ -175,7 +178,8 @@ mod tests {
             let u = random([k, 1], &device);
             let v = random([n, 1], &device);
             let g = random([m, n], &device);
-            let ours = spectral_matmul(x.clone(), w.clone(), u.clone(), v.clone());
+            let value = u.clone().transpose().matmul(w.clone()).matmul(v.clone()).detach();
+            let ours = spectral_matmul(x.clone(), w.clone(), u.clone(), v.clone(), value);
             let sigma = u.transpose().matmul(w.clone()).matmul(v);
             let theirs = x.clone().matmul(w.clone()).div(sigma);
             ours.clone()

@@ -66,14 +66,15 @@ pub(crate) trait CpuKernels: Backend {
         shift: FloatTensor<Self>,
         window: Window,
     ) -> FloatTensor<Self>;
-    /// `(x @ w) / σ` with `σ = uᵀ w v` (`u` `[rows, 1]` and `v` `[cols, 1]` constants): a
-    /// spectrally normalized product whose weight gradient folds the rank-one term through `σ`
-    /// into the product's own gradient.
+    /// `(x @ w) / σ` with `σ = uᵀ w v` given as `sigma` `[1, 1]` (`u` `[rows, 1]` and `v`
+    /// `[cols, 1]` constants): a spectrally normalized product whose weight gradient folds the
+    /// rank-one term through `σ` into the product's own gradient.
     fn spectral_matmul(
         x: FloatTensor<Self>,
         w: FloatTensor<Self>,
         u: FloatTensor<Self>,
         v: FloatTensor<Self>,
+        sigma: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
     /// A leaky ReLU of negative slope `slope`.
     fn leaky_relu_act(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self>;
@@ -153,24 +154,14 @@ pub(super) fn conv2d_affine_relu(
     ))
 }
 
-pub(super) fn spectral_matmul(x: Tensor<2>, w: Tensor<2>, u: Tensor<2>, v: Tensor<2>) -> Tensor<2> {
+pub(super) fn spectral_matmul(x: Tensor<2>, w: Tensor<2>, u: Tensor<2>, v: Tensor<2>, sigma: Tensor<2>) -> Tensor<2> {
     Tensor::from_dispatch(<Dispatch as CpuKernels>::spectral_matmul(
         x.into_dispatch(),
         w.into_dispatch(),
         u.into_dispatch(),
         v.into_dispatch(),
+        sigma.into_dispatch(),
     ))
-}
-
-/// `(x @ w) / σ` and `σ = uᵀ w v` (`[1, 1]`), on any backend with the kernels.
-fn spectral_forward<B: CpuKernels>(
-    x: FloatTensor<B>,
-    w: FloatTensor<B>,
-    u: FloatTensor<B>,
-    v: FloatTensor<B>,
-) -> (FloatTensor<B>, FloatTensor<B>) {
-    let sigma = B::matmul_2d(B::matmul_2d(B::float_transpose(u), w.clone()), v);
-    (B::float_div(B::matmul_2d(x, w), sigma.clone()), sigma)
 }
 
 /// A flex tensor's view as a strided matrix (rank 2).
@@ -318,10 +309,11 @@ impl CpuKernels for Flex {
     fn spectral_matmul(
         x: FloatTensor<Self>,
         w: FloatTensor<Self>,
-        u: FloatTensor<Self>,
-        v: FloatTensor<Self>,
+        _u: FloatTensor<Self>,
+        _v: FloatTensor<Self>,
+        sigma: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        spectral_forward::<Flex>(x, w, u, v).0
+        Flex::float_div(Flex::matmul_2d(x, w), sigma)
     }
 
     fn leaky_relu_act(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self> {
@@ -532,6 +524,7 @@ impl<B: CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
         w: FloatTensor<Self>,
         u: FloatTensor<Self>,
         v: FloatTensor<Self>,
+        sigma: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         #[derive(Debug)]
         struct SpectralMatmul;
@@ -563,8 +556,8 @@ impl<B: CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
         }
 
         let prepared = SpectralMatmul.prepare::<C>([x.node(), w.node()]).compute_bound().stateful();
-        let [x, w, u, v] = [x, w, u, v].map(|t| t.into_primitive());
-        let (y, sigma) = spectral_forward::<B>(x.clone(), w.clone(), u.clone(), v.clone());
+        let [x, w, u, v, sigma] = [x, w, u, v, sigma].map(|t| t.into_primitive());
+        let y = B::spectral_matmul(x.clone(), w.clone(), u.clone(), v.clone(), sigma.clone());
         match prepared {
             OpsKind::Tracked(prep) => prep.finish([x, w, u, v, y.clone(), sigma], y),
             OpsKind::UnTracked(prep) => prep.finish(y),
