@@ -65,38 +65,54 @@ impl Window {
     }
 }
 
-/// `col[(c, ky, kx), (oy, ox)]` = the big image's pixel seen there (0 in the padding), for one
-/// image of `channels` channels.
-fn im2col(image: &[f32], channels: usize, w: &Window, col: &mut [f32]) {
+/// The window's walk, computed once per call: for each kernel column `kx`, the valid small
+/// columns and the big column of the first; for each kernel row `ky` and small row `oy`, the big
+/// row seen (if inside the image).
+struct Walk {
+    columns: Vec<(std::ops::Range<usize>, usize)>,
+    rows: Vec<Option<usize>>,
+}
+
+impl Walk {
+    fn new(w: &Window) -> Self {
+        let columns = (0..w.kernel[1])
+            .map(|kx| {
+                let xs = w.valid(1, kx);
+                let first = (xs.start * w.stride[1] + kx).saturating_sub(w.pad[1]);
+                (xs, first)
+            })
+            .collect();
+        let rows = (0..w.kernel[0]).flat_map(|ky| (0..w.small[0]).map(move |oy| w.source(0, oy, ky))).collect();
+        Walk { columns, rows }
+    }
+}
+
+/// `col[(c, ky, kx), (oy, ox)]` = the big image's pixel seen there, for one image of `channels`
+/// channels. Only the pixels inside the image are written: `col` must hold zeros in the padding
+/// positions, as a buffer zeroed once and then used only for this window does.
+fn im2col(image: &[f32], channels: usize, w: &Window, walk: &Walk, col: &mut [f32]) {
     let [kh, kw] = w.kernel;
     let [sh, sw] = w.small;
-    let [bh, bw] = w.big;
+    let (plane_len, bw, stride) = (w.big_len(), w.big[1], w.stride[1]);
     let row_len = sh * sw;
     for c in 0..channels {
-        let plane = &image[c * bh * bw..(c + 1) * bh * bw];
+        let plane = &image[c * plane_len..(c + 1) * plane_len];
         for ky in 0..kh {
-            for kx in 0..kw {
-                let row = &mut col[((c * kh + ky) * kw + kx) * row_len..][..row_len];
-                let xs = w.valid(1, kx);
-                for oy in 0..sh {
-                    let out = &mut row[oy * sw..(oy + 1) * sw];
-                    let Some(iy) = w.source(0, oy, ky) else {
-                        out.fill(0.0);
-                        continue;
-                    };
-                    let src = &plane[iy * bw..(iy + 1) * bw];
-                    out[..xs.start].fill(0.0);
-                    out[xs.end..].fill(0.0);
+            for (oy, iy) in walk.rows[ky * sh..(ky + 1) * sh].iter().enumerate() {
+                let Some(iy) = *iy else { continue };
+                let src = &plane[iy * bw..(iy + 1) * bw];
+                for (kx, (xs, first)) in walk.columns.iter().enumerate() {
                     if xs.is_empty() {
                         continue;
                     }
-                    let stride = w.stride[1];
-                    let first = xs.start * stride + kx - w.pad[1];
+                    let start = ((c * kh + ky) * kw + kx) * row_len + oy * sw;
+                    let out = &mut col[start + xs.start..start + xs.end];
                     if stride == 1 {
-                        out[xs.clone()].copy_from_slice(&src[first..first + xs.len()]);
+                        out.copy_from_slice(&src[*first..first + xs.len()]);
                     } else {
-                        for (j, o) in out[xs.clone()].iter_mut().enumerate() {
-                            *o = src[first + j * stride];
+                        let src = &src[*first..=first + (xs.len() - 1) * stride];
+                        for (j, o) in out.iter_mut().enumerate() {
+                            *o = src[j * stride];
                         }
                     }
                 }
@@ -106,34 +122,32 @@ fn im2col(image: &[f32], channels: usize, w: &Window, col: &mut [f32]) {
 }
 
 /// The adjoint of [`im2col`]: `image` = the sum, at each big pixel, of the columns that see it.
-fn col2im(col: &[f32], channels: usize, w: &Window, image: &mut [f32]) {
+fn col2im(col: &[f32], channels: usize, w: &Window, walk: &Walk, image: &mut [f32]) {
     let [kh, kw] = w.kernel;
     let [sh, sw] = w.small;
-    let [bh, bw] = w.big;
+    let (plane_len, bw, stride) = (w.big_len(), w.big[1], w.stride[1]);
     let row_len = sh * sw;
     image.fill(0.0);
     for c in 0..channels {
-        let plane = &mut image[c * bh * bw..(c + 1) * bh * bw];
+        let plane = &mut image[c * plane_len..(c + 1) * plane_len];
         for ky in 0..kh {
-            for kx in 0..kw {
-                let row = &col[((c * kh + ky) * kw + kx) * row_len..][..row_len];
-                let xs = w.valid(1, kx);
-                if xs.is_empty() {
-                    continue;
-                }
-                let stride = w.stride[1];
-                let first = xs.start * stride + kx - w.pad[1];
-                for oy in 0..sh {
-                    let Some(iy) = w.source(0, oy, ky) else { continue };
-                    let src = &row[oy * sw..(oy + 1) * sw];
-                    let dst = &mut plane[iy * bw..(iy + 1) * bw];
+            for (oy, iy) in walk.rows[ky * sh..(ky + 1) * sh].iter().enumerate() {
+                let Some(iy) = *iy else { continue };
+                let dst = &mut plane[iy * bw..(iy + 1) * bw];
+                for (kx, (xs, first)) in walk.columns.iter().enumerate() {
+                    if xs.is_empty() {
+                        continue;
+                    }
+                    let start = ((c * kh + ky) * kw + kx) * row_len + oy * sw;
+                    let src = &col[start + xs.start..start + xs.end];
                     if stride == 1 {
-                        for (d, s) in dst[first..first + xs.len()].iter_mut().zip(&src[xs.clone()]) {
+                        for (d, s) in dst[*first..first + xs.len()].iter_mut().zip(src) {
                             *d += s;
                         }
                     } else {
-                        for (j, s) in src[xs.clone()].iter().enumerate() {
-                            dst[first + j * stride] += s;
+                        let dst = &mut dst[*first..=first + (xs.len() - 1) * stride];
+                        for (j, s) in src.iter().enumerate() {
+                            dst[j * stride] += s;
                         }
                     }
                 }
@@ -354,6 +368,7 @@ pub(super) fn lower(
     let (blocks, per_block) = image_blocks(batch);
     for_each_index(blocks, |block| {
         let mut col = vec![0.0f32; if w.pointwise() { 0 } else { k * n }];
+        let walk = Walk::new(w);
         for b in block * per_block..((block + 1) * per_block).min(batch) {
             let image = &big[b * big_channels * w.big_len()..][..big_channels * w.big_len()];
             if small_channels == 1 && !w.pointwise() {
@@ -368,7 +383,7 @@ pub(super) fn lower(
             let col = if w.pointwise() {
                 image
             } else {
-                im2col(image, big_channels, w, &mut col);
+                im2col(image, big_channels, w, &walk, &mut col);
                 &col
             };
             // SAFETY: image `b`'s `[small_channels, n]` output block is inside `out`'s capacity
@@ -416,6 +431,7 @@ pub(super) fn raise(
     for_each_index(blocks, |block| {
         let single = small_channels == 1;
         let mut col = vec![0.0f32; if single { 0 } else { m * n }];
+        let walk = Walk::new(w);
         for b in block * per_block..((block + 1) * per_block).min(batch) {
             if single {
                 // SAFETY: image `b` of the output is written by this thread only.
@@ -439,7 +455,7 @@ pub(super) fn raise(
             };
             // SAFETY: image `b` of the output is written by this thread only.
             let image = unsafe { std::slice::from_raw_parts_mut(dst.at(b * image_len), image_len) };
-            col2im(&col, big_channels, w, image);
+            col2im(&col, big_channels, w, &walk, image);
         }
     });
     out
@@ -463,6 +479,7 @@ pub(super) fn weight_grad(
     let dst = OutPtr(partials.as_mut_ptr());
     for_each_index(blocks, |block| {
         let mut col = vec![0.0f32; if w.pointwise() { 0 } else { n * k }];
+        let walk = Walk::new(w);
         for (i, b) in (block * per_block..((block + 1) * per_block).min(batch)).enumerate() {
             let image = &big[b * big_channels * w.big_len()..][..big_channels * w.big_len()];
             if small_channels == 1 && !w.pointwise() {
@@ -474,7 +491,7 @@ pub(super) fn weight_grad(
             let col = if w.pointwise() {
                 image
             } else {
-                im2col(image, big_channels, w, &mut col);
+                im2col(image, big_channels, w, &walk, &mut col);
                 &col
             };
             // SAFETY: block `block`'s partial sum is `[small_channels, n]` inside `partials` and
