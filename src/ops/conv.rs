@@ -218,9 +218,12 @@ fn same_padding(size: usize, kernel: usize, stride: usize) -> (usize, usize) {
     (total / 2, total - total / 2)
 }
 
+/// `out + bias` per channel: one pass each way over the threads on the CPU backend (burn's
+/// broadcast addition and its reduction for the bias's gradient run on one thread).
 #[cfg(feature = "flex")]
 fn with_bias(out: Tensor<4>, bias: Option<Tensor<1>>) -> Tensor<4> {
     match bias {
+        Some(bias) if kernels::on_cpu(&bias) && bias.dims()[0] == out.dims()[1] => kernels::channel_bias(out, bias),
         Some(bias) => {
             let channels = bias.dims()[0];
             out.add(bias.reshape([1, channels, 1, 1]))

@@ -76,6 +76,11 @@ pub(crate) trait CpuKernels: Backend {
         v: FloatTensor<Self>,
         sigma: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
+    /// `x + bias` with `bias` `[channels]` broadcast over `x` `[batch, channels, …]`.
+    fn channel_bias(x: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// The per-channel sum of `grad` `[batch, channels, …]`: the bias's gradient. Not
+    /// differentiable.
+    fn channel_bias_backward(grad: FloatTensor<Self>) -> FloatTensor<Self>;
     /// A leaky ReLU of negative slope `slope`.
     fn leaky_relu_act(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self>;
     /// The leaky ReLU's input gradient. Not differentiable.
@@ -120,6 +125,10 @@ pub(super) fn batch_norm_act<const D: usize>(
         slope,
     );
     (Tensor::from_dispatch(out), Tensor::from_dispatch(mean), Tensor::from_dispatch(var))
+}
+
+pub(super) fn channel_bias<const D: usize>(x: Tensor<D>, bias: Tensor<1>) -> Tensor<D> {
+    Tensor::from_dispatch(<Dispatch as CpuKernels>::channel_bias(x.into_dispatch(), bias.into_dispatch()))
 }
 
 pub(super) fn leaky_relu<const D: usize>(x: Tensor<D>, slope: f32) -> Tensor<D> {
@@ -314,6 +323,17 @@ impl CpuKernels for Flex {
         sigma: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         Flex::float_div(Flex::matmul_2d(x, w), sigma)
+    }
+
+    fn channel_bias(x: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
+        let (x, bias) = (contiguous(x), contiguous(bias));
+        flex_tensor(norm::bias_forward(values(&x), norm_layout(&x), values(&bias)), x.layout().shape().clone())
+    }
+
+    fn channel_bias_backward(grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        let grad = contiguous(grad);
+        let layout = norm_layout(&grad);
+        flex_tensor(norm::bias_backward(values(&grad), layout), [layout.channels])
     }
 
     fn leaky_relu_act(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self> {
@@ -562,6 +582,28 @@ impl<B: CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
             OpsKind::Tracked(prep) => prep.finish([x, w, u, v, y.clone(), sigma], y),
             OpsKind::UnTracked(prep) => prep.finish(y),
         }
+    }
+
+    fn channel_bias(x: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct ChannelBias;
+
+        impl<B: CpuKernels> Backward<B, 2> for ChannelBias {
+            type State = ();
+
+            fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+                binary::<B, _, _>(ops.parents, ops.node, grads, |grad| grad, |grad| B::channel_bias_backward(grad));
+            }
+        }
+
+        match ChannelBias.prepare::<C>([x.node(), bias.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish((), B::channel_bias(x.into_primitive(), bias.into_primitive())),
+            OpsKind::UnTracked(prep) => prep.finish(B::channel_bias(x.into_primitive(), bias.into_primitive())),
+        }
+    }
+
+    fn channel_bias_backward(grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        <Self as AutodiffBackend>::from_inner(B::channel_bias_backward(grad.into_primitive()))
     }
 
     fn leaky_relu_act(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self> {

@@ -232,6 +232,41 @@ pub(super) fn batch_norm_backward(
     (dx, gamma_grad, beta_grad)
 }
 
+/// `x[b, c, …] + bias[c]`, split over the threads by channels.
+pub(super) fn bias_forward(x: &[f32], layout: Layout, bias: &[f32]) -> Vec<f32> {
+    let mut out: Vec<f32> = Vec::with_capacity(x.len());
+    let dst = OutPtr(out.as_mut_ptr());
+    channel_blocks(layout.channels, |channels| {
+        for b in 0..layout.batch {
+            let start = layout.start(b, channels.start);
+            let len = channels.len() * layout.spatial;
+            // SAFETY: this block's channels of example `b` are written by this thread only.
+            let out = unsafe { std::slice::from_raw_parts_mut(dst.at(start), len) };
+            let rows = out.chunks_exact_mut(layout.spatial).zip(x[start..start + len].chunks_exact(layout.spatial));
+            for ((o, v), c) in rows.zip(channels.clone()) {
+                let k = bias[c];
+                o.iter_mut().zip(v).for_each(|(o, &v)| *o = v + k);
+            }
+        }
+    });
+    // SAFETY: the blocks wrote every channel's runs.
+    unsafe { out.set_len(x.len()) };
+    out
+}
+
+/// The bias's gradient: the per-channel sum of the output gradient.
+pub(super) fn bias_backward(grad: &[f32], layout: Layout) -> Vec<f32> {
+    let mut sums = vec![0.0f32; layout.channels];
+    let dst = OutPtr(sums.as_mut_ptr());
+    channel_blocks(layout.channels, |channels| {
+        for (i, s) in channel_sums(layout, &channels, grad, |_, v| v).into_iter().enumerate() {
+            // SAFETY: each block owns the sums of its own channels.
+            unsafe { *dst.at(channels.start + i) = s as f32 };
+        }
+    });
+    sums
+}
+
 /// A leaky ReLU (`x` for `x ≥ 0`, `slope · x` below) over a whole buffer, split over threads.
 pub(super) fn leaky_relu_forward(x: &[f32], slope: f32) -> Vec<f32> {
     map_chunks(x, None, |v, _| if v < 0.0 { v * slope } else { v })
