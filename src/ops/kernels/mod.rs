@@ -347,13 +347,33 @@ impl CpuKernels for Flex {
     }
 }
 
-/// The inputs a binary op's backward needs: each side is kept only when the other side takes a
-/// gradient.
-fn kept<B: Backend, C: CheckpointStrategy>(
-    lhs: &FloatTensor<Autodiff<B, C>>,
-    rhs: &FloatTensor<Autodiff<B, C>>,
-) -> (Option<FloatTensor<B>>, Option<FloatTensor<B>>) {
-    (rhs.is_tracked().then(|| lhs.primitive().clone()), lhs.is_tracked().then(|| rhs.primitive().clone()))
+/// A two-input operation's backward state: each input, kept only when the other takes a
+/// gradient, and the operation's settings.
+type Kept<B, E> = (Option<FloatTensor<B>>, Option<FloatTensor<B>>, E);
+
+/// Records the two-input operation `op` on autodiff, computing it with `forward` on the inner
+/// backend and keeping what its backward needs ([`Kept`]).
+fn record_binary<B, C, O, E>(
+    op: O,
+    lhs: FloatTensor<Autodiff<B, C>>,
+    rhs: FloatTensor<Autodiff<B, C>>,
+    settings: E,
+    forward: impl FnOnce(FloatTensor<B>, FloatTensor<B>) -> FloatTensor<B>,
+) -> FloatTensor<Autodiff<B, C>>
+where
+    B: CpuKernels,
+    C: CheckpointStrategy,
+    E: Clone + Send + std::fmt::Debug + 'static,
+    O: Backward<B, 2, State = Kept<B, E>>,
+{
+    let lhs_kept = rhs.is_tracked().then(|| lhs.primitive().clone());
+    let rhs_kept = lhs.is_tracked().then(|| rhs.primitive().clone());
+    match op.prepare::<C>([lhs.node(), rhs.node()]).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => {
+            prep.finish((lhs_kept, rhs_kept, settings), forward(lhs.into_primitive(), rhs.into_primitive()))
+        }
+        OpsKind::UnTracked(prep) => prep.finish(forward(lhs.into_primitive(), rhs.into_primitive())),
+    }
 }
 
 impl<B: CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
@@ -362,10 +382,10 @@ impl<B: CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
         struct Matmul2d;
 
         impl<B: CpuKernels> Backward<B, 2> for Matmul2d {
-            type State = (Option<FloatTensor<B>>, Option<FloatTensor<B>>);
+            type State = Kept<B, ()>;
 
             fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-                let (lhs, rhs) = ops.state;
+                let (lhs, rhs, ()) = ops.state;
                 binary::<B, _, _>(
                     ops.parents,
                     ops.node,
@@ -376,11 +396,7 @@ impl<B: CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
             }
         }
 
-        let state = kept::<B, C>(&lhs, &rhs);
-        match Matmul2d.prepare::<C>([lhs.node(), rhs.node()]).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => prep.finish(state, B::matmul_2d(lhs.into_primitive(), rhs.into_primitive())),
-            OpsKind::UnTracked(prep) => prep.finish(B::matmul_2d(lhs.into_primitive(), rhs.into_primitive())),
-        }
+        record_binary::<B, C, _, _>(Matmul2d, lhs, rhs, (), B::matmul_2d)
     }
 
     fn conv2d_nchw(input: FloatTensor<Self>, weight: FloatTensor<Self>, window: Window) -> FloatTensor<Self> {
@@ -388,7 +404,7 @@ impl<B: CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
         struct Conv2d;
 
         impl<B: CpuKernels> Backward<B, 2> for Conv2d {
-            type State = (Option<FloatTensor<B>>, Option<FloatTensor<B>>, Window);
+            type State = Kept<B, Window>;
 
             fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
                 let (input, weight, window) = ops.state;
@@ -404,16 +420,9 @@ impl<B: CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
             }
         }
 
-        let (input_kept, weight_kept) = kept::<B, C>(&input, &weight);
-        match Conv2d.prepare::<C>([input.node(), weight.node()]).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => prep.finish(
-                (input_kept, weight_kept, window),
-                B::conv2d_nchw(input.into_primitive(), weight.into_primitive(), window),
-            ),
-            OpsKind::UnTracked(prep) => {
-                prep.finish(B::conv2d_nchw(input.into_primitive(), weight.into_primitive(), window))
-            }
-        }
+        record_binary::<B, C, _, _>(Conv2d, input, weight, window, |input, weight| {
+            B::conv2d_nchw(input, weight, window)
+        })
     }
 
     fn conv_transpose2d_nchw(input: FloatTensor<Self>, weight: FloatTensor<Self>, window: Window) -> FloatTensor<Self> {
@@ -421,7 +430,7 @@ impl<B: CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
         struct ConvTranspose2d;
 
         impl<B: CpuKernels> Backward<B, 2> for ConvTranspose2d {
-            type State = (Option<FloatTensor<B>>, Option<FloatTensor<B>>, Window);
+            type State = Kept<B, Window>;
 
             fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
                 let (input, weight, window) = ops.state;
@@ -435,16 +444,9 @@ impl<B: CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
             }
         }
 
-        let (input_kept, weight_kept) = kept::<B, C>(&input, &weight);
-        match ConvTranspose2d.prepare::<C>([input.node(), weight.node()]).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => prep.finish(
-                (input_kept, weight_kept, window),
-                B::conv_transpose2d_nchw(input.into_primitive(), weight.into_primitive(), window),
-            ),
-            OpsKind::UnTracked(prep) => {
-                prep.finish(B::conv_transpose2d_nchw(input.into_primitive(), weight.into_primitive(), window))
-            }
-        }
+        record_binary::<B, C, _, _>(ConvTranspose2d, input, weight, window, |input, weight| {
+            B::conv_transpose2d_nchw(input, weight, window)
+        })
     }
 
     fn conv2d_weight_grad(big: FloatTensor<Self>, small: FloatTensor<Self>, window: Window) -> FloatTensor<Self> {
