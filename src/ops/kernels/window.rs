@@ -121,6 +121,16 @@ fn im2col(image: &[f32], channels: usize, w: &Window, walk: &Walk, col: &mut [f3
     }
 }
 
+/// One image's column matrix: the image itself for a pointwise window, else [`im2col`] into
+/// `col`.
+fn columns<'a>(image: &'a [f32], channels: usize, w: &Window, walk: &Walk, col: &'a mut [f32]) -> &'a [f32] {
+    if w.pointwise() {
+        return image;
+    }
+    im2col(image, channels, w, walk, col);
+    col
+}
+
 /// The adjoint of [`im2col`]: `image` = the sum, at each big pixel, of the columns that see it.
 fn col2im(col: &[f32], channels: usize, w: &Window, walk: &Walk, image: &mut [f32]) {
     let [kh, kw] = w.kernel;
@@ -380,12 +390,7 @@ pub(super) fn lower(
                 }
                 continue;
             }
-            let col = if w.pointwise() {
-                image
-            } else {
-                im2col(image, big_channels, w, &walk, &mut col);
-                &col
-            };
+            let col = columns(image, big_channels, w, &walk, &mut col);
             // SAFETY: image `b`'s `[small_channels, n]` output block is inside `out`'s capacity
             // and written by this thread only; `weight` and `col` hold their shapes.
             unsafe {
@@ -488,12 +493,7 @@ pub(super) fn weight_grad(
                 weight_grad_single(image, big_channels, &small[b * k..(b + 1) * k], w, grad);
                 continue;
             }
-            let col = if w.pointwise() {
-                image
-            } else {
-                im2col(image, big_channels, w, &walk, &mut col);
-                &col
-            };
+            let col = columns(image, big_channels, w, &walk, &mut col);
             // SAFETY: block `block`'s partial sum is `[small_channels, n]` inside `partials` and
             // written by this thread only; `col` is `[n, k]`, its transpose `[k, n]`.
             unsafe {
