@@ -282,10 +282,25 @@ fn conv_transpose_window(input: &Tensor<4>, weight: &Tensor<4>, options: &ConvTr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::{Distribution, Tolerance};
+    use burn::tensor::{Distribution, TensorData, Tolerance};
 
     fn random(dims: [usize; 4], device: &Device) -> Tensor<4> {
         Tensor::random(dims, Distribution::Normal(0.0, 1.0), device)
+    }
+
+    /// `ours` and `theirs` (both on autodiff) have the same values, and the same gradients in
+    /// `maps` and `bias` for a random output gradient.
+    fn assert_same_values_and_gradients(ours: Tensor<4>, theirs: Tensor<4>, maps: [&Tensor<4>; 2], bias: &Tensor<1>) {
+        assert_eq!(ours.dims(), theirs.dims());
+        let close = |a: TensorData, b: TensorData| a.assert_approx_eq::<f32>(&b, Tolerance::default());
+        close(ours.clone().inner().into_data(), theirs.clone().inner().into_data());
+        let g = random(ours.dims(), &ours.device());
+        let ours = ours.mul(g.clone()).sum().backward();
+        let theirs = theirs.mul(g).sum().backward();
+        for t in maps {
+            close(t.grad(&ours).unwrap().into_data(), t.grad(&theirs).unwrap().into_data());
+        }
+        close(bias.grad(&ours).unwrap().into_data(), bias.grad(&theirs).unwrap().into_data());
     }
 
     /// (input, weight, stride, padding pairs) of convolutions: the MNIST networks' layers at a
@@ -309,26 +324,7 @@ mod tests {
             let b = Tensor::<1>::random([ws[0]], Distribution::Default, &device).require_grad();
             let ours = conv2d(x.clone(), w.clone(), Some(b.clone()), options.clone());
             let theirs = module::conv2d(x.clone(), w.clone(), Some(b.clone()), options);
-            assert_eq!(ours.dims(), theirs.dims());
-            ours.clone()
-                .inner()
-                .into_data()
-                .assert_approx_eq::<f32>(&theirs.clone().inner().into_data(), Tolerance::default());
-            let g = random(ours.dims(), &device);
-            let ours = ours.mul(g.clone()).sum().backward();
-            let theirs = theirs.mul(g).sum().backward();
-            x.grad(&ours)
-                .unwrap()
-                .into_data()
-                .assert_approx_eq::<f32>(&x.grad(&theirs).unwrap().into_data(), Tolerance::default());
-            w.grad(&ours)
-                .unwrap()
-                .into_data()
-                .assert_approx_eq::<f32>(&w.grad(&theirs).unwrap().into_data(), Tolerance::default());
-            b.grad(&ours)
-                .unwrap()
-                .into_data()
-                .assert_approx_eq::<f32>(&b.grad(&theirs).unwrap().into_data(), Tolerance::default());
+            assert_same_values_and_gradients(ours, theirs, [&x, &w], &b);
         }
     }
 
@@ -349,26 +345,7 @@ mod tests {
             let b = Tensor::<1>::random([ws[1]], Distribution::Default, &device).require_grad();
             let ours = conv_transpose2d(x.clone(), w.clone(), Some(b.clone()), options.clone());
             let theirs = module::conv_transpose2d(x.clone(), w.clone(), Some(b.clone()), options);
-            assert_eq!(ours.dims(), theirs.dims());
-            ours.clone()
-                .inner()
-                .into_data()
-                .assert_approx_eq::<f32>(&theirs.clone().inner().into_data(), Tolerance::default());
-            let g = random(ours.dims(), &device);
-            let ours = ours.mul(g.clone()).sum().backward();
-            let theirs = theirs.mul(g).sum().backward();
-            x.grad(&ours)
-                .unwrap()
-                .into_data()
-                .assert_approx_eq::<f32>(&x.grad(&theirs).unwrap().into_data(), Tolerance::default());
-            w.grad(&ours)
-                .unwrap()
-                .into_data()
-                .assert_approx_eq::<f32>(&w.grad(&theirs).unwrap().into_data(), Tolerance::default());
-            b.grad(&ours)
-                .unwrap()
-                .into_data()
-                .assert_approx_eq::<f32>(&b.grad(&theirs).unwrap().into_data(), Tolerance::default());
+            assert_same_values_and_gradients(ours, theirs, [&x, &w], &b);
         }
     }
 
