@@ -84,7 +84,8 @@ pub fn spectral_matmul(x: Tensor<2>, w: Tensor<2>, u: Tensor<2>, v: Tensor<2>, s
     if [&x, &w, &u, &v, &sigma].iter().all(|t| kernels::on_cpu(t)) {
         return kernels::spectral_matmul(x, w, u, v, sigma);
     }
-    let _ = sigma;
+    // Elsewhere σ is recomputed from `w`, so that burn's autodiff differentiates it.
+    drop(sigma);
     let sigma = matmul(matmul(u.transpose(), w.clone()), v);
     matmul(x, w).div(sigma)
 }
