@@ -18,12 +18,12 @@ use burn::nn::{
     BatchNorm, BatchNormConfig, Initializer, LeakyRelu, LeakyReluConfig, Linear, LinearConfig, PaddingConfig2d,
 };
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 
 use super::gan::{DiscriminatorOutput, GanDiscriminator, GanGenerator, GeneratorInputs};
 use super::init::zeros;
-use super::mnist::{BatchNormMode, batch_norm};
+use super::mnist::{BatchNormMode, batch_norm_act};
 use crate::error::{Result, RganError};
+use crate::ops::{Activation, batch_norm_layer, conv_transpose2d_layer, conv2d_layer, leaky_relu, linear_layer};
 use crate::penalties::{CriticLayer, Flatten, GradientPenaltyOptions, SequentialCritic, wasserstein_gradient_penalty};
 use crate::rng::Rng;
 
@@ -211,12 +211,12 @@ impl DcganGenerator {
                 format!("but the DCGAN generator takes [batch ≥ 1, noise_dims = {}]", self.noise_dims),
             ));
         }
-        let x = self.project.forward(noise).reshape([n, self.first_channels, 4, 4]);
-        let mut x = relu(batch_norm(&self.project_bn, x, mode));
+        let x = linear_layer(&self.project, noise).reshape([n, self.first_channels, 4, 4]);
+        let mut x = batch_norm_act(&self.project_bn, x, mode, Activation::Relu);
         for block in &self.blocks {
-            x = relu(batch_norm(&block.bn, block.deconv.forward(x), mode));
+            x = batch_norm_act(&block.bn, conv_transpose2d_layer(&block.deconv, x), mode, Activation::Relu);
         }
-        Ok(self.output.forward(x).tanh())
+        Ok(conv_transpose2d_layer(&self.output, x).tanh())
     }
 
     /// The size of the noise vector it takes.
@@ -344,15 +344,16 @@ impl DcganDiscriminator {
     pub fn forward(&self, images: Tensor<4>) -> Result<Tensor<2>> {
         self.check_images(&images)?;
         let mut x = images;
+        let slope = self.act.negative_slope;
         for block in &self.blocks {
-            x = block.conv.forward(x);
-            if let Some(bn) = &block.bn {
-                x = bn.forward(x);
-            }
-            x = self.act.forward(x);
+            x = conv2d_layer(&block.conv, x);
+            x = match &block.bn {
+                Some(bn) => batch_norm_layer(bn, x, Activation::LeakyRelu(slope)),
+                None => leaky_relu(x, slope),
+            };
         }
         let [n, c, h, w] = x.dims();
-        Ok(self.output.forward(x.reshape([n, c * h * w])))
+        Ok(linear_layer(&self.output, x.reshape([n, c * h * w])))
     }
 
     fn check_images(&self, images: &Tensor<4>) -> Result<()> {

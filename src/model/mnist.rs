@@ -36,11 +36,8 @@ pub enum BatchNormMode {
     BatchStatistics,
 }
 
-pub(crate) fn batch_norm<const D: usize>(layer: &BatchNorm, x: Tensor<D>, mode: BatchNormMode) -> Tensor<D> {
-    batch_norm_act(layer, x, mode, Activation::Identity)
-}
-
-/// [`batch_norm`] followed by `activation`, fused on the CPU backend ([`crate::ops`]).
+/// A batch norm layer in the given mode, followed by `activation` (fused on the CPU backend,
+/// [`crate::ops`]).
 pub(crate) fn batch_norm_act<const D: usize>(
     layer: &BatchNorm,
     x: Tensor<D>,

@@ -14,9 +14,10 @@ use burn::prelude::*;
 use crate::error::{Result, RganError};
 use crate::losses::Distribution;
 use crate::model::{
-    BatchNormMode, DiscriminatorOutput, GanDiscriminator, GanGenerator, GeneratorInputs, batch_norm, glorot_conv2d,
+    BatchNormMode, DiscriminatorOutput, GanDiscriminator, GanGenerator, GeneratorInputs, batch_norm_act, glorot_conv2d,
     glorot_linear,
 };
+use crate::ops::{Activation, conv2d_layer, leaky_relu, linear_layer};
 use crate::penalties::{
     ConcatConditioning, CriticLayer, Flatten, GradientPenaltyOptions, SequentialCritic, wasserstein_gradient_penalty,
 };
@@ -25,7 +26,7 @@ use crate::rng::Rng;
 /// The leaky ReLU slope of the zoo's networks (the DCGAN, cGAN and WGAN papers' 0.2).
 pub const LEAKY_RELU_SLOPE: f64 = 0.2;
 
-fn leaky_relu() -> LeakyRelu {
+fn leaky_relu_layer() -> LeakyRelu {
     LeakyReluConfig::new().with_negative_slope(LEAKY_RELU_SLOPE).init()
 }
 
@@ -123,7 +124,7 @@ impl MlpGeneratorConfig {
             layers,
             norms,
             out: glorot_linear(rng, width, 28 * 28, true, device),
-            act: leaky_relu(),
+            act: leaky_relu_layer(),
             noise_dims: self.noise_dims,
             num_classes: self.num_classes,
         })
@@ -145,14 +146,16 @@ impl MlpGenerator {
         if let Some(labels) = labels(inputs, self.num_classes, "the conditional MLP generator")? {
             x = Tensor::cat(vec![x, labels], 1);
         }
+        let slope = self.act.negative_slope;
         for (i, layer) in self.layers.iter().enumerate() {
-            x = layer.forward(x);
-            if i > 0 {
-                x = batch_norm(&self.norms[i - 1], x, mode);
-            }
-            x = self.act.forward(x);
+            x = linear_layer(layer, x);
+            x = if i > 0 {
+                batch_norm_act(&self.norms[i - 1], x, mode, Activation::LeakyRelu(slope))
+            } else {
+                leaky_relu(x, slope)
+            };
         }
-        Ok(self.out.forward(x).tanh().reshape([n, 1, 28, 28]))
+        Ok(linear_layer(&self.out, x).tanh().reshape([n, 1, 28, 28]))
     }
 }
 
@@ -228,7 +231,7 @@ impl MlpDiscriminatorConfig {
             flatten: Flatten,
             condition: (self.num_classes > 0).then_some(ConcatConditioning),
             layers,
-            act: leaky_relu(),
+            act: leaky_relu_layer(),
             out: glorot_linear(rng, width, 1, true, device),
             num_classes: self.num_classes,
         })
@@ -263,9 +266,9 @@ impl GanDiscriminator for MlpDiscriminator {
             x = Tensor::cat(vec![x, labels], 1);
         }
         for layer in &self.layers {
-            x = self.act.forward(layer.forward(x));
+            x = leaky_relu(linear_layer(layer, x), self.act.negative_slope);
         }
-        Ok(DiscriminatorOutput::logits(self.out.forward(x)))
+        Ok(DiscriminatorOutput::logits(linear_layer(&self.out, x)))
     }
 
     fn gradient_penalty(
@@ -346,7 +349,7 @@ impl ConvDiscriminatorConfig {
             |rng: &mut Rng, outputs: usize| (outputs > 0).then(|| glorot_linear(rng, 1024, outputs, true, device));
         Ok(ConvDiscriminator {
             conv1,
-            act: leaky_relu(),
+            act: leaky_relu_layer(),
             conv2,
             flatten: Flatten,
             condition: (self.num_classes > 0).then_some(ConcatConditioning),
@@ -379,22 +382,23 @@ impl GanDiscriminator for ConvDiscriminator {
     fn discriminate(&self, data: Tensor<4>, inputs: &GeneratorInputs) -> Result<DiscriminatorOutput> {
         check_images("the convolutional discriminator", &data)?;
         let n = data.dims()[0];
-        let x = self.act.forward(self.conv1.forward(data));
-        let x = self.act.forward(self.conv2.forward(x));
+        let slope = self.act.negative_slope;
+        let x = leaky_relu(conv2d_layer(&self.conv1, data), slope);
+        let x = leaky_relu(conv2d_layer(&self.conv2, x), slope);
         let mut x = x.reshape([n, 7 * 7 * 128]);
         if let Some(labels) = labels(inputs, self.num_classes, "the conditional convolutional discriminator")? {
             x = Tensor::cat(vec![x, labels], 1);
         }
-        let x = self.act.forward(self.fc1.forward(x));
+        let x = leaky_relu(linear_layer(&self.fc1, x), slope);
         let mut distributions = Vec::new();
         if let Some(h) = &self.categorical_head {
-            distributions.push(Distribution::Categorical { logits: h.forward(x.clone()) });
+            distributions.push(Distribution::Categorical { logits: linear_layer(h, x.clone()) });
         }
         if let Some(h) = &self.continuous_head {
-            let loc = h.forward(x.clone());
+            let loc = linear_layer(h, x.clone());
             distributions.push(Distribution::Normal { scale: loc.ones_like(), loc });
         }
-        Ok(DiscriminatorOutput { logits: self.fc2.forward(x), class_logits: None, distributions })
+        Ok(DiscriminatorOutput { logits: linear_layer(&self.fc2, x), class_logits: None, distributions })
     }
 
     fn gradient_penalty(
