@@ -13,7 +13,7 @@ use burn::tensor::ops::ConvTransposeOptions;
 use super::layer::CriticLayer;
 use super::tape::{Activation, Tape};
 use crate::error::{Result, RganError};
-use crate::ops::{conv2d, conv2d_input_gradient, leaky_relu, linear_layer, matmul};
+use crate::ops::{conv2d, conv2d_input_gradient, leaky_relu, linear_layer, matmul, scale_nonpositive};
 
 /// `[1, C, 1, …]`: a per-channel vector broadcast against `[batch, C, …]`.
 pub(crate) fn per_channel<const D: usize>(v: Tensor<1>) -> Tensor<D> {
@@ -166,12 +166,8 @@ impl CriticLayer for Conv2d {
 fn leaky_input_gradient(layer: &str, slope: f64, output_gradient: Activation, tape: &mut Tape) -> Result<Activation> {
     let x = tape.pop(layer)?;
     Ok(match (x, output_gradient) {
-        (Activation::Features(x), Activation::Features(g)) => {
-            Activation::Features(g.clone().mask_where(x.lower_equal_elem(0.0), g.mul_scalar(slope)))
-        }
-        (Activation::Maps(x), Activation::Maps(g)) => {
-            Activation::Maps(g.clone().mask_where(x.lower_equal_elem(0.0), g.mul_scalar(slope)))
-        }
+        (Activation::Features(x), Activation::Features(g)) => Activation::Features(scale_nonpositive(g, x, slope)),
+        (Activation::Maps(x), Activation::Maps(g)) => Activation::Maps(scale_nonpositive(g, x, slope)),
         (_, g) => {
             return Err(RganError::shape(
                 format!("{layer} output gradient"),

@@ -81,6 +81,9 @@ pub(crate) trait CpuKernels: Backend {
     /// The per-channel sum of `grad` `[batch, channels, …]`: the bias's gradient. Not
     /// differentiable.
     fn channel_bias_backward(grad: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// `g` where `x > 0` and `slope · g` where `x ≤ 0`; differentiable in `g` only (the mask is
+    /// constant).
+    fn scale_nonpositive(g: FloatTensor<Self>, x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self>;
     /// A leaky ReLU of negative slope `slope`.
     fn leaky_relu_act(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self>;
     /// The leaky ReLU's input gradient. Not differentiable.
@@ -129,6 +132,10 @@ pub(super) fn batch_norm_act<const D: usize>(
 
 pub(super) fn channel_bias<const D: usize>(x: Tensor<D>, bias: Tensor<1>) -> Tensor<D> {
     Tensor::from_dispatch(<Dispatch as CpuKernels>::channel_bias(x.into_dispatch(), bias.into_dispatch()))
+}
+
+pub(super) fn scale_nonpositive<const D: usize>(g: Tensor<D>, x: Tensor<D>, slope: f32) -> Tensor<D> {
+    Tensor::from_dispatch(<Dispatch as CpuKernels>::scale_nonpositive(g.into_dispatch(), x.into_dispatch(), slope))
 }
 
 pub(super) fn leaky_relu<const D: usize>(x: Tensor<D>, slope: f32) -> Tensor<D> {
@@ -334,6 +341,11 @@ impl CpuKernels for Flex {
         let grad = contiguous(grad);
         let layout = norm_layout(&grad);
         flex_tensor(norm::bias_backward(values(&grad), layout), [layout.channels])
+    }
+
+    fn scale_nonpositive(g: FloatTensor<Self>, x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self> {
+        let (g, x) = (contiguous(g), contiguous(x));
+        flex_tensor(norm::scale_nonpositive(values(&g), values(&x), slope), g.layout().shape().clone())
     }
 
     fn leaky_relu_act(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self> {
@@ -606,6 +618,29 @@ impl<B: CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
 
     fn channel_bias_backward(grad: FloatTensor<Self>) -> FloatTensor<Self> {
         <Self as AutodiffBackend>::from_inner(B::channel_bias_backward(grad.into_primitive()))
+    }
+
+    fn scale_nonpositive(g: FloatTensor<Self>, x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct ScaleNonpositive;
+
+        impl<B: CpuKernels> Backward<B, 1> for ScaleNonpositive {
+            // The mask's input, and the slope: the map is its own adjoint.
+            type State = (FloatTensor<B>, f32);
+
+            fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+                let (x, slope) = ops.state;
+                unary::<B, _>(ops.parents, ops.node, grads, |grad| B::scale_nonpositive(grad, x, slope));
+            }
+        }
+
+        let x = x.into_primitive();
+        match ScaleNonpositive.prepare::<C>([g.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                prep.finish((x.clone(), slope), B::scale_nonpositive(g.into_primitive(), x, slope))
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::scale_nonpositive(g.into_primitive(), x, slope)),
+        }
     }
 
     fn leaky_relu_act(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self> {

@@ -277,6 +277,12 @@ pub(super) fn leaky_relu_backward(x: &[f32], dy: &[f32], slope: f32) -> Vec<f32>
     map_chunks(x, Some(dy), |v, g| if v < 0.0 { g * slope } else { g })
 }
 
+/// `g` where `x > 0`, `slope · g` where `x ≤ 0`: a (leaky) ReLU's input gradient as exact
+/// gradient penalties write it, with the mask from the input.
+pub(super) fn scale_nonpositive(g: &[f32], x: &[f32], slope: f32) -> Vec<f32> {
+    map_chunks(x, Some(g), |v, g| if v <= 0.0 { g * slope } else { g })
+}
+
 fn map_chunks(x: &[f32], other: Option<&[f32]>, f: impl Fn(f32, f32) -> f32 + Sync + Send) -> Vec<f32> {
     let len = x.len();
     let mut out: Vec<f32> = Vec::with_capacity(len);
