@@ -35,6 +35,7 @@ use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use safetensors::{Dtype, SafeTensors};
 
 use crate::error::{Result, RganError};
+use crate::ops::{avg_pool2d_layer, conv2d_batch_norm_relu, max_pool2d_layer};
 
 /// The side of the network's square input images.
 pub const INCEPTION_INPUT_SIZE: usize = 299;
@@ -267,24 +268,7 @@ impl BasicConv2d {
     /// `relu(bn(conv(x)))`, the batch norm with its running statistics (inference mode) on any
     /// device, autodiff included.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        crate::ops::conv2d_batch_norm_relu(&self.conv, &self.bn, x)
-    }
-}
-
-/// The pools' forwards through rgan's CPU kernels ([`crate::ops`]).
-trait FastPool {
-    fn fast(&self, x: Tensor<4>) -> Tensor<4>;
-}
-
-impl FastPool for AvgPool2d {
-    fn fast(&self, x: Tensor<4>) -> Tensor<4> {
-        crate::ops::avg_pool2d_layer(self, x)
-    }
-}
-
-impl FastPool for MaxPool2d {
-    fn fast(&self, x: Tensor<4>) -> Tensor<4> {
-        crate::ops::max_pool2d_layer(self, x)
+        conv2d_batch_norm_relu(&self.conv, &self.bn, x)
     }
 }
 
@@ -337,7 +321,7 @@ impl InceptionA {
         let b1 = self.branch1x1.forward(x.clone());
         let b5 = self.branch5x5_2.forward(self.branch5x5_1.forward(x.clone()));
         let b3 = self.branch3x3dbl_3.forward(self.branch3x3dbl_2.forward(self.branch3x3dbl_1.forward(x.clone())));
-        let bp = self.branch_pool.forward(self.pool.fast(x));
+        let bp = self.branch_pool.forward(avg_pool2d_layer(&self.pool, x));
         Tensor::cat(vec![b1, b5, b3, bp], 1)
     }
 }
@@ -369,7 +353,7 @@ impl InceptionB {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let b3 = self.branch3x3.forward(x.clone());
         let bd = self.branch3x3dbl_3.forward(self.branch3x3dbl_2.forward(self.branch3x3dbl_1.forward(x.clone())));
-        let bp = self.pool.fast(x);
+        let bp = max_pool2d_layer(&self.pool, x);
         Tensor::cat(vec![b3, bd, bp], 1)
     }
 }
@@ -418,7 +402,7 @@ impl InceptionC {
         let bd = self.branch7x7dbl_1.forward(x.clone());
         let bd = self.branch7x7dbl_3.forward(self.branch7x7dbl_2.forward(bd));
         let bd = self.branch7x7dbl_5.forward(self.branch7x7dbl_4.forward(bd));
-        let bp = self.branch_pool.forward(self.pool.fast(x));
+        let bp = self.branch_pool.forward(avg_pool2d_layer(&self.pool, x));
         Tensor::cat(vec![b1, b7, bd, bp], 1)
     }
 }
@@ -455,7 +439,7 @@ impl InceptionD {
         let b3 = self.branch3x3_2.forward(self.branch3x3_1.forward(x.clone()));
         let b7 = self.branch7x7x3_2.forward(self.branch7x7x3_1.forward(x.clone()));
         let b7 = self.branch7x7x3_4.forward(self.branch7x7x3_3.forward(b7));
-        let bp = self.pool.fast(x);
+        let bp = max_pool2d_layer(&self.pool, x);
         Tensor::cat(vec![b3, b7, bp], 1)
     }
 }
@@ -513,7 +497,8 @@ impl InceptionE {
         let bd = self.branch3x3dbl_2.forward(self.branch3x3dbl_1.forward(x.clone()));
         let bda = self.branch3x3dbl_3a.forward(bd.clone());
         let bdb = self.branch3x3dbl_3b.forward(bd);
-        let pooled = if self.use_max_pool { self.max_pool.fast(x) } else { self.avg_pool.fast(x) };
+        let pooled =
+            if self.use_max_pool { max_pool2d_layer(&self.max_pool, x) } else { avg_pool2d_layer(&self.avg_pool, x) };
         let bp = self.branch_pool.forward(pooled);
         Tensor::cat(vec![b1, b3a, b3b, bda, bdb, bp], 1)
     }
@@ -635,10 +620,10 @@ impl FidInceptionV3 {
         let x = self.conv2d_1a_3x3.forward(images);
         let x = self.conv2d_2a_3x3.forward(x);
         let x = self.conv2d_2b_3x3.forward(x);
-        let block0 = self.pool.fast(x);
+        let block0 = max_pool2d_layer(&self.pool, x);
         let x = self.conv2d_3b_1x1.forward(block0.clone());
         let x = self.conv2d_4a_3x3.forward(x);
-        let block1 = self.pool.fast(x);
+        let block1 = max_pool2d_layer(&self.pool, x);
         let x = self.mixed_5b.forward(block1.clone());
         let x = self.mixed_5c.forward(x);
         let x = self.mixed_5d.forward(x);
