@@ -521,11 +521,7 @@ impl SpectralNormLinear {
             let sigma = if w.is_autodiff() { sigma.autodiff() } else { sigma };
             let (u, v) = constants_for(&w, &u, &v);
             let mut dims = input.dims();
-            let out = spectral_matmul(input.reshape([rows, d_input]), w, u, v, sigma);
-            let out = match &self.bias {
-                Some(bias) => out.add(bias.val().unsqueeze()),
-                None => out,
-            };
+            let out = self.with_bias(spectral_matmul(input.reshape([rows, d_input]), w, u, v, sigma));
             dims[D - 1] = d_output;
             return out.reshape(dims);
         }
@@ -567,7 +563,11 @@ impl SpectralNormLinear {
         divisor: Option<Tensor<1>>,
     ) -> Tensor<D> {
         let Some(divisor) = divisor else { return self.forward_with_weight(input, weight) };
-        let out = linear(input, weight, None).div(divisor.reshape([1; D]));
+        self.with_bias(linear(input, weight, None).div(divisor.reshape([1; D])))
+    }
+
+    /// `out + b` when the layer has a bias.
+    fn with_bias<const D: usize>(&self, out: Tensor<D>) -> Tensor<D> {
         match &self.bias {
             Some(bias) => out.add(bias.val().unsqueeze()),
             None => out,
