@@ -30,6 +30,15 @@ impl Matrix {
         Matrix { ptr: self.ptr, row_stride: self.col_stride, col_stride: self.row_stride }
     }
 
+    /// A pointer to element `(i, j)`.
+    ///
+    /// # Safety
+    /// `(i, j)` must lie inside the matrix the view was made from.
+    pub unsafe fn at(self, i: usize, j: usize) -> *const f32 {
+        // SAFETY: in bounds by the caller's contract.
+        unsafe { self.ptr.offset(i as isize * self.row_stride + j as isize * self.col_stride) }
+    }
+
     /// The view starting `rows` rows and `cols` columns further in.
     fn shifted(self, rows: usize, cols: usize) -> Self {
         let offset = self.row_stride * rows as isize + self.col_stride * cols as isize;
@@ -114,6 +123,9 @@ const PARALLEL_WORK: usize = 1 << 21;
 /// The `[m, n]` row-major product of `lhs` `[m, k]` and `rhs` `[k, n]`, split over the thread
 /// pool by blocks of output columns (or rows, when there are more rows).
 pub(super) fn product(m: usize, n: usize, k: usize, lhs: Matrix, rhs: Matrix) -> Vec<f32> {
+    if let Some(out) = super::skinny::product(m, n, k, lhs, rhs) {
+        return out;
+    }
     let len = m * n;
     let mut out: Vec<f32> = Vec::with_capacity(len);
     let dst = OutPtr(out.as_mut_ptr());

@@ -3,6 +3,7 @@
 
 mod gemm;
 mod norm;
+mod skinny;
 mod window;
 
 use burn::backend::AutodiffBackend;
