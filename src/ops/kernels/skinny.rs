@@ -373,24 +373,23 @@ unsafe fn by_panels<S: Simd>(
         let (l, rb) = (S::LANES, S::PANEL_ROWS);
         let (j0, j1) = (columns.start, columns.end);
         if m == 1 {
-            // One row uses each value of `b` once: `b` is read in place, 128 columns at a time.
-            let row: Vec<f32> = (0..k).map(|p| *a.at(0, p)).collect();
-            const V1: usize = 8;
-            let mut j = j0;
-            while j + V1 * l <= j1 {
-                panel_tile::<S, 1, V1>(row.as_ptr(), k, b.at(0, j), b.row_stride as usize, c.at(j), ldc, false, None);
-                j += V1 * l;
-            }
-            while j < j1 {
-                let width = (j1 - j).min(l);
-                // The last columns, zero-padded to a whole vector.
-                let mut tail = vec![0f32; k * l];
-                for p in 0..k {
-                    std::ptr::copy_nonoverlapping(b.at(p, j), tail.as_mut_ptr().add(p * l), width);
+            // One row uses each value of `b` once: `b` is streamed row by row, in place, into
+            // sums that stay in L1.
+            let width = j1 - j0;
+            let whole = width / l * l;
+            let mut sums = vec![0f32; width];
+            for p in 0..k {
+                let x = *a.at(0, p);
+                let (splat, row) = (S::splat(&x), b.at(p, j0));
+                for v in (0..whole).step_by(l) {
+                    let sum = sums.as_mut_ptr().add(v);
+                    S::store(sum, S::fma(splat, S::load(row.add(v)), S::load(sum)));
                 }
-                panel_tile_part::<S, 1, 1>(row.as_ptr(), k, tail.as_ptr(), l, c.at(j), ldc, width, false, None);
-                j += width;
+                for (q, sum) in sums.iter_mut().enumerate().skip(whole) {
+                    *sum = x.mul_add(*row.add(q), *sum);
+                }
             }
+            std::ptr::copy_nonoverlapping(sums.as_ptr(), c.at(j0), width);
             return;
         }
         let w = 3 * l;
