@@ -3,6 +3,7 @@
 
 mod gemm;
 mod norm;
+mod simd;
 mod skinny;
 mod window;
 

@@ -12,16 +12,21 @@
 //!   in place; a tile of 12 columns × 32 batch rows (AVX2: 3 × 32) multiplies broadcast values of
 //!   `W` by vectors of the batch's transpose.
 //!
+//! A weight gradient `xᵀ · g` (many rows, an inner dimension of one batch) runs the first kernel
+//! with the threads taking blocks of rows, and a matrix-vector product the transposed problem.
+//!
 //! Every output is a sum over `p` in increasing order, one fused multiply-add per term, so a
 //! result does not depend on how the columns are split over threads.
 
 #[cfg(target_arch = "x86_64")]
-use std::arch::x86_64::*;
+use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
 #[cfg(target_arch = "x86_64")]
 use std::cell::RefCell;
-use std::sync::OnceLock;
 
 use super::gemm::{Matrix, OutPtr, for_each_index, threads};
+#[cfg(target_arch = "x86_64")]
+use super::simd::{Avx2, Avx512, Simd};
+use super::simd::{Isa, detected};
 
 /// The most batch rows these kernels take; larger products go to gemm.
 const MAX_ROWS: usize = 64;
@@ -31,31 +36,6 @@ const MIN_LARGE: usize = 1 << 16;
 
 /// Multiply-adds per thread below which one thread computes the whole product.
 const PARALLEL_WORK: usize = 1 << 21;
-
-/// The instruction set the kernels run with.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(super) enum Isa {
-    Avx512,
-    Avx2,
-    None,
-}
-
-/// The best instruction set this processor has, found once.
-pub(super) fn detected() -> Isa {
-    static ISA: OnceLock<Isa> = OnceLock::new();
-    *ISA.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if is_x86_feature_detected!("avx512f") {
-                return Isa::Avx512;
-            }
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                return Isa::Avx2;
-            }
-        }
-        Isa::None
-    })
-}
 
 /// `[m, k] · [k, n]` as a row-major `[m, n]`, or `None` where gemm is the better choice: more
 /// than [`MAX_ROWS`] rows on both sides, a small product, no AVX2, or a large matrix with no
@@ -74,6 +54,10 @@ pub(super) fn product_with(isa: Isa, m: usize, n: usize, k: usize, a: Matrix, b:
     }
     // A matrix-vector product `W · v` is `(vᵀ · Wᵀ)ᵀ`, and a `[m, 1]` result has the layout of
     // its `[1, m]` transpose.
+    // A weight gradient `xᵀ · g` over a batch: many rows, a short inner dimension.
+    if m > MAX_ROWS && k <= MAX_ROWS && n >= 16 && m.saturating_mul(n) >= MIN_LARGE && b.col_stride == 1 {
+        return Some(rows_times_large(isa, m, n, k, a, b));
+    }
     if n == 1 && m >= 16 && m.saturating_mul(k) >= MIN_LARGE && contiguous(a) {
         return Some(rows_times_large(isa, 1, m, k, b.t(), a.t()));
     }
@@ -99,24 +83,33 @@ fn rows_times_large(isa: Isa, m: usize, n: usize, k: usize, a: Matrix, b: Matrix
         }
     }
     let at = Matrix { ptr: at.as_ptr(), row_stride: padded as isize, col_stride: 1 };
-    let blocks = if m * n * k < PARALLEL_WORK { 1 } else { threads().min(n.div_ceil(48)) };
-    let block = n.div_ceil(blocks).next_multiple_of(48);
+    // Threads take blocks of columns, or, when there are many rows, blocks of rows.
+    let by_rows = m > MAX_ROWS;
+    let along = if by_rows { m } else { n };
+    let blocks = if m * n * k < PARALLEL_WORK { 1 } else { threads().min(along.div_ceil(48)) };
+    let block = along.div_ceil(blocks).next_multiple_of(48);
     for_each_index(blocks, |t| {
         let (c, a, at, b) = (c, a, at, b);
-        let j0 = t * block;
-        if j0 >= n {
+        let start = t * block;
+        if start >= along {
             return;
         }
-        let columns = j0..(j0 + block).min(n);
-        // SAFETY: this block's outputs, columns `columns` of every row, are disjoint from every
-        // other block's and inside `out`'s capacity; the views are valid for their shapes, and
-        // the instruction set was detected.
+        let end = (start + block).min(along);
+        let (rows, a, c, columns) = if by_rows {
+            // SAFETY: row `start` is inside `a` and `c`.
+            (end - start, Matrix { ptr: unsafe { a.at(start, 0) }, ..a }, OutPtr(c.at(start * n)), 0..n)
+        } else {
+            (m, a, c, start..end)
+        };
+        // SAFETY: this block's outputs (its columns of every row, or every column of its rows)
+        // are disjoint from every other block's and inside `out`'s capacity; the views are valid
+        // for their shapes, and the instruction set was detected.
         unsafe {
             match isa {
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 => block_avx512(m, k, a, at, b, c, n, columns),
+                Isa::Avx512 => block_avx512(rows, k, a, at, b, c, n, columns),
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx2 => block_avx2(m, k, a, at, b, c, n, columns),
+                Isa::Avx2 => block_avx2(rows, k, a, at, b, c, n, columns),
                 _ => unreachable!("no kernel without AVX2"),
             }
         }
@@ -168,95 +161,6 @@ unsafe fn block_avx2(
             by_panels::<Avx2>(m, k, a, b, c, ldc, columns)
         } else {
             by_columns::<Avx2>(m, k, a, at, b, c, ldc, columns)
-        }
-    }
-}
-
-/// One instruction set's vector of f32 lanes. Every method is `#[inline(always)]`, so that it
-/// compiles inside the `#[target_feature]` function that calls it.
-#[cfg(target_arch = "x86_64")]
-trait Simd {
-    const LANES: usize;
-    /// Rows of the rows-contiguous kernel's register tile (its columns are three vectors).
-    const PANEL_ROWS: usize;
-    type V: Copy;
-    unsafe fn zero() -> Self::V;
-    unsafe fn splat(p: *const f32) -> Self::V;
-    unsafe fn load(p: *const f32) -> Self::V;
-    unsafe fn store(p: *mut f32, v: Self::V);
-    unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
-    unsafe fn sum(v: Self::V) -> f32;
-}
-
-#[cfg(target_arch = "x86_64")]
-struct Avx512;
-
-#[cfg(target_arch = "x86_64")]
-impl Simd for Avx512 {
-    const LANES: usize = 16;
-    const PANEL_ROWS: usize = 8;
-    type V = __m512;
-    #[inline(always)]
-    unsafe fn zero() -> __m512 {
-        unsafe { _mm512_setzero_ps() }
-    }
-    #[inline(always)]
-    unsafe fn splat(p: *const f32) -> __m512 {
-        unsafe { _mm512_set1_ps(*p) }
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const f32) -> __m512 {
-        unsafe { _mm512_loadu_ps(p) }
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut f32, v: __m512) {
-        unsafe { _mm512_storeu_ps(p, v) }
-    }
-    #[inline(always)]
-    unsafe fn fma(a: __m512, b: __m512, c: __m512) -> __m512 {
-        unsafe { _mm512_fmadd_ps(a, b, c) }
-    }
-    #[inline(always)]
-    unsafe fn sum(v: __m512) -> f32 {
-        unsafe { _mm512_reduce_add_ps(v) }
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-struct Avx2;
-
-#[cfg(target_arch = "x86_64")]
-impl Simd for Avx2 {
-    const LANES: usize = 8;
-    const PANEL_ROWS: usize = 4;
-    type V = __m256;
-    #[inline(always)]
-    unsafe fn zero() -> __m256 {
-        unsafe { _mm256_setzero_ps() }
-    }
-    #[inline(always)]
-    unsafe fn splat(p: *const f32) -> __m256 {
-        unsafe { _mm256_broadcast_ss(&*p) }
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const f32) -> __m256 {
-        unsafe { _mm256_loadu_ps(p) }
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut f32, v: __m256) {
-        unsafe { _mm256_storeu_ps(p, v) }
-    }
-    #[inline(always)]
-    unsafe fn fma(a: __m256, b: __m256, c: __m256) -> __m256 {
-        unsafe { _mm256_fmadd_ps(a, b, c) }
-    }
-    #[inline(always)]
-    unsafe fn sum(v: __m256) -> f32 {
-        unsafe {
-            let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-            let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-            let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-            _mm_cvtss_f32(s)
         }
     }
 }
@@ -423,26 +327,32 @@ unsafe fn by_panels<S: Simd>(
             }
             // While the first rows' tiles run, the next block's rows are fetched into L2.
             let next = (p0 + 2 * kk <= k).then(|| b.at(p0 + kk, 0));
-            for q in 0..panels {
+            // A batch's few rows run panel by panel (each panel stays in L1 for all of them);
+            // many rows run row block by row block, so the output is written in row order.
+            let (blocks, singles) = (full / rb, m - full);
+            let tiles = panels * (blocks + singles);
+            for t in 0..tiles {
+                let (q, block) = if m > MAX_ROWS {
+                    (t % panels, t / panels)
+                } else {
+                    (t / (blocks + singles), t % (blocks + singles))
+                };
                 let panel = buf.as_ptr().add(q * w);
                 let col = j0 + q * w;
                 let width = w.min(j1 - col);
-                let prefetch = next.map(|next| (next.wrapping_add(col), b.row_stride as usize));
-                let mut i = 0;
-                while i < full {
-                    let rows = packed.as_ptr().add(i * kk);
-                    let out = c.at(i * ldc + col);
-                    let prefetch = if i == 0 { prefetch } else { None };
+                if block < blocks {
+                    let i = block * rb;
+                    let (rows, out) = (packed.as_ptr().add(i * kk), c.at(i * ldc + col));
+                    let prefetch = next.filter(|_| i == 0).map(|next| (next.wrapping_add(col), b.row_stride as usize));
                     if rb == 8 {
                         panel_tile_part::<S, 8, 3>(rows, kk, panel, stride, out, ldc, width, p0 > 0, prefetch);
                     } else {
                         panel_tile_part::<S, 4, 3>(rows, kk, panel, stride, out, ldc, width, p0 > 0, prefetch);
                     }
-                    i += rb;
-                }
-                for i in full..m {
-                    let rows = packed.as_ptr().add(i * kk);
-                    panel_tile_part::<S, 1, 3>(rows, kk, panel, stride, c.at(i * ldc + col), ldc, width, p0 > 0, None);
+                } else {
+                    let i = full + block - blocks;
+                    let (rows, out) = (packed.as_ptr().add(i * kk), c.at(i * ldc + col));
+                    panel_tile_part::<S, 1, 3>(rows, kk, panel, stride, out, ldc, width, p0 > 0, None);
                 }
             }
             p0 += kk;
@@ -661,6 +571,31 @@ mod tests {
                         assert!(
                             (f64::from(*got) - want).abs() <= tolerance,
                             "{isa:?} {case} {m}x{k}x{n}: output {index} is {got}, f64 gives {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// A weight gradient `xᵀ · g`: many rows, a short inner dimension, split over threads by rows.
+    #[test]
+    fn many_rows_with_a_short_inner_dimension_match_an_f64_product() {
+        for isa in isas() {
+            for &(m, n, k) in &[(300, 517, 33), (1000, 100, 7), (65, 1030, 64)] {
+                let a_data = values(m * k, 6);
+                let b_data = values(k * n, 7);
+                let b = Matrix { ptr: b_data.as_ptr(), row_stride: n as isize, col_stride: 1 };
+                for a in [
+                    Matrix { ptr: a_data.as_ptr(), row_stride: k as isize, col_stride: 1 },
+                    Matrix { ptr: a_data.as_ptr(), row_stride: 1, col_stride: m as isize },
+                ] {
+                    let got = product_with(isa, m, n, k, a, b).expect("a weight-gradient product");
+                    let want = reference(m, n, k, a, b);
+                    for (index, (got, want)) in got.iter().zip(&want).enumerate() {
+                        assert!(
+                            (f64::from(*got) - want).abs() <= 1e-4,
+                            "{isa:?} {m}x{k}x{n}: output {index} is {got}, f64 gives {want}"
                         );
                     }
                 }
