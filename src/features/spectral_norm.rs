@@ -142,6 +142,30 @@ fn power_vectors(matrix: &Tensor<2>, u: Tensor<2>, rounds: usize) -> (Tensor<2>,
     (u, v, sigma)
 }
 
+/// `(x W) / σ` after one power-iteration round, reading the weight once for both `x W` and the
+/// round's `Wᵀ u`: they are the rows of `[x; uᵀ] W`. The same numbers as [`power_vectors`]
+/// followed by [`spectral_matmul`], one pass over the weight fewer. Returns the product and the
+/// new `u`, or `None` where rgan's CPU kernels do not run.
+fn fused_round(x: Tensor<2>, w: Tensor<2>, u: Tensor<2>) -> Option<(Tensor<2>, Tensor<2>)> {
+    if !crate::ops::on_cpu_kernels(&x) || !crate::ops::on_cpu_kernels(&w) {
+        return None;
+    }
+    let rows = x.dims()[0];
+    let plain = w.clone().detach().inner();
+    let u = u.inner().detach().to_device(&plain.device()).cast(plain.dtype());
+    let both = matmul(Tensor::cat(vec![x.clone().detach().inner(), u.transpose()], 0), plain.clone());
+    let cols = both.dims()[1];
+    let xw = both.clone().slice([0..rows, 0..cols]);
+    let v = l2_normalize(both.slice([rows..rows + 1, 0..cols]).reshape([cols, 1]));
+    let wv = matmul(plain, v.clone());
+    let u = l2_normalize(wv.clone());
+    let sigma = u.clone().mul(wv).sum().reshape([1, 1]);
+    let (u_used, v_used) = constants_for(&w, &u, &v);
+    let (sigma, xw) = if w.is_autodiff() { (sigma.autodiff(), xw.autodiff()) } else { (sigma, xw) };
+    let out = crate::ops::spectral_matmul_product(x, w, u_used, v_used, sigma, xw)?;
+    Some((out, u))
+}
+
 /// `u` and `v` as constants on `matrix`'s device (autodiff when it is).
 fn constants_for(matrix: &Tensor<2>, u: &Tensor<2>, v: &Tensor<2>) -> (Tensor<2>, Tensor<2>) {
     if matrix.is_autodiff() { (u.clone().autodiff(), v.clone().autodiff()) } else { (u.clone(), v.clone()) }
@@ -514,7 +538,19 @@ impl SpectralNormLinear {
         if rows < d_input && self.equality_constrained {
             // `(x W) / σ` as one operation whose weight gradient folds in the term through σ.
             let w = self.weight.val();
-            let (u, v, sigma) = power_vectors(&w, self.u.value_sync(), self.options().power_iteration_rounds);
+            let rounds = self.options().power_iteration_rounds;
+            let x = input.clone().reshape([rows, d_input]);
+            if rounds == 1
+                && let Some((out, u)) = fused_round(x, w.clone(), self.u.value_sync())
+            {
+                if training {
+                    self.u.update(u);
+                }
+                let mut dims = input.dims();
+                dims[D - 1] = d_output;
+                return self.with_bias(out).reshape(dims);
+            }
+            let (u, v, sigma) = power_vectors(&w, self.u.value_sync(), rounds);
             if training {
                 self.u.update(u.clone());
             }
@@ -948,6 +984,22 @@ mod tests {
                 got.unwrap().into_data().assert_approx_eq::<f32>(&expected.unwrap().into_data(), tolerance);
             }
         }
+    }
+
+    #[test]
+    #[cfg(feature = "flex")]
+    fn the_fused_round_gives_the_power_iteration_numbers() {
+        // `[x; uᵀ] W` in one product: the same new `u` as `power_vectors`, and `(x W) / σ`.
+        let device = Device::default();
+        let w = Tensor::<2>::random([300, 40], Distribution::Default, &device);
+        let u = l2_normalize(Tensor::<2>::random([300, 1], Distribution::Default, &device));
+        let x = Tensor::<2>::random([5, 300], Distribution::Default, &device);
+        let (out, new_u) = fused_round(x.clone(), w.clone(), u.clone()).expect("the CPU kernels run here");
+        let (expected_u, v, sigma) = power_vectors(&w, u, 1);
+        let expected = spectral_matmul(x, w, expected_u.clone(), v, sigma);
+        let tolerance = burn::tensor::Tolerance::<f32>::rel_abs(1e-5, 1e-6);
+        new_u.into_data().assert_approx_eq::<f32>(&expected_u.into_data(), tolerance);
+        out.into_data().assert_approx_eq::<f32>(&expected.into_data(), tolerance);
     }
 
     #[test]

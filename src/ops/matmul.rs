@@ -90,6 +90,38 @@ pub fn spectral_matmul(x: Tensor<2>, w: Tensor<2>, u: Tensor<2>, v: Tensor<2>, s
     matmul(x, w).div(sigma)
 }
 
+/// [`spectral_matmul`] with the product `x @ w` given (`xw`), for a caller that computed it in
+/// the same pass over `w` as the power iteration's `uᵀ w`: differentiable in `x` and `w` as
+/// [`spectral_matmul`] is. `None` where rgan's CPU kernels do not run (see [`on_cpu_kernels`]).
+pub(crate) fn spectral_matmul_product(
+    x: Tensor<2>,
+    w: Tensor<2>,
+    u: Tensor<2>,
+    v: Tensor<2>,
+    sigma: Tensor<2>,
+    xw: Tensor<2>,
+) -> Option<Tensor<2>> {
+    #[cfg(feature = "flex")]
+    if [&x, &w, &u, &v, &sigma, &xw].iter().all(|t| kernels::on_cpu(t)) {
+        return Some(kernels::spectral_matmul_product(x, w, u, v, sigma, xw));
+    }
+    let _ = (x, w, u, v, sigma, xw);
+    None
+}
+
+/// Whether rgan's CPU kernels compute on `tensor`: f32 on the CPU backend, plain or autodiff.
+pub(crate) fn on_cpu_kernels<const D: usize>(tensor: &Tensor<D>) -> bool {
+    #[cfg(feature = "flex")]
+    {
+        kernels::on_cpu(tensor)
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = tensor;
+        false
+    }
+}
+
 /// burn's `nn::Linear::forward`, with the product computed by [`matmul`].
 ///
 /// Panics, as burn's does, when the input's last dimension is not the layer's `d_input`.

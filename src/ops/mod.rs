@@ -23,5 +23,6 @@ pub use conv::{
     conv_transpose2d, conv_transpose2d_layer, conv2d, conv2d_batch_norm_relu, conv2d_input_gradient, conv2d_layer,
 };
 pub use matmul::{linear, linear_layer, matmul, spectral_matmul};
+pub(crate) use matmul::{on_cpu_kernels, spectral_matmul_product};
 pub use norm::{Activation, batch_norm_layer, batch_norm_train, leaky_relu, scale_nonpositive};
 pub use pool::{avg_pool2d_layer, max_pool2d_layer};

@@ -78,6 +78,16 @@ pub(crate) trait CpuKernels: Backend {
         v: FloatTensor<Self>,
         sigma: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
+    /// [`CpuKernels::spectral_matmul`] with the product `x @ w` given as `xw` (computed
+    /// together with the power iteration's `uᵀ w`).
+    fn spectral_matmul_product(
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        u: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        sigma: FloatTensor<Self>,
+        xw: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
     /// `x + bias` with `bias` `[channels]` broadcast over `x` `[batch, channels, …]`.
     fn channel_bias(x: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self>;
     /// The per-channel sum of `grad` `[batch, channels, …]`: the bias's gradient. Not
@@ -179,6 +189,24 @@ pub(super) fn spectral_matmul(x: Tensor<2>, w: Tensor<2>, u: Tensor<2>, v: Tenso
         u.into_dispatch(),
         v.into_dispatch(),
         sigma.into_dispatch(),
+    ))
+}
+
+pub(super) fn spectral_matmul_product(
+    x: Tensor<2>,
+    w: Tensor<2>,
+    u: Tensor<2>,
+    v: Tensor<2>,
+    sigma: Tensor<2>,
+    xw: Tensor<2>,
+) -> Tensor<2> {
+    Tensor::from_dispatch(<Dispatch as CpuKernels>::spectral_matmul_product(
+        x.into_dispatch(),
+        w.into_dispatch(),
+        u.into_dispatch(),
+        v.into_dispatch(),
+        sigma.into_dispatch(),
+        xw.into_dispatch(),
     ))
 }
 
@@ -334,6 +362,17 @@ impl CpuKernels for Flex {
         Flex::float_div(Flex::matmul_2d(x, w), sigma)
     }
 
+    fn spectral_matmul_product(
+        _x: FloatTensor<Self>,
+        _w: FloatTensor<Self>,
+        _u: FloatTensor<Self>,
+        _v: FloatTensor<Self>,
+        sigma: FloatTensor<Self>,
+        xw: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        Flex::float_div(xw, sigma)
+    }
+
     fn channel_bias(x: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
         let (x, bias) = (contiguous(x), contiguous(bias));
         flex_tensor(norm::bias_forward(values(&x), norm_layout(&x), values(&bias)), x.layout().shape().clone())
@@ -387,6 +426,37 @@ where
             prep.finish((lhs_kept, rhs_kept, settings), forward(lhs.into_primitive(), rhs.into_primitive()))
         }
         OpsKind::UnTracked(prep) => prep.finish(forward(lhs.into_primitive(), rhs.into_primitive())),
+    }
+}
+
+/// The backward of `(x @ w) / σ`, for [`CpuKernels::spectral_matmul`] and
+/// [`CpuKernels::spectral_matmul_product`].
+#[derive(Debug)]
+struct SpectralMatmul;
+
+impl<B: CpuKernels> Backward<B, 2> for SpectralMatmul {
+    // x, w, u, v, the output and σ.
+    type State = [FloatTensor<B>; 6];
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [x, w, u, v, y, sigma] = ops.state;
+        let [node_x, node_w] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        // y = p / σ with p = x w: dL/dp = g / σ, and dL/dσ = −Σ(g ⊙ y) / σ.
+        let scaled = B::float_div(grad.clone(), sigma.clone());
+        if let Some(node) = node_w {
+            let shape = Shape::new([1, 1]);
+            let d_sigma =
+                B::float_neg(B::float_div(B::float_reshape(B::float_sum(B::float_mul(grad, y)), shape), sigma));
+            // dL/dw = xᵀ (g / σ) + dL/dσ · u vᵀ, as one product with one more row:
+            // [x; uᵀ]ᵀ [g / σ; dL/dσ · vᵀ].
+            let lhs = B::float_cat(vec![x.clone(), B::float_transpose(u)], 0);
+            let rhs = B::float_cat(vec![scaled.clone(), B::float_mul(d_sigma, B::float_transpose(v))], 0);
+            grads.register::<B>(node.id, B::matmul_2d(B::float_transpose(lhs), rhs));
+        }
+        if let Some(node) = node_x {
+            grads.register::<B>(node.id, B::matmul_2d(scaled, B::float_transpose(w)));
+        }
     }
 }
 
@@ -562,38 +632,26 @@ impl<B: CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
         v: FloatTensor<Self>,
         sigma: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        #[derive(Debug)]
-        struct SpectralMatmul;
-
-        impl<B: CpuKernels> Backward<B, 2> for SpectralMatmul {
-            // x, w, u, v, the output and σ.
-            type State = [FloatTensor<B>; 6];
-
-            fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-                let [x, w, u, v, y, sigma] = ops.state;
-                let [node_x, node_w] = ops.parents;
-                let grad = grads.consume::<B>(&ops.node);
-                // y = p / σ with p = x w: dL/dp = g / σ, and dL/dσ = −Σ(g ⊙ y) / σ.
-                let scaled = B::float_div(grad.clone(), sigma.clone());
-                if let Some(node) = node_w {
-                    let shape = Shape::new([1, 1]);
-                    let d_sigma =
-                        B::float_neg(B::float_div(B::float_reshape(B::float_sum(B::float_mul(grad, y)), shape), sigma));
-                    // dL/dw = xᵀ (g / σ) + dL/dσ · u vᵀ, as one product with one more row:
-                    // [x; uᵀ]ᵀ [g / σ; dL/dσ · vᵀ].
-                    let lhs = B::float_cat(vec![x.clone(), B::float_transpose(u)], 0);
-                    let rhs = B::float_cat(vec![scaled.clone(), B::float_mul(d_sigma, B::float_transpose(v))], 0);
-                    grads.register::<B>(node.id, B::matmul_2d(B::float_transpose(lhs), rhs));
-                }
-                if let Some(node) = node_x {
-                    grads.register::<B>(node.id, B::matmul_2d(scaled, B::float_transpose(w)));
-                }
-            }
-        }
-
         let prepared = SpectralMatmul.prepare::<C>([x.node(), w.node()]).compute_bound().stateful();
         let [x, w, u, v, sigma] = [x, w, u, v, sigma].map(|t| t.into_primitive());
         let y = B::spectral_matmul(x.clone(), w.clone(), u.clone(), v.clone(), sigma.clone());
+        match prepared {
+            OpsKind::Tracked(prep) => prep.finish([x, w, u, v, y.clone(), sigma], y),
+            OpsKind::UnTracked(prep) => prep.finish(y),
+        }
+    }
+
+    fn spectral_matmul_product(
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        u: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        sigma: FloatTensor<Self>,
+        xw: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let prepared = SpectralMatmul.prepare::<C>([x.node(), w.node()]).compute_bound().stateful();
+        let [x, w, u, v, sigma, xw] = [x, w, u, v, sigma, xw].map(|t| t.into_primitive());
+        let y = B::spectral_matmul_product(x.clone(), w.clone(), u.clone(), v.clone(), sigma.clone(), xw);
         match prepared {
             OpsKind::Tracked(prep) => prep.finish([x, w, u, v, y.clone(), sigma], y),
             OpsKind::UnTracked(prep) => prep.finish(y),
