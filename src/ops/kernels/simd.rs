@@ -17,13 +17,19 @@ pub(super) enum Isa {
     None,
 }
 
-/// The best instruction set this processor has, found once.
+/// The best instruction set this processor has, found once; `RGAN_CPU_CAPABILITY` (`avx512`,
+/// `avx2` or `default`, as PyTorch's `ATEN_CPU_CAPABILITY`) caps it, to compare the kernels or
+/// to rule them out (`default` leaves every product to gemm and the scalar loops).
 pub(super) fn detected() -> Isa {
     static ISA: OnceLock<Isa> = OnceLock::new();
     *ISA.get_or_init(|| {
+        let cap = std::env::var("RGAN_CPU_CAPABILITY").unwrap_or_default().to_ascii_lowercase();
+        if cap == "default" || cap == "none" {
+            return Isa::None;
+        }
         #[cfg(target_arch = "x86_64")]
         {
-            if is_x86_feature_detected!("avx512f") {
+            if cap != "avx2" && is_x86_feature_detected!("avx512f") {
                 return Isa::Avx512;
             }
             if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {

@@ -302,7 +302,7 @@ unsafe fn by_panels<S: Simd>(
         // a whole number of panels plus one vector long (rows of a weight with 1024 columns are
         // 4 KB apart, and would all fall on the same cache sets). It stays within L2.
         let stride = panels * w + l;
-        let kc = ((1usize << 18) / stride).clamp(16, 128).min(k);
+        let kc = ((1usize << 16) / stride).clamp(16, 128).min(k);
         let mut buf = ROWS.take();
         if buf.len() < kc * stride {
             buf.resize(kc * stride, 0.0);
