@@ -101,6 +101,7 @@ impl StepScalars {
     }
 
     /// Later steps: update both moments in place and overwrite `grad` with the step.
+    #[inline(always)]
     fn update(&self, grad: &mut [f32], moment_1: &mut [f32], moment_2: &mut [f32]) {
         for ((g, m), v) in grad.iter_mut().zip(moment_1.iter_mut()).zip(moment_2.iter_mut()) {
             let gradient = *g;
@@ -113,6 +114,7 @@ impl StepScalars {
     }
 
     /// The first step: the moments start from the gradient alone.
+    #[inline(always)]
     fn first(&self, grad: &mut [f32], moment_1: &mut [f32], moment_2: &mut [f32]) {
         for ((g, m), v) in grad.iter_mut().zip(moment_1.iter_mut()).zip(moment_2.iter_mut()) {
             let gradient = *g;
@@ -182,9 +184,9 @@ impl Optimizer for FusedAdam {
         let scalars = StepScalars::new(self, time, lr);
         let (g, m, v) = (f32_slice(&mut grad), f32_slice(&mut moment_1), f32_slice(&mut moment_2));
         if time == 1 {
-            for_each_chunk(g, m, v, |g, m, v| scalars.first(g, m, v));
+            for_each_chunk(g, m, v, |g, m, v| crate::ops::vectorized(|| scalars.first(g, m, v)));
         } else {
-            for_each_chunk(g, m, v, |g, m, v| scalars.update(g, m, v));
+            for_each_chunk(g, m, v, |g, m, v| crate::ops::vectorized(|| scalars.update(g, m, v)));
         }
         let delta = Tensor::<D>::from_data(grad, &device);
         let momentum = AdaptiveMomentumState::new(

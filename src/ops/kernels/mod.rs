@@ -19,6 +19,7 @@ use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
 
 use gemm::Matrix;
+pub(crate) use simd::vectorized;
 pub(crate) use window::{Pool, Window};
 
 /// rgan's CPU kernels as a burn backend extension.

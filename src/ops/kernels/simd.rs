@@ -40,6 +40,35 @@ pub(super) fn detected() -> Isa {
     })
 }
 
+/// Runs `f` compiled for the detected instruction set: `f` is inlined into a `#[target_feature]`
+/// function, so its plain loops vectorize for AVX-512 or AVX2 instead of the SSE2 that every
+/// x86-64 binary is built for. The values are the same at every width: Rust never contracts a
+/// product and a sum into a fused multiply-add.
+#[inline(always)]
+pub(crate) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
+    match detected() {
+        // SAFETY: the instruction set was detected.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { with_avx512(f) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { with_avx2(f) },
+        _ => f(),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma")]
+unsafe fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
 /// One instruction set's vector of f32 lanes. Every method is `#[inline(always)]`, so that it
 /// compiles inside the `#[target_feature]` function that calls it.
 #[cfg(target_arch = "x86_64")]
