@@ -6,6 +6,7 @@
 //! thread; these are two passes forward and two backward, split over the threads by channels.
 
 use super::gemm::{OutPtr, for_each_index, threads};
+use super::simd::{Vectorizable, vectorize};
 
 /// The activation after a batch norm: `x` for `x > 0`, `slope · x` otherwise (slope 0: a ReLU,
 /// 1: the identity). Branch-free, so that the loops over it vectorize; `+ 0.0` turns a ReLU's
@@ -85,6 +86,7 @@ fn lane_sum2(xs: &[f32], ys: &[f32], f: impl Fn(f32, f32) -> f32) -> f64 {
 /// Per-channel sums `Σ f(x)` (and `Σ g(x, y)`) over all examples, for the channels of a block.
 /// With one element per channel (a dense layer's `[batch, channels]`), the loop runs along each
 /// row instead, across the channels.
+#[inline(always)]
 fn channel_sums(
     layout: Layout,
     channels: &std::ops::Range<usize>,
@@ -124,33 +126,7 @@ pub(super) fn batch_norm_forward(
     let (mean_ptr, var_ptr, dst) = (OutPtr(mean.as_mut_ptr()), OutPtr(var.as_mut_ptr()), OutPtr(out.as_mut_ptr()));
     let count = layout.count() as f64;
     channel_blocks(c_all, |channels| {
-        let first = channels.start;
-        let means: Vec<f32> = channel_sums(layout, &channels, x, |_, v| v).iter().map(|s| (s / count) as f32).collect();
-        let vars: Vec<f32> = channel_sums(layout, &channels, x, |c, v| (v - means[c - first]) * (v - means[c - first]))
-            .iter()
-            .map(|s| (s / count) as f32)
-            .collect();
-        let scale: Vec<f32> =
-            channels.clone().map(|c| gamma[c] / ((vars[c - first] as f64 + epsilon).sqrt() as f32)).collect();
-        let shift: Vec<f32> = channels.clone().map(|c| beta[c] - means[c - first] * scale[c - first]).collect();
-        for b in 0..layout.batch {
-            let start = layout.start(b, first);
-            let len = channels.len() * layout.spatial;
-            // SAFETY: this block's channels of example `b` are written by this thread only.
-            let out = unsafe { std::slice::from_raw_parts_mut(dst.at(start), len) };
-            let src = &x[start..start + len];
-            for (i, (o, v)) in out.chunks_exact_mut(layout.spatial).zip(src.chunks_exact(layout.spatial)).enumerate() {
-                let (k, s) = (scale[i], shift[i]);
-                for (o, &v) in o.iter_mut().zip(v) {
-                    *o = activate(v * k + s, slope);
-                }
-            }
-        }
-        // SAFETY: each block owns the statistics of its own channels.
-        unsafe {
-            std::slice::from_raw_parts_mut(mean_ptr.at(first), channels.len()).copy_from_slice(&means);
-            std::slice::from_raw_parts_mut(var_ptr.at(first), channels.len()).copy_from_slice(&vars);
-        }
+        vectorize(ForwardChannels { x, layout, gamma, beta, epsilon, slope, count, channels, mean_ptr, var_ptr, dst })
     });
     // SAFETY: the blocks wrote every channel's runs, which together are the whole output.
     unsafe { out.set_len(x.len()) };
@@ -178,54 +154,22 @@ pub(super) fn batch_norm_backward(
     let (gg, bg, dst) = (OutPtr(gamma_grad.as_mut_ptr()), OutPtr(beta_grad.as_mut_ptr()), OutPtr(dx.as_mut_ptr()));
     let count = layout.count() as f64;
     channel_blocks(c_all, |channels| {
-        let first = channels.start;
-        let n = channels.len();
-        let inv_std: Vec<f32> = channels.clone().map(|c| 1.0 / ((var[c] as f64 + epsilon).sqrt() as f32)).collect();
-        // The gradient at the normalization's output, through the activation, and its sums.
-        let (mut sum_g, mut sum_gx) = (vec![0.0f64; n], vec![0.0f64; n]);
-        for b in 0..layout.batch {
-            let start = layout.start(b, first);
-            let len = n * layout.spatial;
-            let (xs, gs) = (&x[start..start + len], &dy[start..start + len]);
-            for (i, (xr, gr)) in xs.chunks_exact(layout.spatial).zip(gs.chunks_exact(layout.spatial)).enumerate() {
-                let c = first + i;
-                let (m, s, k, o) = (mean[c], inv_std[i], gamma[c], beta[c]);
-                sum_g[i] += lane_sum2(xr, gr, |v, g| g * derivative(k * ((v - m) * s) + o, slope));
-                sum_gx[i] += lane_sum2(xr, gr, |v, g| {
-                    let normalized = (v - m) * s;
-                    g * derivative(k * normalized + o, slope) * normalized
-                });
-            }
-        }
-        for (i, c) in channels.clone().enumerate() {
-            // SAFETY: each block owns the parameter gradients of its own channels.
-            unsafe {
-                *gg.at(c) = sum_gx[i] as f32;
-                *bg.at(c) = sum_g[i] as f32;
-            }
-        }
-        for b in 0..layout.batch {
-            let start = layout.start(b, first);
-            let len = n * layout.spatial;
-            // SAFETY: this block's channels of example `b` are written by this thread only.
-            let out = unsafe { std::slice::from_raw_parts_mut(dst.at(start), len) };
-            let (xs, gs) = (&x[start..start + len], &dy[start..start + len]);
-            let rows = out
-                .chunks_exact_mut(layout.spatial)
-                .zip(xs.chunks_exact(layout.spatial))
-                .zip(gs.chunks_exact(layout.spatial));
-            for (i, ((or, xr), gr)) in rows.enumerate() {
-                let c = first + i;
-                let (m, s, k, o) = (mean[c], inv_std[i], gamma[c], beta[c]);
-                let (mean_g, mean_gx) = ((sum_g[i] / count) as f32, (sum_gx[i] / count) as f32);
-                let scale = k * s;
-                for ((out, &v), &g) in or.iter_mut().zip(xr).zip(gr) {
-                    let normalized = (v - m) * s;
-                    let g = g * derivative(k * normalized + o, slope);
-                    *out = scale * (g - mean_g - normalized * mean_gx);
-                }
-            }
-        }
+        vectorize(BackwardChannels {
+            x,
+            dy,
+            layout,
+            gamma,
+            beta,
+            mean,
+            var,
+            epsilon,
+            slope,
+            count,
+            channels,
+            gg,
+            bg,
+            dst,
+        })
     });
     // SAFETY: the blocks wrote every channel's runs.
     unsafe { dx.set_len(x.len()) };
@@ -293,20 +237,165 @@ fn map_chunks(x: &[f32], other: Option<&[f32]>, f: impl Fn(f32, f32) -> f32 + Sy
         let range = (b * size).min(len)..((b + 1) * size).min(len);
         // SAFETY: each block writes its own range of the output.
         let out = unsafe { std::slice::from_raw_parts_mut(dst.at(range.start), range.len()) };
-        match other {
-            Some(other) => {
-                for ((o, &v), &g) in out.iter_mut().zip(&x[range.clone()]).zip(&other[range.clone()]) {
-                    *o = f(v, g);
-                }
-            }
-            None => {
-                for (o, &v) in out.iter_mut().zip(&x[range.clone()]) {
-                    *o = f(v, 0.0);
-                }
-            }
-        }
+        vectorize(MapRange { out, x: &x[range.clone()], other: other.map(|other| &other[range]), f: &f });
     });
     // SAFETY: the blocks cover the whole output.
     unsafe { out.set_len(len) };
     out
+}
+
+/// [`batch_norm_forward`] for one block of channels.
+struct ForwardChannels<'a> {
+    x: &'a [f32],
+    layout: Layout,
+    gamma: &'a [f32],
+    beta: &'a [f32],
+    epsilon: f64,
+    slope: f32,
+    count: f64,
+    channels: std::ops::Range<usize>,
+    mean_ptr: OutPtr,
+    var_ptr: OutPtr,
+    dst: OutPtr,
+}
+
+impl Vectorizable for ForwardChannels<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        let ForwardChannels { x, layout, gamma, beta, epsilon, slope, count, channels, mean_ptr, var_ptr, dst } = self;
+        let first = channels.start;
+        let means: Vec<f32> = channel_sums(layout, &channels, x, |_, v| v).iter().map(|s| (s / count) as f32).collect();
+        let vars: Vec<f32> = channel_sums(layout, &channels, x, |c, v| (v - means[c - first]) * (v - means[c - first]))
+            .iter()
+            .map(|s| (s / count) as f32)
+            .collect();
+        let scale: Vec<f32> =
+            channels.clone().map(|c| gamma[c] / ((vars[c - first] as f64 + epsilon).sqrt() as f32)).collect();
+        let shift: Vec<f32> = channels.clone().map(|c| beta[c] - means[c - first] * scale[c - first]).collect();
+        for b in 0..layout.batch {
+            let start = layout.start(b, first);
+            let len = channels.len() * layout.spatial;
+            // SAFETY: this block's channels of example `b` are written by this thread only.
+            let out = unsafe { std::slice::from_raw_parts_mut(dst.at(start), len) };
+            let src = &x[start..start + len];
+            for (i, (o, v)) in out.chunks_exact_mut(layout.spatial).zip(src.chunks_exact(layout.spatial)).enumerate() {
+                let (k, s) = (scale[i], shift[i]);
+                for (o, &v) in o.iter_mut().zip(v) {
+                    *o = activate(v * k + s, slope);
+                }
+            }
+        }
+        // SAFETY: each block owns the statistics of its own channels.
+        unsafe {
+            std::slice::from_raw_parts_mut(mean_ptr.at(first), channels.len()).copy_from_slice(&means);
+            std::slice::from_raw_parts_mut(var_ptr.at(first), channels.len()).copy_from_slice(&vars);
+        }
+    }
+}
+
+/// [`batch_norm_backward`] for one block of channels.
+struct BackwardChannels<'a> {
+    x: &'a [f32],
+    dy: &'a [f32],
+    layout: Layout,
+    gamma: &'a [f32],
+    beta: &'a [f32],
+    mean: &'a [f32],
+    var: &'a [f32],
+    epsilon: f64,
+    slope: f32,
+    count: f64,
+    channels: std::ops::Range<usize>,
+    gg: OutPtr,
+    bg: OutPtr,
+    dst: OutPtr,
+}
+
+impl Vectorizable for BackwardChannels<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        let BackwardChannels { x, dy, layout, gamma, beta, mean, var, epsilon, slope, count, channels, gg, bg, dst } =
+            self;
+        let first = channels.start;
+        let n = channels.len();
+        let inv_std: Vec<f32> = channels.clone().map(|c| 1.0 / ((var[c] as f64 + epsilon).sqrt() as f32)).collect();
+        // The gradient at the normalization's output, through the activation, and its sums.
+        let (mut sum_g, mut sum_gx) = (vec![0.0f64; n], vec![0.0f64; n]);
+        for b in 0..layout.batch {
+            let start = layout.start(b, first);
+            let len = n * layout.spatial;
+            let (xs, gs) = (&x[start..start + len], &dy[start..start + len]);
+            for (i, (xr, gr)) in xs.chunks_exact(layout.spatial).zip(gs.chunks_exact(layout.spatial)).enumerate() {
+                let c = first + i;
+                let (m, s, k, o) = (mean[c], inv_std[i], gamma[c], beta[c]);
+                sum_g[i] += lane_sum2(xr, gr, |v, g| g * derivative(k * ((v - m) * s) + o, slope));
+                sum_gx[i] += lane_sum2(xr, gr, |v, g| {
+                    let normalized = (v - m) * s;
+                    g * derivative(k * normalized + o, slope) * normalized
+                });
+            }
+        }
+        for (i, c) in channels.clone().enumerate() {
+            // SAFETY: each block owns the parameter gradients of its own channels.
+            unsafe {
+                *gg.at(c) = sum_gx[i] as f32;
+                *bg.at(c) = sum_g[i] as f32;
+            }
+        }
+        for b in 0..layout.batch {
+            let start = layout.start(b, first);
+            let len = n * layout.spatial;
+            // SAFETY: this block's channels of example `b` are written by this thread only.
+            let out = unsafe { std::slice::from_raw_parts_mut(dst.at(start), len) };
+            let (xs, gs) = (&x[start..start + len], &dy[start..start + len]);
+            let rows = out
+                .chunks_exact_mut(layout.spatial)
+                .zip(xs.chunks_exact(layout.spatial))
+                .zip(gs.chunks_exact(layout.spatial));
+            for (i, ((or, xr), gr)) in rows.enumerate() {
+                let c = first + i;
+                let (m, s, k, o) = (mean[c], inv_std[i], gamma[c], beta[c]);
+                let (mean_g, mean_gx) = ((sum_g[i] / count) as f32, (sum_gx[i] / count) as f32);
+                let scale = k * s;
+                for ((out, &v), &g) in or.iter_mut().zip(xr).zip(gr) {
+                    let normalized = (v - m) * s;
+                    let g = g * derivative(k * normalized + o, slope);
+                    *out = scale * (g - mean_g - normalized * mean_gx);
+                }
+            }
+        }
+    }
+}
+
+/// [`map_chunks`] for one range.
+struct MapRange<'a, F> {
+    out: &'a mut [f32],
+    x: &'a [f32],
+    other: Option<&'a [f32]>,
+    f: &'a F,
+}
+
+impl<F: Fn(f32, f32) -> f32> Vectorizable for MapRange<'_, F> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        let MapRange { out, x, other, f } = self;
+        match other {
+            Some(other) => {
+                for ((o, &v), &g) in out.iter_mut().zip(x).zip(other) {
+                    *o = f(v, g);
+                }
+            }
+            None => {
+                for (o, &v) in out.iter_mut().zip(x) {
+                    *o = f(v, 0.0);
+                }
+            }
+        }
+    }
 }

@@ -40,33 +40,57 @@ pub(super) fn detected() -> Isa {
     })
 }
 
-/// Runs `f` compiled for the detected instruction set: `f` is inlined into a `#[target_feature]`
-/// function, so its plain loops vectorize for AVX-512 or AVX2 instead of the SSE2 that every
-/// x86-64 binary is built for. The values are the same at every width: Rust never contracts a
-/// product and a sum into a fused multiply-add.
-#[inline(always)]
-pub(crate) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
+/// A loop nest that [`vectorize`] runs compiled for the detected instruction set. Its `run` is
+/// `#[inline(always)]`, so it compiles inside `vectorize`'s `#[target_feature]` functions (a
+/// closure given to a thread pool would compile on its own, for SSE2).
+pub(super) trait Vectorizable {
+    type Output;
+    fn run(self) -> Self::Output;
+}
+
+/// Runs `kernel` compiled for AVX-512 or AVX2 where the processor has it: its plain loops
+/// vectorize at that width, with the same values (no product and sum is contracted into a fused
+/// multiply-add).
+pub(super) fn vectorize<K: Vectorizable>(kernel: K) -> K::Output {
     match detected() {
         // SAFETY: the instruction set was detected.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { with_avx512(f) },
+        Isa::Avx512 => unsafe { run_avx512(kernel) },
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { with_avx2(f) },
-        _ => f(),
+        Isa::Avx2 => unsafe { run_avx2(kernel) },
+        _ => kernel.run(),
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma")]
-unsafe fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
-    f()
+unsafe fn run_avx512<K: Vectorizable>(kernel: K) -> K::Output {
+    kernel.run()
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
-    f()
+unsafe fn run_avx2<K: Vectorizable>(kernel: K) -> K::Output {
+    kernel.run()
+}
+
+/// Runs `f` through [`vectorize`]: for a closure small enough to be inlined into it, such as a
+/// call to an `#[inline(always)]` loop (Adam's step).
+#[inline(always)]
+pub(crate) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
+    vectorize(Closure(f))
+}
+
+struct Closure<F>(F);
+
+impl<R, F: FnOnce() -> R> Vectorizable for Closure<F> {
+    type Output = R;
+
+    #[inline(always)]
+    fn run(self) -> R {
+        (self.0)()
+    }
 }
 
 /// One instruction set's vector of f32 lanes. Every method is `#[inline(always)]`, so that it

@@ -15,7 +15,7 @@
 use super::gemm::{Matrix, OutPtr, for_each_index, gemm_serial, threads};
 #[cfg(target_arch = "x86_64")]
 use super::simd::{Avx2, Avx512, Simd};
-use super::simd::{Isa, detected};
+use super::simd::{Isa, Vectorizable, detected, vectorize};
 
 /// The geometry of a 2-D convolution between a big and a small image (dilation 1, one group).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,6 +93,7 @@ impl Walk {
 /// `col[(c, ky, kx), (oy, ox)]` = the big image's pixel seen there, for one image of `channels`
 /// channels. Only the pixels inside the image are written: `col` must hold zeros in the padding
 /// positions, as a buffer zeroed once and then used only for this window does.
+#[inline(always)]
 fn im2col(image: &[f32], channels: usize, w: &Window, walk: &Walk, col: &mut [f32]) {
     let [kh, kw] = w.kernel;
     let [sh, sw] = w.small;
@@ -125,16 +126,53 @@ fn im2col(image: &[f32], channels: usize, w: &Window, walk: &Walk, col: &mut [f3
 }
 
 /// One image's column matrix: the image itself for a pointwise window, else [`im2col`] into
-/// `col`.
+/// `col` (vectorized for the processor).
 fn columns<'a>(image: &'a [f32], channels: usize, w: &Window, walk: &Walk, col: &'a mut [f32]) -> &'a [f32] {
     if w.pointwise() {
         return image;
     }
-    im2col(image, channels, w, walk, col);
+    vectorize(Im2col { image, channels, w, walk, col: &mut *col });
     col
 }
 
+/// [`im2col`] as a [`Vectorizable`] kernel.
+struct Im2col<'a> {
+    image: &'a [f32],
+    channels: usize,
+    w: &'a Window,
+    walk: &'a Walk,
+    col: &'a mut [f32],
+}
+
+impl Vectorizable for Im2col<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        im2col(self.image, self.channels, self.w, self.walk, self.col);
+    }
+}
+
+/// [`col2im`] as a [`Vectorizable`] kernel.
+struct Col2im<'a> {
+    col: &'a [f32],
+    channels: usize,
+    w: &'a Window,
+    walk: &'a Walk,
+    image: &'a mut [f32],
+}
+
+impl Vectorizable for Col2im<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        col2im(self.col, self.channels, self.w, self.walk, self.image);
+    }
+}
+
 /// The adjoint of [`im2col`]: `image` = the sum, at each big pixel, of the columns that see it.
+#[inline(always)]
 fn col2im(col: &[f32], channels: usize, w: &Window, walk: &Walk, image: &mut [f32]) {
     let [kh, kw] = w.kernel;
     let [sh, sw] = w.small;
@@ -742,7 +780,7 @@ pub(super) fn raise(
             };
             // SAFETY: image `b` of the output is written by this thread only.
             let image = unsafe { std::slice::from_raw_parts_mut(dst.at(b * image_len), image_len) };
-            col2im(&col, big_channels, w, &walk, image);
+            vectorize(Col2im { col: &col, channels: big_channels, w, walk: &walk, image });
         }
     });
     out
