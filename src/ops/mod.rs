@@ -10,7 +10,9 @@
 //!
 //! They are a burn backend extension (`#[backend_extension(Flex, Autodiff)]`): the flex
 //! implementation computes, and the autodiff implementation records a backward pass that calls
-//! the same kernels for the gradients.
+//! the same kernels for the gradients. Products of a batch against a large weight, single-channel
+//! convolutions and the plain loops (batch norm, activations, im2col) run AVX-512 or AVX2, chosen
+//! at run time (`RGAN_CPU_CAPABILITY=avx2` or `default` caps the choice).
 
 mod conv;
 #[cfg(feature = "flex")]

@@ -120,8 +120,10 @@ pub(super) unsafe fn gemm_serial(
 #[cfg(feature = "parallel")]
 const PARALLEL_WORK: usize = 1 << 21;
 
-/// The `[m, n]` row-major product of `lhs` `[m, k]` and `rhs` `[k, n]`, split over the thread
-/// pool by blocks of output columns (or rows, when there are more rows).
+/// The `[m, n]` row-major product of `lhs` `[m, k]` and `rhs` `[k, n]`: by the `skinny` kernels
+/// for a few rows against a large matrix (or many rows with a short inner dimension), else by
+/// gemm, split over the thread pool by blocks of output columns (or rows, when there are more
+/// rows).
 pub(super) fn product(m: usize, n: usize, k: usize, lhs: Matrix, rhs: Matrix) -> Vec<f32> {
     if let Some(out) = super::skinny::product(m, n, k, lhs, rhs) {
         return out;
