@@ -69,18 +69,10 @@ pub(crate) trait CpuKernels: Backend {
         shift: FloatTensor<Self>,
         window: Window,
     ) -> FloatTensor<Self>;
-    /// `(x @ w) / σ` with `σ = uᵀ w v` given as `sigma` `[1, 1]` (`u` `[rows, 1]` and `v`
-    /// `[cols, 1]` constants): a spectrally normalized product whose weight gradient folds the
-    /// rank-one term through `σ` into the product's own gradient.
-    fn spectral_matmul(
-        x: FloatTensor<Self>,
-        w: FloatTensor<Self>,
-        u: FloatTensor<Self>,
-        v: FloatTensor<Self>,
-        sigma: FloatTensor<Self>,
-    ) -> FloatTensor<Self>;
-    /// [`CpuKernels::spectral_matmul`] with the product `x @ w` given as `xw` (computed
-    /// together with the power iteration's `uᵀ w`).
+    /// `(x @ w) / σ` from the product `xw = x @ w` (a constant), with `σ = uᵀ w v` given as
+    /// `sigma` `[1, 1]` (`u` `[rows, 1]` and `v` `[cols, 1]` constants): a spectrally normalized
+    /// product, differentiable in `x` and `w`, whose weight gradient folds the rank-one term
+    /// through `σ` into the product's own gradient.
     fn spectral_matmul_product(
         x: FloatTensor<Self>,
         w: FloatTensor<Self>,
@@ -184,13 +176,8 @@ pub(super) fn conv2d_affine_relu(
 }
 
 pub(super) fn spectral_matmul(x: Tensor<2>, w: Tensor<2>, u: Tensor<2>, v: Tensor<2>, sigma: Tensor<2>) -> Tensor<2> {
-    Tensor::from_dispatch(<Dispatch as CpuKernels>::spectral_matmul(
-        x.into_dispatch(),
-        w.into_dispatch(),
-        u.into_dispatch(),
-        v.into_dispatch(),
-        sigma.into_dispatch(),
-    ))
+    let xw = matmul(x.clone().detach(), w.clone().detach());
+    spectral_matmul_product(x, w, u, v, sigma, xw)
 }
 
 pub(super) fn spectral_matmul_product(
@@ -353,16 +340,6 @@ impl CpuKernels for Flex {
         flex_tensor(out, [batch, small_channels, window.small[0], window.small[1]])
     }
 
-    fn spectral_matmul(
-        x: FloatTensor<Self>,
-        w: FloatTensor<Self>,
-        _u: FloatTensor<Self>,
-        _v: FloatTensor<Self>,
-        sigma: FloatTensor<Self>,
-    ) -> FloatTensor<Self> {
-        Flex::float_div(Flex::matmul_2d(x, w), sigma)
-    }
-
     fn spectral_matmul_product(
         _x: FloatTensor<Self>,
         _w: FloatTensor<Self>,
@@ -430,8 +407,7 @@ where
     }
 }
 
-/// The backward of `(x @ w) / σ`, for [`CpuKernels::spectral_matmul`] and
-/// [`CpuKernels::spectral_matmul_product`].
+/// The backward of `(x @ w) / σ` ([`CpuKernels::spectral_matmul_product`]).
 #[derive(Debug)]
 struct SpectralMatmul;
 
@@ -624,22 +600,6 @@ impl<B: CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
             shift.into_primitive(),
             window,
         ))
-    }
-
-    fn spectral_matmul(
-        x: FloatTensor<Self>,
-        w: FloatTensor<Self>,
-        u: FloatTensor<Self>,
-        v: FloatTensor<Self>,
-        sigma: FloatTensor<Self>,
-    ) -> FloatTensor<Self> {
-        let prepared = SpectralMatmul.prepare::<C>([x.node(), w.node()]).compute_bound().stateful();
-        let [x, w, u, v, sigma] = [x, w, u, v, sigma].map(|t| t.into_primitive());
-        let y = B::spectral_matmul(x.clone(), w.clone(), u.clone(), v.clone(), sigma.clone());
-        match prepared {
-            OpsKind::Tracked(prep) => prep.finish([x, w, u, v, y.clone(), sigma], y),
-            OpsKind::UnTracked(prep) => prep.finish(y),
-        }
     }
 
     fn spectral_matmul_product(
