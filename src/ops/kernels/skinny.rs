@@ -119,51 +119,37 @@ fn rows_times_large(isa: Isa, m: usize, n: usize, k: usize, a: Matrix, b: Matrix
     out
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn block_avx512(
-    m: usize,
-    k: usize,
-    a: Matrix,
-    at: Matrix,
-    b: Matrix,
-    c: OutPtr,
-    ldc: usize,
-    columns: std::ops::Range<usize>,
-) {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        if b.col_stride == 1 {
-            by_panels::<Avx512>(m, k, a, b, c, ldc, columns)
-        } else {
-            by_columns::<Avx512>(m, k, a, at, b, c, ldc, columns)
+/// One thread's block of the product in one instruction set: [`by_panels`] or [`by_columns`],
+/// by the layout of `b`.
+macro_rules! block_kernel {
+    ($name:ident, $simd:ty, $features:literal) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $features)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $name(
+            m: usize,
+            k: usize,
+            a: Matrix,
+            at: Matrix,
+            b: Matrix,
+            c: OutPtr,
+            ldc: usize,
+            columns: std::ops::Range<usize>,
+        ) {
+            // SAFETY: forwarded from the caller.
+            unsafe {
+                if b.col_stride == 1 {
+                    by_panels::<$simd>(m, k, a, b, c, ldc, columns)
+                } else {
+                    by_columns::<$simd>(m, k, a, at, b, c, ldc, columns)
+                }
+            }
         }
-    }
+    };
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn block_avx2(
-    m: usize,
-    k: usize,
-    a: Matrix,
-    at: Matrix,
-    b: Matrix,
-    c: OutPtr,
-    ldc: usize,
-    columns: std::ops::Range<usize>,
-) {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        if b.col_stride == 1 {
-            by_panels::<Avx2>(m, k, a, b, c, ldc, columns)
-        } else {
-            by_columns::<Avx2>(m, k, a, at, b, c, ldc, columns)
-        }
-    }
-}
+block_kernel!(block_avx512, Avx512, "avx512f");
+block_kernel!(block_avx2, Avx2, "avx2,fma");
 
 #[cfg(target_arch = "x86_64")]
 thread_local! {
