@@ -129,10 +129,15 @@ pub(crate) fn power_iteration(matrix: Tensor<2>, u: Tensor<2>, rounds: usize) ->
 /// `W v` (all detached, off autodiff).
 fn power_vectors(matrix: &Tensor<2>, u: Tensor<2>, rounds: usize) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
     let w = matrix.clone().detach().inner();
-    let mut u = u.inner().detach().to_device(&w.device()).cast(w.dtype());
-    let mut v = l2_normalize(matmul(w.clone().transpose(), u.clone()));
+    let u = u.inner().detach().to_device(&w.device()).cast(w.dtype());
+    rounds_from(&w, matmul(w.clone().transpose(), u), rounds)
+}
+
+/// [`power_vectors`] on the plain matrix `w`, from the first round's `Wᵀ u` on.
+fn rounds_from(w: &Tensor<2>, first_wtu: Tensor<2>, rounds: usize) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
+    let mut v = l2_normalize(first_wtu);
     let mut wv = matmul(w.clone(), v.clone());
-    u = l2_normalize(wv.clone());
+    let mut u = l2_normalize(wv.clone());
     for _ in 1..rounds {
         v = l2_normalize(matmul(w.clone().transpose(), u.clone()));
         wv = matmul(w.clone(), v.clone());
@@ -142,11 +147,11 @@ fn power_vectors(matrix: &Tensor<2>, u: Tensor<2>, rounds: usize) -> (Tensor<2>,
     (u, v, sigma)
 }
 
-/// `(x W) / σ` after one power-iteration round, reading the weight once for both `x W` and the
-/// round's `Wᵀ u`: they are the rows of `[x; uᵀ] W`. The same numbers as [`power_vectors`]
-/// followed by [`spectral_matmul`], one pass over the weight fewer. Returns the product and the
-/// new `u`, or `None` where rgan's CPU kernels do not run.
-fn fused_round(x: Tensor<2>, w: Tensor<2>, u: Tensor<2>) -> Option<(Tensor<2>, Tensor<2>)> {
+/// `(x W) / σ` after `rounds` power-iteration rounds, reading the weight once for both `x W` and
+/// the first round's `Wᵀ u`: they are the rows of `[x; uᵀ] W`. The same numbers as
+/// [`power_vectors`] followed by [`spectral_matmul`], one pass over the weight fewer. Returns the
+/// product and the new `u`, or `None` where rgan's CPU kernels do not run.
+fn fused_rounds(x: Tensor<2>, w: Tensor<2>, u: Tensor<2>, rounds: usize) -> Option<(Tensor<2>, Tensor<2>)> {
     if !crate::ops::on_cpu_kernels(&x) || !crate::ops::on_cpu_kernels(&w) {
         return None;
     }
@@ -156,10 +161,7 @@ fn fused_round(x: Tensor<2>, w: Tensor<2>, u: Tensor<2>) -> Option<(Tensor<2>, T
     let both = matmul(Tensor::cat(vec![x.clone().detach().inner(), u.transpose()], 0), plain.clone());
     let cols = both.dims()[1];
     let xw = both.clone().slice([0..rows, 0..cols]);
-    let v = l2_normalize(both.slice([rows..rows + 1, 0..cols]).reshape([cols, 1]));
-    let wv = matmul(plain, v.clone());
-    let u = l2_normalize(wv.clone());
-    let sigma = u.clone().mul(wv).sum().reshape([1, 1]);
+    let (u, v, sigma) = rounds_from(&plain, both.slice([rows..rows + 1, 0..cols]).reshape([cols, 1]), rounds);
     let (u_used, v_used) = constants_for(&w, &u, &v);
     let (sigma, xw) = if w.is_autodiff() { (sigma.autodiff(), xw.autodiff()) } else { (sigma, xw) };
     let out = crate::ops::spectral_matmul_product(x, w, u_used, v_used, sigma, xw)?;
@@ -539,27 +541,22 @@ impl SpectralNormLinear {
             // `(x W) / σ` as one operation whose weight gradient folds in the term through σ.
             let w = self.weight.val();
             let rounds = self.options().power_iteration_rounds;
-            let x = input.clone().reshape([rows, d_input]);
-            if rounds == 1
-                && let Some((out, u)) = fused_round(x, w.clone(), self.u.value_sync())
-            {
-                if training {
-                    self.u.update(u);
-                }
-                let mut dims = input.dims();
-                dims[D - 1] = d_output;
-                return self.with_bias(out).reshape(dims);
-            }
-            let (u, v, sigma) = power_vectors(&w, self.u.value_sync(), rounds);
-            if training {
-                self.u.update(u.clone());
-            }
-            let sigma = if w.is_autodiff() { sigma.autodiff() } else { sigma };
-            let (u, v) = constants_for(&w, &u, &v);
             let mut dims = input.dims();
-            let out = self.with_bias(spectral_matmul(input.reshape([rows, d_input]), w, u, v, sigma));
+            let x = input.reshape([rows, d_input]);
+            let (out, u) = match fused_rounds(x.clone(), w.clone(), self.u.value_sync(), rounds) {
+                Some(done) => done,
+                None => {
+                    let (u, v, sigma) = power_vectors(&w, self.u.value_sync(), rounds);
+                    let sigma = if w.is_autodiff() { sigma.autodiff() } else { sigma };
+                    let (u_used, v_used) = constants_for(&w, &u, &v);
+                    (spectral_matmul(x, w, u_used, v_used, sigma), u)
+                }
+            };
+            if training {
+                self.u.update(u);
+            }
             dims[D - 1] = d_output;
-            return out.reshape(dims);
+            return self.with_bias(out).reshape(dims);
         }
         let (weight, divisor) = self.product_factors(rows, training);
         self.forward_with_factors(input, weight, divisor)
@@ -988,18 +985,20 @@ mod tests {
 
     #[test]
     #[cfg(feature = "flex")]
-    fn the_fused_round_gives_the_power_iteration_numbers() {
+    fn the_fused_rounds_give_the_power_iteration_numbers() {
         // `[x; uᵀ] W` in one product: the same new `u` as `power_vectors`, and `(x W) / σ`.
         let device = Device::default();
         let w = Tensor::<2>::random([300, 40], Distribution::Default, &device);
         let u = l2_normalize(Tensor::<2>::random([300, 1], Distribution::Default, &device));
         let x = Tensor::<2>::random([5, 300], Distribution::Default, &device);
-        let (out, new_u) = fused_round(x.clone(), w.clone(), u.clone()).expect("the CPU kernels run here");
-        let (expected_u, v, sigma) = power_vectors(&w, u, 1);
-        let expected = spectral_matmul(x, w, expected_u.clone(), v, sigma);
-        let tolerance = burn::tensor::Tolerance::<f32>::rel_abs(1e-5, 1e-6);
-        new_u.into_data().assert_approx_eq::<f32>(&expected_u.into_data(), tolerance);
-        out.into_data().assert_approx_eq::<f32>(&expected.into_data(), tolerance);
+        for rounds in [1, 3] {
+            let (out, new_u) = fused_rounds(x.clone(), w.clone(), u.clone(), rounds).expect("the CPU kernels run here");
+            let (expected_u, v, sigma) = power_vectors(&w, u.clone(), rounds);
+            let expected = spectral_matmul(x.clone(), w.clone(), expected_u.clone(), v, sigma);
+            let tolerance = burn::tensor::Tolerance::<f32>::rel_abs(1e-5, 1e-6);
+            new_u.into_data().assert_approx_eq::<f32>(&expected_u.into_data(), tolerance);
+            out.into_data().assert_approx_eq::<f32>(&expected.into_data(), tolerance);
+        }
     }
 
     #[test]
