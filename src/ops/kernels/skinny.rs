@@ -15,8 +15,8 @@
 //! A weight gradient `xᵀ · g` (many rows, an inner dimension of one batch) runs the first kernel
 //! with the threads taking blocks of rows, and a matrix-vector product the transposed problem.
 //!
-//! Every output is a sum over `p` in increasing order, one fused multiply-add per term, so a
-//! result does not depend on how the columns are split over threads.
+//! Every output is computed whole by one thread, in an order fixed by the shapes alone, so a
+//! result does not depend on how the work is split over threads.
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
@@ -38,8 +38,8 @@ const MIN_LARGE: usize = 1 << 16;
 const PARALLEL_WORK: usize = 1 << 21;
 
 /// `[m, k] · [k, n]` as a row-major `[m, n]`, or `None` where gemm is the better choice: more
-/// than [`MAX_ROWS`] rows on both sides, a small product, no AVX2, or a large matrix with no
-/// contiguous direction.
+/// than [`MAX_ROWS`] rows with a longer inner dimension, a small product, no AVX2, or a large
+/// matrix with no contiguous direction.
 pub(super) fn product(m: usize, n: usize, k: usize, a: Matrix, b: Matrix) -> Option<Vec<f32>> {
     product_with(detected(), m, n, k, a, b)
 }
@@ -52,19 +52,19 @@ pub(super) fn product_with(isa: Isa, m: usize, n: usize, k: usize, a: Matrix, b:
     if m <= MAX_ROWS && n >= 16 && n.saturating_mul(k) >= MIN_LARGE && contiguous(b) {
         return Some(rows_times_large(isa, m, n, k, a, b));
     }
-    // A matrix-vector product `W · v` is `(vᵀ · Wᵀ)ᵀ`, and a `[m, 1]` result has the layout of
-    // its `[1, m]` transpose.
     // A weight gradient `xᵀ · g` over a batch: many rows, a short inner dimension.
     if m > MAX_ROWS && k <= MAX_ROWS && n >= 16 && m.saturating_mul(n) >= MIN_LARGE && b.col_stride == 1 {
         return Some(rows_times_large(isa, m, n, k, a, b));
     }
+    // A matrix-vector product `W · v` is `(vᵀ · Wᵀ)ᵀ`, and a `[m, 1]` result has the layout of
+    // its `[1, m]` transpose.
     if n == 1 && m >= 16 && m.saturating_mul(k) >= MIN_LARGE && contiguous(a) {
         return Some(rows_times_large(isa, 1, m, k, b.t(), a.t()));
     }
     None
 }
 
-/// The `[m, n]` product, its columns split over the thread pool.
+/// The `[m, n]` product, its columns (or, for many rows, its rows) split over the thread pool.
 fn rows_times_large(isa: Isa, m: usize, n: usize, k: usize, a: Matrix, b: Matrix) -> Vec<f32> {
     let mut out: Vec<f32> = Vec::with_capacity(m * n);
     let c = OutPtr(out.as_mut_ptr());

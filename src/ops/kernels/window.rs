@@ -309,9 +309,10 @@ fn tap_rows(w: &Window) -> TapRows {
     taps
 }
 
-/// The single-channel kernels in vectors, where the instruction set and the window allow: one
-/// processor row of the small image at a time against the matching big row, which a unit column
-/// stride keeps contiguous. Each kernel falls back to its scalar form otherwise.
+/// The single-channel kernels in vectors, where the instruction set and the window allow (a unit
+/// column stride keeps each offset's rows contiguous): `lower` and `raise` keep each output row's
+/// sums in registers ([`gather_lower`], [`gather_raise`]), and `weight_grad` sums each offset's
+/// products in vector lanes. Each kernel falls back to its scalar form otherwise.
 struct Single {
     isa: Isa,
     /// Whether [`gather_lower`] and [`gather_raise`] apply: unit strides, rows of at most four
