@@ -243,7 +243,7 @@ impl GanStep {
 
         let noise = self.noise();
         let generated = self.generator.forward(noise)?;
-        let frozen = self.discriminator.clone().no_grad();
+        let frozen = crate::model::frozen(&self.discriminator);
         let gen_logits = frozen.forward(generated)?;
         let g_loss = generator_adversarial_loss(kind, gen_logits.clone().detach(), gen_logits)?;
         finite("generator_loss", &g_loss)?;

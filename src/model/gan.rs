@@ -286,6 +286,38 @@ pub fn one_hot(ids: Tensor<1, Int>, classes: usize) -> Tensor<2> {
     ids.reshape([n, 1]).expand([n, classes]).equal(columns).float()
 }
 
+/// A copy of `module` that computes no weight gradients (TF-GAN's generator loss differentiates
+/// the discriminator's output with respect to the generated data only), leaving `module` itself
+/// trainable.
+///
+/// burn creates some parameters lazily (its initializers, e.g. batch norm's γ and β, run on
+/// first use), and a lazy parameter shares its pending initialization with its clones: `clone()`
+/// then `no_grad()` of a network that has not run yet would mark the *original's* parameters as
+/// frozen too, and they would silently never train. So every parameter is initialized first.
+///
+/// ```
+/// use burn::module::Module;
+/// use burn::nn::BatchNormConfig;
+/// use burn::prelude::*;
+/// let device = Device::default().autodiff();
+/// let norm = BatchNormConfig::new(4).init(&device);
+/// let copy = rgan::model::frozen(&norm);
+/// assert!(!copy.gamma.val().is_require_grad());
+/// assert!(norm.gamma.val().is_require_grad());
+/// ```
+pub fn frozen<M: Module>(module: &M) -> M {
+    struct Initialize;
+    impl burn::module::ModuleVisitor for Initialize {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            if !param.is_initialized() {
+                let _ = param.val();
+            }
+        }
+    }
+    module.visit(&mut Initialize);
+    module.clone().no_grad()
+}
+
 /// The two networks of a GAN (TF-GAN's `gan_model` inputs).
 #[derive(Clone, Debug)]
 pub struct GanModel<G, D> {
@@ -314,7 +346,7 @@ pub struct GanOutputs {
     pub discriminator_real_outputs: DiscriminatorOutput,
     /// `discriminator(generated_data.detach(), generator_inputs)`.
     pub discriminator_gen_outputs: DiscriminatorOutput,
-    /// `frozen_discriminator(generated_data, generator_inputs)`.
+    /// `frozen(discriminator)(generated_data, generator_inputs)` (see [`frozen`]).
     pub discriminator_gen_outputs_for_generator: DiscriminatorOutput,
 }
 
@@ -366,7 +398,7 @@ impl<G: GanGenerator, D: GanDiscriminator> GanModel<G, D> {
         let detached = generator_inputs.detach();
         let discriminator_gen_outputs = self.discriminator.discriminate(generated_data.clone().detach(), &detached)?;
         let discriminator_gen_outputs_for_generator =
-            self.discriminator.clone().no_grad().discriminate(generated_data.clone(), &generator_inputs)?;
+            frozen(&self.discriminator).discriminate(generated_data.clone(), &generator_inputs)?;
         Ok(GanOutputs {
             generator_inputs,
             generated_data,

@@ -14,7 +14,9 @@ mod mnist;
 
 pub use dcgan::{DcganDiscriminator, DcganDiscriminatorConfig, DcganGenerator, DcganGeneratorConfig, DcganNetworks};
 pub(crate) use gan::check_generated_shape;
-pub use gan::{DiscriminatorOutput, GanDiscriminator, GanGenerator, GanModel, GanOutputs, GeneratorInputs, one_hot};
+pub use gan::{
+    DiscriminatorOutput, GanDiscriminator, GanGenerator, GanModel, GanOutputs, GeneratorInputs, frozen, one_hot,
+};
 pub use init::{glorot_conv2d, glorot_linear, glorot_uniform, zeros};
 pub(crate) use mnist::batch_norm_act;
 pub use mnist::{BatchNormMode, MnistDiscriminator, MnistDiscriminatorConfig, MnistGenerator, MnistGeneratorConfig};

@@ -590,35 +590,43 @@ impl<'d, Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator> Trai
             mutual_information_penalty: None,
             guidance: None,
         };
-        // Every step runs the trainable discriminator's passes, a generator step too, though it
-        // does not differentiate them: without them, two sequential runs (tests/integration's
-        // rmsprop-sgd and guided WGAN) no longer resumed bit for bit, for a cause not yet found.
-        let (seen_inputs, seen) = self.pooled(&inputs, generated.clone())?;
-        let (real, on_generated) = discriminator_passes(
-            &self.model.discriminator,
-            (batch.images.clone(), &inputs),
-            (seen.clone().detach(), &seen_inputs.detach()),
-        )?;
-        let side = discriminator_side_loss(
-            &self.model,
-            DiscriminatorSideInputs {
-                real_data: &batch.images,
-                generated_data: &seen,
-                generator_inputs: &seen_inputs,
-                real: &real,
-                generated: &on_generated,
-            },
-            &self.config.loss,
-            &mut self.rng,
-        )?;
+        let mut real_outputs = None;
         if update != Update::Generator {
+            let (seen_inputs, seen) = self.pooled(&inputs, generated.clone())?;
+            let (real, on_generated) = discriminator_passes(
+                &self.model.discriminator,
+                (batch.images.clone(), &inputs),
+                (seen.clone().detach(), &seen_inputs.detach()),
+            )?;
+            let side = discriminator_side_loss(
+                &self.model,
+                DiscriminatorSideInputs {
+                    real_data: &batch.images,
+                    generated_data: &seen,
+                    generator_inputs: &seen_inputs,
+                    real: &real,
+                    generated: &on_generated,
+                },
+                &self.config.loss,
+                &mut self.rng,
+            )?;
+            real_outputs = Some(real);
             loss.discriminator = Some(side.loss);
             loss.gradient_penalty = side.gradient_penalty;
             loss.mutual_information_penalty = side.mutual_information_penalty;
         }
         if update != Update::Discriminator {
-            let frozen = self.model.discriminator.clone().no_grad();
+            let frozen = crate::model::frozen(&self.model.discriminator);
             let on_generated = frozen.discriminate(generated.clone(), &inputs)?;
+            // Of the discriminator's outputs on real data, the generator's loss reads only the
+            // relativistic loss's; a generator-only update computes them just for it.
+            let real = match real_outputs.take() {
+                Some(real) => real,
+                None if self.config.loss.loss == super::GanLossKind::Relativistic => {
+                    frozen.discriminate(batch.images.clone(), &inputs)?
+                }
+                None => on_generated.clone(),
+            };
             let mut generator_loss =
                 generator_side_loss(&self.model, &inputs, &real, &on_generated, &self.config.loss)?;
             if let (Some(classifier), Some(guidance)) = (&self.classifier, &self.config.classifier_guidance) {
@@ -1150,6 +1158,33 @@ mod tests {
         let csv = std::fs::read_to_string(dir.join("scalars.csv")).unwrap();
         assert!(csv.lines().nth(1).is_some_and(|row| row.starts_with("1,")), "{csv}");
         assert!(summary.loss_curves.is_file() && summary.checkpoint.ends_with("step-000001"));
+    }
+
+    /// Counts the float tensors of a module that require gradients.
+    struct Trainable(usize);
+
+    impl burn::module::ModuleVisitor for Trainable {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            self.0 += usize::from(param.val().is_require_grad());
+        }
+    }
+
+    /// A sequential step's first update is the generator's, whose frozen copy of the
+    /// discriminator is made before the discriminator ever ran: its lazily initialized parameters
+    /// (batch norm's γ and β) must stay trainable in the discriminator itself.
+    #[test]
+    fn a_generator_update_leaves_every_discriminator_parameter_trainable() {
+        let data = tiny_data(8);
+        let device = Device::default().autodiff();
+        let dir = temp_logdir("trainable");
+        let config = config().with_schedule(TrainSchedule::Sequential);
+        let mut trainer = Trainer::new(config.clone(), &data, &dir, &device).unwrap();
+        let mut expected = Trainable(0);
+        config.discriminator.init(&mut Rng::seed_from_u64(0), &device).unwrap().visit(&mut expected);
+        trainer.train_step().unwrap();
+        let mut trainable = Trainable(0);
+        trainer.model().discriminator.visit(&mut trainable);
+        assert_eq!(trainable.0, expected.0);
     }
 
     /// A batch-independent discriminator's single pass over real and generated data gives each

@@ -509,7 +509,7 @@ pub fn train_vanilla_on<D: ImageDataset + ?Sized>(
             // Generator step on fresh noise, through a frozen copy of the updated discriminator.
             let noise = GeneratorInputs::noise(rng.normal([n, config.encoding_dims], 0.0, 1.0, &device));
             let fake = generator.generate(&noise)?;
-            let logits = discriminator.clone().no_grad().forward(fake)?;
+            let logits = crate::model::frozen(&discriminator).forward(fake)?;
             let g_loss = modified_generator_loss(logits, &g_options)?;
             let g_value = finite("generator_loss", g_loss.clone().into_scalar::<f64>(), step)?;
             let grads = GradientsParams::from_grads(g_loss.backward(), &generator);
