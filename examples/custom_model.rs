@@ -1,6 +1,7 @@
 //! TF-GAN's "custom model creation": your own burn modules as the generator and the
 //! discriminator. Here two small MLPs on MNIST, trained with WGAN-GP (Wasserstein losses and a
-//! gradient penalty of weight 10) by [`Trainer::with_model`].
+//! gradient penalty of weight 10) by rgan's loop ([`Trainer::start_or_resume`], which resumes the
+//! log folder's newest checkpoint when there is one).
 //!
 //! ```text
 //! cargo run --release --example custom_model -- [STEPS (default 300)]
@@ -13,11 +14,11 @@ use std::path::{Path, PathBuf};
 
 use burn::nn::{LeakyRelu, LeakyReluConfig, Linear, LinearConfig, Relu};
 use burn::prelude::*;
-use rgan::data::{Mnist, Split};
-use rgan::model::{DiscriminatorOutput, GanDiscriminator, GanGenerator, GanModel, GeneratorInputs};
+use rgan::data::{ImageBatches, Mnist, Split};
+use rgan::model::{DiscriminatorOutput, GanDiscriminator, GanGenerator, GanModel, GeneratorInputs, NoiseInputs};
 use rgan::penalties::{CriticLayer, Flatten, GradientPenaltyOptions, SequentialCritic, wasserstein_gradient_penalty};
 use rgan::rng::Rng;
-use rgan::train::{GanLossKind, OptimizerConfig, StepReport, TrainConfig, Trainer};
+use rgan::train::{GanLossKind, GanStep, OptimizerConfig, StepReport, TrainConfig, Trainer};
 
 const NOISE_DIMS: usize = 32;
 const HIDDEN: usize = 256;
@@ -90,23 +91,7 @@ fn main() -> rgan::Result<()> {
     let mnist = Mnist::load(&data_dir, Split::Train)?;
     let device = Device::default().autodiff();
 
-    // burn's default initializers here; rgan's own networks draw theirs from rgan::rng::Rng.
-    let model = GanModel {
-        generator: MlpGenerator {
-            hidden: LinearConfig::new(NOISE_DIMS, HIDDEN).init(&device),
-            act: Relu,
-            output: LinearConfig::new(HIDDEN, 784).init(&device),
-        },
-        discriminator: MlpDiscriminator {
-            flatten: Flatten,
-            hidden: LinearConfig::new(784, HIDDEN).init(&device),
-            act: LeakyReluConfig::new().with_negative_slope(0.2).init(),
-            output: LinearConfig::new(HIDDEN, 1).init(&device),
-        },
-    };
-
     // WGAN-GP (Gulrajani et al.): Wasserstein losses, penalty weight 10, Adam(1e-4, β1 0.5).
-    // The trainer draws noise of `config.generator.noise_dims`: it must match the generator.
     let mut config = TrainConfig::new()
         .with_steps(steps)
         .with_batch_size(64)
@@ -115,9 +100,30 @@ fn main() -> rgan::Result<()> {
         .with_discriminator_optimizer(OptimizerConfig::new(1e-4));
     config.loss.loss = GanLossKind::Wasserstein;
     config.loss.gradient_penalty_weight = Some(10.0);
-    config.generator.noise_dims = NOISE_DIMS;
 
-    let mut trainer = Trainer::with_model(config, model, &mnist, "logs/custom_model", &device)?;
+    // The checkpoints record this description of the networks; a log folder holding another is
+    // refused.
+    let description = serde_json::json!({ "example": "custom_model", "noise": NOISE_DIMS, "hidden": HIDDEN });
+    let batches = ImageBatches::new(&mnist, config.batch_size)?;
+    let mut trainer =
+        Trainer::start_or_resume("logs/custom_model", description, config, false, batches, |config, seeds| {
+            // burn's default initializers here; rgan's own networks draw theirs from `seeds`.
+            let model = GanModel {
+                generator: MlpGenerator {
+                    hidden: LinearConfig::new(NOISE_DIMS, HIDDEN).init(&device),
+                    act: Relu,
+                    output: LinearConfig::new(HIDDEN, 784).init(&device),
+                },
+                discriminator: MlpDiscriminator {
+                    flatten: Flatten,
+                    hidden: LinearConfig::new(784, HIDDEN).init(&device),
+                    act: LeakyReluConfig::new().with_negative_slope(0.2).init(),
+                    output: LinearConfig::new(HIDDEN, 1).init(&device),
+                },
+            };
+            // The step draws the generator's inputs: noise of the generator's size.
+            GanStep::new(config.clone(), model, NoiseInputs::new(NOISE_DIMS), seeds.step, &device)
+        })?;
     let summary = trainer.run(|r: &StepReport| {
         if r.step % 50 == 0 || r.step == 1 {
             let gp = r.gradient_penalty.unwrap_or(f64::NAN);
@@ -125,7 +131,7 @@ fn main() -> rgan::Result<()> {
         }
     })?;
     println!("trained to step {} in {:.1} s", summary.step, summary.wall.as_secs_f64());
-    println!("samples:    {}", summary.samples.display());
-    println!("checkpoint: {}", summary.checkpoint.display());
+    println!("samples:    {:?}", summary.samples);
+    println!("checkpoint: {:?}", summary.checkpoint);
     Ok(())
 }

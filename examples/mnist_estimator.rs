@@ -20,7 +20,8 @@ use rgan::data::{Mnist, Split};
 use rgan::estimator::GanEstimator;
 use rgan::eval::mnist::evaluate_mnist_images;
 use rgan::eval::mnist_classifier::MnistClassifier;
-use rgan::train::{GanKind, TrainConfig, save_image_grid};
+use rgan::recipes::mnist::MnistRecipe;
+use rgan::summary::save_image_grid;
 
 fn main() -> rgan::Result<()> {
     let (mut max_steps, mut output_dir) = (20000usize, PathBuf::from("logs/mnist_estimator"));
@@ -42,11 +43,12 @@ fn main() -> rgan::Result<()> {
     let device = Device::default();
 
     // TF-GAN's `GANEstimator(generator_fn, discriminator_fn, wasserstein losses, Adam, Adam)`.
-    let config = TrainConfig::mnist(GanKind::Unconditional);
-    let (g, d) = (config.generator.clone(), config.discriminator.clone());
+    let recipe = MnistRecipe::default();
+    let (g, d) = (recipe.generator.clone(), recipe.discriminator.clone());
     let estimator = GanEstimator::new(
         output_dir.join("model"),
-        config,
+        recipe.train_config(),
+        recipe.noise_inputs(),
         move |rng, device| g.init(rng, device),
         move |rng, device| d.init(rng, device),
         &device,

@@ -1,6 +1,7 @@
 //! TF-GAN's four steps written out by hand on MNIST: (1) the GAN model, (2) the GAN loss,
-//! (3) the train ops (one Adam optimizer per network), (4) the train loop. [`rgan::train::Trainer`]
-//! does all of this (plus checkpoints and summaries) for you; this example shows the parts.
+//! (3) the train ops (one Adam optimizer per network), (4) the train loop. rgan's
+//! [`GanStep`](rgan::train::GanStep) and [`Trainer`](rgan::train::Trainer) do all of this (plus
+//! checkpoints and summaries) for you; this example shows the parts.
 //!
 //! ```text
 //! cargo run --release --example mnist_four_steps -- [STEPS (default 200)]
@@ -14,9 +15,11 @@ use std::path::{Path, PathBuf};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use rgan::data::{Batcher, Mnist, Split};
-use rgan::model::{GanGenerator, GanModel, GeneratorInputs, MnistDiscriminatorConfig, MnistGeneratorConfig};
+use rgan::model::{GanGenerator, GanModel, GeneratorInputs};
+use rgan::recipes::mnist::{MnistDiscriminatorConfig, MnistGeneratorConfig};
 use rgan::rng::Rng;
-use rgan::train::{GanLossConfig, GanLossKind, OptimizerConfig, gan_loss, save_image_grid};
+use rgan::summary::save_image_grid;
+use rgan::train::{GanLossConfig, GanLossKind, OptimizerConfig, gan_loss};
 
 fn main() -> rgan::Result<()> {
     let steps: usize = match std::env::args().nth(1) {

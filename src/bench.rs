@@ -7,7 +7,8 @@
 //!   one discriminator step (sigmoid cross-entropy, one-sided label smoothing 0.25, TF-GAN's
 //!   `modified_discriminator_loss`), then one generator step (`modified_generator_loss`)
 //!   through a frozen discriminator that computes no weight gradients; Adam with β1 0.5,
-//!   lr 1e-3 (G) and 1e-4 (D). No weight decay.
+//!   lr 1e-3 (G) and 1e-4 (D). No weight decay. The iteration is the training's own step
+//!   ([`GanStep`] on the alternating schedule), fed one fixed batch.
 //! - [`wgan_gp_step`]: the same iteration with a critic without batch norm, Wasserstein losses
 //!   and the exact gradient penalty with λ = 10.
 //! - [`fid_features`]: pool3 features of the FID Inception network on 299×299 inputs.
@@ -18,16 +19,17 @@
 use std::path::Path;
 use std::time::Instant;
 
-use burn::optim::GradientsParams;
 use burn::prelude::*;
+use burn::tensor::TensorData;
 use serde::Serialize;
 
+use crate::data::Batch;
 use crate::error::{Result, RganError};
 use crate::eval::inception::FidInceptionV3;
-use crate::model::{MnistDiscriminator, MnistDiscriminatorConfig, MnistGenerator, MnistGeneratorConfig};
-use crate::penalties::{GradientPenaltyOptions, wasserstein_gradient_penalty};
+use crate::model::{GanModel, NoiseInputs};
+use crate::recipes::mnist::{MnistDiscriminatorConfig, MnistGeneratorConfig, MnistStep};
 use crate::rng::Rng;
-use crate::train::{GanLossKind, OptimizerConfig, discriminator_adversarial_loss, generator_adversarial_loss};
+use crate::train::{GanLossConfig, GanLossKind, GanStep, OptimizerConfig, TrainConfig, TrainSchedule, TrainStep};
 
 /// How many iterations to run and time.
 ///
@@ -158,32 +160,19 @@ fn time_iterations(
     })
 }
 
-/// Reads a scalar loss so that the lazy parts of a step are surely computed, and refuses a
-/// non-finite one.
-fn finite(name: &str, loss: &Tensor<1>) -> Result<()> {
-    let value = loss.clone().into_scalar::<f32>();
-    if value.is_finite() { Ok(()) } else { Err(RganError::invalid(name, format!("is {value} in the benchmark"))) }
+/// One benchmarked iteration: the training step of the MNIST networks (without weight decay) on
+/// one fixed real batch, a discriminator update then a generator update.
+struct BenchStep {
+    step: MnistStep,
+    batch: Batch,
 }
 
-struct GanStep {
-    generator: MnistGenerator,
-    discriminator: MnistDiscriminator,
-    g_opt: burn::optim::ModuleOptimizer,
-    d_opt: burn::optim::ModuleOptimizer,
-    g_lr: f64,
-    d_lr: f64,
-    real: Tensor<4>,
-    rng: Rng,
-    noise_dims: usize,
-    device: Device,
-}
-
-impl GanStep {
+impl BenchStep {
     fn new(
         config: &BenchConfig,
         critic_batch_norm: bool,
-        g_lr: f64,
-        d_lr: f64,
+        loss: GanLossConfig,
+        lr: [f64; 2],
         beta_2: f64,
         device: &Device,
     ) -> Result<Self> {
@@ -191,64 +180,29 @@ impl GanStep {
         let device = device.clone().autodiff();
         let mut rng = Rng::seed_from_u64(config.seed);
         let g_config = MnistGeneratorConfig::new().with_weight_decay(0.0);
-        let generator = g_config.init(&mut rng, &device)?;
-        let discriminator = MnistDiscriminatorConfig::new()
-            .with_weight_decay(0.0)
-            .with_batch_norm(critic_batch_norm)
-            .init(&mut rng, &device)?;
+        let model = GanModel {
+            generator: g_config.init(&mut rng, &device)?,
+            discriminator: MnistDiscriminatorConfig::new()
+                .with_weight_decay(0.0)
+                .with_batch_norm(critic_batch_norm)
+                .init(&mut rng, &device)?,
+        };
         let adam = |lr| OptimizerConfig::new(lr).with_beta_1(0.5).with_beta_2(beta_2);
-        let real = rng.uniform([config.batch_size, 1, 28, 28], -1.0, 1.0, &device);
-        Ok(Self {
-            generator,
-            discriminator,
-            g_opt: adam(g_lr).init(),
-            d_opt: adam(d_lr).init(),
-            g_lr,
-            d_lr,
-            real,
-            rng,
-            noise_dims: g_config.noise_dims,
-            device,
-        })
+        let train = TrainConfig::new()
+            .with_batch_size(config.batch_size)
+            .with_generator_optimizer(adam(lr[0]))
+            .with_discriminator_optimizer(adam(lr[1]))
+            .with_loss(loss)
+            .with_schedule(TrainSchedule::Alternating)
+            .with_grid_size(1);
+        let images = rng.uniform([config.batch_size, 1, 28, 28], -1.0, 1.0, &device);
+        let labels = Tensor::from_data(TensorData::new(vec![0i64; config.batch_size], [config.batch_size]), &device);
+        let step = GanStep::new(train, model, NoiseInputs::new(g_config.noise_dims), rng, &device)?;
+        Ok(Self { step, batch: Batch { images, labels } })
     }
 
-    fn noise(&mut self) -> Tensor<2> {
-        let b = self.real.dims()[0];
-        self.rng.normal([b, self.noise_dims], 0.0, 1.0, &self.device)
-    }
-
-    /// One discriminator step on `loss(real logits, generated logits)` (+ the penalty), then
-    /// one generator step through a frozen discriminator.
-    fn iterate(&mut self, kind: GanLossKind, penalty_weight: Option<f64>) -> Result<()> {
-        let noise = self.noise();
-        let generated = self.generator.forward(noise)?.detach();
-        let real_logits = self.discriminator.forward(self.real.clone())?;
-        let gen_logits = self.discriminator.forward(generated.clone())?;
-        let mut d_loss = discriminator_adversarial_loss(kind, real_logits, gen_logits)?;
-        if let Some(weight) = penalty_weight {
-            let options = GradientPenaltyOptions::default();
-            let penalty = wasserstein_gradient_penalty(
-                &self.discriminator,
-                self.real.clone(),
-                generated,
-                None,
-                &mut self.rng,
-                &options,
-            )?;
-            d_loss = d_loss + penalty.penalty.mul_scalar(weight);
-        }
-        finite("discriminator_loss", &d_loss)?;
-        let grads = GradientsParams::from_grads(d_loss.backward(), &self.discriminator);
-        self.discriminator = self.d_opt.step(self.d_lr, self.discriminator.clone(), grads);
-
-        let noise = self.noise();
-        let generated = self.generator.forward(noise)?;
-        let frozen = crate::model::frozen(&self.discriminator);
-        let gen_logits = frozen.forward(generated)?;
-        let g_loss = generator_adversarial_loss(kind, gen_logits.clone().detach(), gen_logits)?;
-        finite("generator_loss", &g_loss)?;
-        let grads = GradientsParams::from_grads(g_loss.backward(), &self.generator);
-        self.generator = self.g_opt.step(self.g_lr, self.generator.clone(), grads);
+    fn iterate(&mut self) -> Result<()> {
+        self.step.step(vec![self.batch.clone()])?;
         Ok(())
     }
 }
@@ -263,9 +217,10 @@ impl GanStep {
 /// assert!(report.ms_per_iter > 0.0 && report.gflops > 0.0);
 /// ```
 pub fn mnist_step(config: &BenchConfig, device: &Device) -> Result<BenchReport> {
-    let mut step = GanStep::new(config, true, 1e-3, 1e-4, 0.999, device)?;
-    let flops = mnist_step_flops(config.batch_size, step.noise_dims);
-    time_iterations("mnist-step", config, flops, || step.iterate(GanLossKind::Modified, None))
+    let loss = GanLossConfig::new().with_loss(GanLossKind::Modified);
+    let mut step = BenchStep::new(config, true, loss, [1e-3, 1e-4], 0.999, device)?;
+    let flops = mnist_step_flops(config.batch_size, MnistGeneratorConfig::new().noise_dims);
+    time_iterations("mnist-step", config, flops, || step.iterate())
 }
 
 /// Times the WGAN-GP iteration: the MNIST networks with a critic without batch norm,
@@ -280,9 +235,10 @@ pub fn mnist_step(config: &BenchConfig, device: &Device) -> Result<BenchReport> 
 /// assert_eq!(report.bench, "wgan-gp-step");
 /// ```
 pub fn wgan_gp_step(config: &BenchConfig, device: &Device) -> Result<BenchReport> {
-    let mut step = GanStep::new(config, false, 1e-4, 1e-4, 0.9, device)?;
-    let flops = mnist_step_flops(config.batch_size, step.noise_dims);
-    time_iterations("wgan-gp-step", config, flops, || step.iterate(GanLossKind::Wasserstein, Some(10.0)))
+    let loss = GanLossConfig::new().with_loss(GanLossKind::Wasserstein).with_gradient_penalty_weight(Some(10.0));
+    let mut step = BenchStep::new(config, false, loss, [1e-4, 1e-4], 0.9, device)?;
+    let flops = mnist_step_flops(config.batch_size, MnistGeneratorConfig::new().noise_dims);
+    time_iterations("wgan-gp-step", config, flops, || step.iterate())
 }
 
 /// Multiply-adds of one 299×299 image through the FID Inception network up to pool3

@@ -29,6 +29,21 @@ pub enum RganError {
         /// The unsupported setting.
         what: String,
     },
+    /// Training diverged: a loss became NaN or infinite, and the update was not applied.
+    #[error(
+        "`{loss}` is {value} at step {step}: training diverged and stopped before applying the update; {kept}. Try \
+         a lower learning rate or another --seed"
+    )]
+    Diverged {
+        /// The loss's name (`generator_loss`, `discriminator_loss`, …).
+        loss: String,
+        /// Its value.
+        value: f64,
+        /// The global step being trained (1-based).
+        step: usize,
+        /// Which checkpoint is kept.
+        kept: String,
+    },
     /// A file could not be read or written.
     #[error("{path}: {reason}")]
     File {
@@ -48,6 +63,16 @@ impl RganError {
     /// An [`RganError::InvalidArgument`].
     pub fn invalid(argument: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::InvalidArgument { argument: argument.into(), reason: reason.into() }
+    }
+
+    /// An [`RganError::File`].
+    ///
+    /// ```
+    /// let e = rgan::RganError::file("/tmp/x.bpk", "cannot read: gone");
+    /// assert_eq!(e.to_string(), "/tmp/x.bpk: cannot read: gone");
+    /// ```
+    pub fn file(path: impl AsRef<std::path::Path>, reason: impl Into<String>) -> Self {
+        Self::File { path: path.as_ref().to_path_buf(), reason: reason.into() }
     }
 
     /// An [`RganError::UnsupportedLayer`].

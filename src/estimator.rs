@@ -7,21 +7,21 @@
 //! `evaluate` and `predict` load that checkpoint; `evaluate` logs its results under `eval/`.
 //!
 //! The losses, optimizers and parameters (gradient-penalty weight, mutual-information weight,
-//! step ratios, seed, …) are a [`TrainConfig`]; its `generator` section describes the
-//! generator's inputs (noise size, classes, InfoGAN codes).
+//! step ratios, seed, …) are a [`TrainConfig`]; a [`NoiseInputs`] describes the generator's
+//! inputs (noise size, classes, InfoGAN codes), as TF-GAN's `input_fn` draws them.
 //!
 //! ```no_run
 //! use burn::prelude::*;
 //! use rgan::data::{Mnist, Split};
 //! use rgan::estimator::GanEstimator;
-//! use rgan::model::{MnistDiscriminatorConfig, MnistGeneratorConfig};
-//! use rgan::train::{GanKind, TrainConfig};
+//! use rgan::recipes::mnist::MnistRecipe;
 //!
-//! let config = TrainConfig::mnist(GanKind::Unconditional);
-//! let (g, d) = (config.generator.clone(), config.discriminator.clone());
+//! let recipe = MnistRecipe::default();
+//! let (g, d) = (recipe.generator.clone(), recipe.discriminator.clone());
 //! let estimator = GanEstimator::new(
 //!     "logs/estimator",
-//!     config,
+//!     recipe.train_config(),
+//!     recipe.noise_inputs(),
 //!     move |rng, device| g.init(rng, device),
 //!     move |rng, device| d.init(rng, device),
 //!     &Device::default(),
@@ -38,12 +38,13 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 
-use crate::data::ImageDataset;
+use crate::data::{BatchSource, ImageBatches, ImageDataset};
 use crate::error::{Result, RganError};
-use crate::model::{GanDiscriminator, GanGenerator, GanModel, GeneratorInputs};
+use crate::model::{GanDiscriminator, GanGenerator, GanModel, GeneratorInputs, NoiseInputs};
 use crate::rng::Rng;
+use crate::summary::RunLog;
 use crate::train::{
-    TrainConfig, TrainHook, TrainSummary, Trainer, load_module, read_training_state, resolve_checkpoint,
+    Checkpoint, GanStep, RunConfig, Seeds, TrainConfig, TrainHook, TrainStep, TrainSummary, Trainer, resolve_checkpoint,
 };
 
 /// Builds a network from a random stream on a device (TF-GAN's `generator_fn` /
@@ -63,10 +64,14 @@ pub struct EvalResults {
     pub metrics: BTreeMap<String, f64>,
 }
 
+/// The step an estimator trains.
+pub type EstimatorStep<G, D> = GanStep<G, D, NoiseInputs>;
+
 /// TF-GAN's `GANEstimator` (see the [module docs](self)).
 pub struct GanEstimator<G: GanGenerator, D: GanDiscriminator> {
     model_dir: PathBuf,
     config: TrainConfig,
+    inputs: NoiseInputs,
     generator_fn: NetworkFn<G>,
     discriminator_fn: NetworkFn<D>,
     device: Device,
@@ -74,10 +79,12 @@ pub struct GanEstimator<G: GanGenerator, D: GanDiscriminator> {
 
 impl<G: GanGenerator, D: GanDiscriminator> GanEstimator<G, D> {
     /// An estimator over `model_dir` (created on the first `train`). `config` gives the losses,
-    /// optimizers and parameters; `generator_fn` and `discriminator_fn` build the networks.
+    /// optimizers and parameters, `inputs` how the generator's inputs are drawn;
+    /// `generator_fn` and `discriminator_fn` build the networks.
     pub fn new(
         model_dir: impl AsRef<Path>,
         config: TrainConfig,
+        inputs: NoiseInputs,
         generator_fn: impl Fn(&mut Rng, &Device) -> Result<G> + 'static,
         discriminator_fn: impl Fn(&mut Rng, &Device) -> Result<D> + 'static,
         device: &Device,
@@ -85,6 +92,7 @@ impl<G: GanGenerator, D: GanDiscriminator> GanEstimator<G, D> {
         Self {
             model_dir: model_dir.as_ref().to_path_buf(),
             config,
+            inputs,
             generator_fn: Box::new(generator_fn),
             discriminator_fn: Box::new(discriminator_fn),
             device: device.clone(),
@@ -106,13 +114,20 @@ impl<G: GanGenerator, D: GanDiscriminator> GanEstimator<G, D> {
         resolve_checkpoint(&self.model_dir).ok()
     }
 
-    /// Both networks built by the user's functions from `config.seed`, as `Trainer::new` draws
-    /// them (one forked stream each).
-    fn build(&self, device: &Device) -> Result<GanModel<G, D>> {
-        let mut master = Rng::seed_from_u64(self.config.seed);
-        let generator = (self.generator_fn)(&mut master.fork(), device)?;
-        let discriminator = (self.discriminator_fn)(&mut master.fork(), device)?;
-        Ok(GanModel { generator, discriminator })
+    /// The description its checkpoints record: the generator's inputs (the networks are the
+    /// user's functions).
+    fn description(&self) -> Result<serde_json::Value> {
+        serde_json::to_value(serde_json::json!({ "estimator": self.inputs }))
+            .map_err(|e| RganError::invalid("inputs", format!("cannot be described: {e}")))
+    }
+
+    /// The step of `config`: both networks built by the user's functions from the run's seeds.
+    fn build(&self, config: &TrainConfig, mut seeds: Seeds, device: &Device) -> Result<EstimatorStep<G, D>> {
+        let model = GanModel {
+            generator: (self.generator_fn)(&mut seeds.generator, device)?,
+            discriminator: (self.discriminator_fn)(&mut seeds.discriminator, device)?,
+        };
+        GanStep::new(config.clone(), model, self.inputs.clone(), seeds.step, device)
     }
 
     fn checkpoint(&self, what: &str) -> Result<PathBuf> {
@@ -131,19 +146,15 @@ impl<G: GanGenerator, D: GanDiscriminator> GanEstimator<G, D> {
         &self,
         data: &Data,
         max_steps: usize,
-        hooks: &mut [&mut dyn TrainHook<G, D>],
+        hooks: &mut [&mut dyn TrainHook<EstimatorStep<G, D>>],
     ) -> Result<TrainSummary> {
         let device = self.device.clone().autodiff();
-        let mut trainer = match self.latest_checkpoint() {
-            Some(checkpoint) => {
-                let template = self.build(&device)?;
-                Trainer::resume_with_model(checkpoint, template, Some(max_steps), data, &self.model_dir, &device)?
-            }
-            None => {
-                let config = TrainConfig { steps: max_steps, ..self.config.clone() };
-                Trainer::with_model(config, self.build(&device)?, data, &self.model_dir, &device)?
-            }
-        };
+        let config = TrainConfig { steps: max_steps, ..self.config.clone() };
+        let batches = ImageBatches::new(data, config.batch_size)?;
+        let mut trainer =
+            Trainer::start_or_resume(&self.model_dir, self.description()?, config, false, batches, |config, seeds| {
+                self.build(config, seeds, &device)
+            })?;
         trainer.run_with_hooks(hooks)
     }
 
@@ -162,15 +173,19 @@ impl<G: GanGenerator, D: GanDiscriminator> GanEstimator<G, D> {
         if steps == 0 {
             return Err(RganError::invalid("steps", "must be at least 1 evaluation batch"));
         }
-        let checkpoint = self.checkpoint("evaluate")?;
+        let checkpoint = Checkpoint::open(self.checkpoint("evaluate")?)?;
         let device = self.device.clone().autodiff();
-        let template = self.build(&device)?;
-        let eval_dir = self.model_dir.join("eval");
-        let mut trainer = Trainer::resume_with_model(&checkpoint, template, None, data, &eval_dir, &device)?;
+        let config = TrainConfig::resumed(checkpoint.config()?, &self.config)?;
+        let mut step =
+            Trainer::<EstimatorStep<G, D>, ImageBatches<Data>>::load_step(&checkpoint, &config, |c, seeds| {
+                self.build(c, seeds, &device)
+            })?;
+        let mut batches = ImageBatches::new(data, config.batch_size)?;
+        batches.start(config.seed)?;
         let (mut g_sum, mut d_sum) = (0.0, 0.0);
         let (mut real, mut generated) = (Vec::with_capacity(steps), Vec::with_capacity(steps));
         for _ in 0..steps {
-            let batch = trainer.evaluation_batch()?;
+            let batch = step.evaluate(batches.next_batch(&device)?)?;
             g_sum += batch.generator_loss;
             d_sum += batch.discriminator_loss;
             real.push(batch.real);
@@ -178,7 +193,7 @@ impl<G: GanGenerator, D: GanDiscriminator> GanEstimator<G, D> {
         }
         let user = metrics(Tensor::cat(real, 0), Tensor::cat(generated, 0))?;
         let results = EvalResults {
-            global_step: trainer.step(),
+            global_step: step.global_step(),
             generator_loss: g_sum / steps as f64,
             discriminator_loss: d_sum / steps as f64,
             metrics: user.into_iter().collect(),
@@ -186,19 +201,19 @@ impl<G: GanGenerator, D: GanDiscriminator> GanEstimator<G, D> {
         let mut values =
             vec![("loss/generator", results.generator_loss), ("loss/discriminator", results.discriminator_loss)];
         values.extend(results.metrics.iter().map(|(k, v)| (k.as_str(), *v)));
-        trainer.log_values(&values)?;
+        let mut log = RunLog::open(self.model_dir.join("eval"), Some(results.global_step))?;
+        log.scalars(results.global_step, &values)?;
+        log.flush()?;
         Ok(results)
     }
 
     /// Generated data from the newest checkpoint's generator in inference mode (batch norm with
     /// its moving averages, TF's PREDICT mode) for `inputs`.
     pub fn predict(&self, inputs: &GeneratorInputs) -> Result<Tensor<4>> {
-        let checkpoint = self.checkpoint("predict from")?;
-        read_training_state(&checkpoint)?;
+        let checkpoint = Checkpoint::open(self.checkpoint("predict from")?)?;
         let device = self.device.clone().without_autodiff();
-        let template = self.build(&device)?.generator;
-        let generator = load_module(template, &checkpoint.join("generator.bpk"))?;
-        generator.generate(inputs)
+        let template = (self.generator_fn)(&mut Rng::seed_from_u64(0), &device)?;
+        checkpoint.module("generator.bpk", template)?.generate(inputs)
     }
 
     /// Generated data for `n` fresh inputs drawn from `seed`: N(0, 1) noise of the configured
@@ -209,7 +224,7 @@ impl<G: GanGenerator, D: GanDiscriminator> GanEstimator<G, D> {
             return Err(RganError::invalid("n", "must be at least 1"));
         }
         let device = self.device.clone().without_autodiff();
-        let inputs = self.config.random_generator_inputs(n, 0, &mut Rng::seed_from_u64(seed), &device);
+        let inputs = self.inputs.random(n, 0, &mut Rng::seed_from_u64(seed), &device);
         self.predict(&inputs)
     }
 }

@@ -12,12 +12,15 @@
 //!   critics built from layers that know their input gradient.
 //! - [`features`]: spectral normalization, virtual batch norm, instance and group norm,
 //!   conditioning, weight clipping, the replay pool and generator EMA.
-//! - [`model`]: the GAN model (`GanGenerator` / `GanDiscriminator`, `GanModel`) and ready-made
-//!   networks (TF-GAN's MNIST networks, DCGAN).
-//! - [`train`]: the loss assembly (`gan_loss`), optimizers, the training loop, checkpoints and
-//!   run logs.
+//! - [`model`]: the GAN model over any generator inputs (`GanGenerator` / `GanDiscriminator`,
+//!   `GanModel`, `cyclegan_model`, `stargan_model`).
+//! - [`train`]: the loss assembly (`gan_loss`, `cyclegan_loss`, `stargan_loss`), the training
+//!   steps, the one training loop (`Trainer`) and checkpoints.
+//! - [`recipes`]: rgan's example models (TF-GAN's MNIST networks, DCGAN, the classic zoo, the
+//!   vanilla GAN, pix2pix, CycleGAN, StarGAN), each saying how to build, train and load its
+//!   networks.
 //! - [`data`]: MNIST-style IDX files and folders of images.
-//! - [`summary`]: TensorBoard event files.
+//! - [`summary`]: TensorBoard event files, run logs, charts and image grids.
 //! - [`device`]: CPU, CUDA and wgpu devices by name.
 //! - [`config`]: TF-GAN's defaults where burn's differ (Adam epsilon, batch-norm momentum, …).
 //! - [`eval`]: TF-GAN's evaluation metrics (classifier score, Fréchet and kernel distances,
@@ -25,9 +28,7 @@
 //! - [`ops`]: rgan's own CPU kernels for the hot paths (matrix products), with their backward
 //!   passes.
 //! - [`rng`]: rgan's own seeded, saveable random number generator.
-//! - [`eval`]: metrics, the FID Inception-v3 network and rgan's own MNIST classifier.
-//! - [`zoo`]: classic GANs as complete recipes, e.g. [`zoo::train_vanilla`] (Goodfellow et al.
-//!   2014 on MNIST).
+//! - [`files`]: files written atomically.
 
 pub mod bench;
 pub mod config;
@@ -37,14 +38,15 @@ pub mod error;
 pub mod estimator;
 pub mod eval;
 pub mod features;
+pub mod files;
 pub mod losses;
 pub mod model;
 pub mod ops;
 pub mod penalties;
+pub mod recipes;
 pub mod rng;
 pub mod summary;
 pub mod train;
-pub mod zoo;
 
 pub use error::{Result, RganError};
 

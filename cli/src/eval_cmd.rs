@@ -38,7 +38,7 @@ use rgan::eval::{
     HostMatrix, frechet_classifier_distance_from_activations_f64,
     kernel_classifier_distance_and_std_from_activations_f64,
 };
-use rgan::train::{load_generator, load_zoo_generator, read_training_state};
+use rgan::recipes::{Recipe, load_noise_generator};
 
 /// Which network turns image folders into activations.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -284,10 +284,10 @@ pub fn mnist_report(args: &MnistEvalArgs) -> Result<(MnistEvaluation, MnistEvalu
     if args.num < 6 {
         bail!("--num must be at least 6 (PRDC's k = 5, plus one)");
     }
-    let state = read_training_state(&args.checkpoint)
+    let recipe = Recipe::of_checkpoint(&args.checkpoint)
         .with_context(|| format!("reading the checkpoint {}", args.checkpoint.display()))?;
-    if state.config.dcgan.is_some() {
-        bail!("{} holds a DCGAN run; `rgan eval mnist` evaluates MNIST runs", args.checkpoint.display());
+    if !matches!(recipe, Recipe::Mnist(_) | Recipe::Zoo(_) | Recipe::Vanilla(_)) {
+        bail!("{} holds a {} run; `rgan eval mnist` evaluates MNIST runs", args.checkpoint.display(), recipe.name());
     }
     let test = load_test_set(args.data_dir.as_deref())?;
     if 2 * args.num > test.len() {
@@ -300,13 +300,8 @@ pub fn mnist_report(args: &MnistEvalArgs) -> Result<(MnistEvaluation, MnistEvalu
     }
     let device = rgan::device::device_by_name(&args.device)?;
     let context = || format!("loading the generator of {}", args.checkpoint.display());
-    let images = if state.config.zoo.is_some() {
-        let (generator, config) = load_zoo_generator(&args.checkpoint, args.ema, &device).with_context(context)?;
-        rgan::eval::generate_mnist_digits(&generator, &config, args.num, args.seed, &device)?
-    } else {
-        let (generator, config) = load_generator(&args.checkpoint, args.ema, &device).with_context(context)?;
-        rgan::eval::generate_mnist_digits(&generator, &config, args.num, args.seed, &device)?
-    };
+    let (generator, inputs, _) = load_noise_generator(&args.checkpoint, args.ema, &device).with_context(context)?;
+    let images = rgan::eval::generate_mnist_digits(&generator, &inputs, args.num, args.seed, &device)?;
     let classifier = MnistClassifier::pretrained(&device)?;
     let real = dataset_images(&test, 0, args.num, &device)?;
     let other_real = dataset_images(&test, args.num, args.num, &device)?;

@@ -31,14 +31,15 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use rgan::data::{ImageDataset, ImageFolder, Mnist, Split};
+use rgan::data::{BatchSource, ImageDataset, ImageFolder, Mnist, Split};
 use rgan::eval::mnist::{MNIST_EVAL_SAMPLES, MnistEvalHook, dataset_images};
 use rgan::losses::StructuredInput;
-use rgan::model::{BatchNormMode, GanDiscriminator, GanGenerator, GeneratorInputs, one_hot};
-use rgan::train::{
-    GanKind, GanLossKind, StepReport, TrainConfig, TrainHook, TrainSchedule, Trainer, load_dcgan_generator,
-    load_generator, load_zoo_generator, read_training_state, resolve_checkpoint, save_image_grid,
-};
+use rgan::model::{BatchNormMode, GanGenerator, GeneratorInputs, NoiseInputs, one_hot};
+use rgan::recipes::dcgan::DcganNetworks;
+use rgan::recipes::mnist::{GanKind, MnistRecipe};
+use rgan::recipes::{Recipe, load_noise_generator};
+use rgan::summary::save_image_grid;
+use rgan::train::{GanLossKind, StepSummary, TrainConfig, TrainHook, TrainSchedule, TrainStep, Trainer};
 
 #[derive(Parser, Debug)]
 #[command(name = "rgan", version, about = "Generative Adversarial Networks in Rust (a TF-GAN port on burn)")]
@@ -169,6 +170,8 @@ enum Schedule {
     Joint,
     /// Generator update, then discriminator update (TF-GAN's sequential train hooks).
     Sequential,
+    /// Discriminator update, then generator update on the same batch (most PyTorch scripts).
+    Alternating,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -352,6 +355,7 @@ fn apply_train_args(config: TrainConfig, args: &TrainArgs) -> TrainConfig {
         .with_schedule(match args.schedule {
             Schedule::Joint => TrainSchedule::Joint,
             Schedule::Sequential => TrainSchedule::Sequential,
+            Schedule::Alternating => TrainSchedule::Alternating,
         });
     if let Some(loss) = args.loss {
         config.loss.loss = loss.kind();
@@ -368,24 +372,24 @@ fn apply_train_args(config: TrainConfig, args: &TrainArgs) -> TrainConfig {
     config
 }
 
-fn mnist_config(args: &MnistArgs) -> TrainConfig {
-    let mut config = TrainConfig::mnist(args.model.kind()).with_batch_size(args.batch_size);
+/// TF-GAN's MNIST recipe and training configuration for `args`.
+fn mnist_setup(args: &MnistArgs) -> (MnistRecipe, TrainConfig) {
+    let mut recipe = MnistRecipe::for_kind(args.model.kind());
     if let Some(batch_norm) = args.discriminator_batch_norm {
-        config.discriminator.batch_norm = batch_norm;
+        recipe.discriminator.batch_norm = batch_norm;
     }
-    apply_train_args(config, &args.train)
+    let config = recipe.train_config().with_batch_size(args.batch_size);
+    (recipe, apply_train_args(config, &args.train))
 }
 
-/// The DCGAN paper's setup (see [`TrainConfig::dcgan`]) for the image folder's size and channels.
-fn images_config(args: &ImagesArgs) -> TrainConfig {
-    let mut config = TrainConfig::dcgan(args.size, args.channels).with_batch_size(args.batch_size);
-    if let Some(networks) = config.dcgan.as_mut() {
-        networks.generator.noise_dims = args.noise_dims;
-        networks.generator.base_filters = args.base_filters;
-        networks.discriminator.base_filters = args.base_filters;
-    }
-    config.generator.noise_dims = args.noise_dims;
-    apply_train_args(config, &args.train)
+/// The DCGAN networks and the DCGAN paper's training setup (see [`DcganNetworks::train_config`])
+/// for the image folder's size and channels.
+fn images_setup(args: &ImagesArgs) -> (DcganNetworks, TrainConfig) {
+    let mut networks = DcganNetworks::for_images(args.size, args.channels, args.noise_dims);
+    networks.generator.base_filters = args.base_filters;
+    networks.discriminator.base_filters = args.base_filters;
+    let config = DcganNetworks::train_config().with_batch_size(args.batch_size);
+    (networks, apply_train_args(config, &args.train))
 }
 
 /// Ctrl-C sets the flag (the trainer saves a checkpoint and returns after the current step); a
@@ -406,40 +410,43 @@ fn stop_flag_on_ctrl_c() -> Arc<AtomicBool> {
     flag
 }
 
-/// Whether to resume from `logdir` (it holds a checkpoint and --restart is not given).
-fn resumable(logdir: &Path, args: &TrainArgs) -> bool {
-    !args.restart && resolve_checkpoint(logdir).is_ok()
-}
-
-pub(crate) fn resuming_message<Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator>(
-    trainer: &Trainer<Data, G, D>,
-    logdir: &Path,
+/// Says what is trained, and from which step when resumed.
+pub(crate) fn describe<S: TrainStep, B: BatchSource<Batch = S::Batch>>(
+    trainer: &Trainer<S, B>,
+    config: &TrainConfig,
+    what: &str,
 ) {
+    let logdir = trainer.logdir().map(|d| d.display().to_string()).unwrap_or_default();
+    if let Some(step) = trainer.resumed_from() {
+        eprintln!("resuming from step {step} (checkpoint in {logdir}), training to step {}", trainer.schedule().steps);
+    }
     eprintln!(
-        "resuming from step {} (checkpoint in {}), training to step {}",
-        trainer.step(),
-        logdir.display(),
-        trainer.config().steps
+        "training {what} (batch {}, {:?} losses, G lr {}, D lr {}, {:?} updates), logs in {logdir}",
+        config.batch_size,
+        config.loss.loss,
+        config.generator_optimizer.learning_rate,
+        config.discriminator_optimizer.learning_rate,
+        config.schedule,
     );
 }
 
 /// Runs `trainer` to its last step with a progress bar, Ctrl-C saving a checkpoint, and prints
 /// where its outputs went.
-pub(crate) fn run_with_progress<Data: ImageDataset + ?Sized, G: GanGenerator, D: GanDiscriminator>(
-    mut trainer: Trainer<Data, G, D>,
-    extra_hook: Option<&mut dyn TrainHook<G, D>>,
+pub(crate) fn run_with_progress<S: TrainStep, B: BatchSource<Batch = S::Batch>>(
+    mut trainer: Trainer<S, B>,
+    extra_hook: Option<&mut dyn TrainHook<S>>,
 ) -> Result<()> {
     trainer.set_stop_flag(stop_flag_on_ctrl_c());
-    let logdir = trainer.logdir().to_path_buf();
-    let bar = ProgressBar::new(trainer.config().steps as u64).with_position(trainer.step() as u64);
+    let logdir = trainer.logdir().map(Path::to_path_buf).unwrap_or_default();
+    let bar = ProgressBar::new(trainer.schedule().steps as u64).with_position(trainer.global_step() as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:30} step {pos}/{len} {msg} [{elapsed_precise} < {eta_precise}]")
             .expect("valid template"),
     );
     bar.enable_steady_tick(Duration::from_millis(500));
-    let mut progress = |r: &StepReport| {
-        bar.set_position(r.step as u64);
-        bar.set_message(format!("d_loss {:.4} g_loss {:.4} {:.2} steps/s", r.d_loss, r.g_loss, r.steps_per_sec));
+    let mut progress = |r: &S::Report| {
+        bar.set_position(r.step() as u64);
+        bar.set_message(r.describe());
     };
     let summary = match extra_hook {
         Some(hook) => trainer.run_with_hooks(&mut [&mut progress, hook]),
@@ -454,27 +461,16 @@ pub(crate) fn run_with_progress<Data: ImageDataset + ?Sized, G: GanGenerator, D:
     }
     let secs = summary.wall.as_secs_f64();
     println!("trained to step {} in {:.1} s", summary.step, secs);
-    println!("samples:     {}", summary.samples.display());
-    println!("loss curves: {}", summary.loss_curves.display());
-    println!("checkpoint:  {}", summary.checkpoint.display());
+    let show = |path: &Option<PathBuf>| path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    println!("samples:     {}", show(&summary.samples));
+    println!("loss curves: {}", show(&summary.loss_curves));
+    println!("checkpoint:  {}", show(&summary.checkpoint));
     println!(
         "scalars:     {} (TensorBoard: tensorboard --logdir {})",
         logdir.join("scalars.csv").display(),
         logdir.display()
     );
     Ok(())
-}
-
-pub(crate) fn describe(config: &TrainConfig, what: &str, logdir: &Path) {
-    eprintln!(
-        "training {what} (batch {}, {:?} losses, G lr {}, D lr {}, {:?} updates), logs in {}",
-        config.batch_size,
-        config.loss.loss,
-        config.generator_optimizer.learning_rate,
-        config.discriminator_optimizer.learning_rate,
-        config.schedule,
-        logdir.display()
-    );
 }
 
 fn train_mnist(args: MnistArgs) -> Result<()> {
@@ -489,82 +485,27 @@ fn train_mnist(args: MnistArgs) -> Result<()> {
         data = data.truncated(limit);
     }
     let device = device(args.train.device)?.autodiff();
-    let trainer = if resumable(&logdir, &args.train) {
-        let state = read_training_state(&logdir)?;
-        if state.config.dcgan.is_some() || state.config.zoo.is_some() || state.config.kind != args.model.kind() {
-            bail!(
-                "{} holds a {} run but --model is {:?}: pass another --logdir, or --restart to replace it",
-                logdir.display(),
-                match (&state.config.dcgan, state.config.zoo) {
-                    (Some(_), _) => "DCGAN".to_string(),
-                    (None, Some(model)) => format!("zoo {model}"),
-                    (None, None) => format!("{:?}", state.config.kind),
-                },
-                args.model
-            );
-        }
-        let trainer = Trainer::resume(&logdir, Some(args.train.steps), &data, &logdir, &device)
-            .with_context(|| format!("resuming from {}", logdir.display()))?;
-        resuming_message(&trainer, &logdir);
-        trainer
-    } else {
-        Trainer::new(mnist_config(&args), &data, &logdir, &device)?
-    };
-    let what = format!(
-        "a {:?} GAN on {} {} images from {}",
-        trainer.config().kind,
-        data.len(),
-        args.dataset.folder(),
-        dir.display()
-    );
-    describe(trainer.config(), &what, &logdir);
+    let (recipe, config) = mnist_setup(&args);
+    let trainer = recipe.trainer(config.clone(), &data, &logdir, args.train.restart, &device)?;
+    let what =
+        format!("a {:?} GAN on {} {} images from {}", recipe.kind, data.len(), args.dataset.folder(), dir.display());
+    describe(&trainer, trainer.step().config(), &what);
     let mut eval_hook = None;
     if args.eval_every > 0 {
         let test = Mnist::load(&dir, Split::Test)
             .with_context(|| format!("loading MNIST's test set from {}", dir.display()))?;
         let real = dataset_images(&test, 0, MNIST_EVAL_SAMPLES, &device)?;
-        eval_hook = Some(MnistEvalHook::new(trainer.config(), real, &logdir, args.eval_every, &device)?);
+        eval_hook = Some(MnistEvalHook::new(real, &logdir, args.eval_every, &device)?);
     }
-    run_with_progress(trainer, eval_hook.as_mut().map(|h| h as &mut dyn TrainHook<_, _>))
+    run_with_progress(trainer, eval_hook.as_mut().map(|h| h as &mut dyn TrainHook<_>))
 }
 
 fn train_images(args: ImagesArgs) -> Result<()> {
-    let logdir = args.logdir.clone();
     let data = ImageFolder::load(&args.data_dir, args.size, args.channels)
         .with_context(|| format!("loading images from {}", args.data_dir.display()))?;
     let device = device(args.train.device)?.autodiff();
-    let trainer = if resumable(&logdir, &args.train) {
-        let state = read_training_state(&logdir)?;
-        let Some(networks) = state.config.dcgan.as_ref() else {
-            bail!(
-                "{} holds an MNIST run, not a DCGAN one: pass another --logdir, or --restart to replace it",
-                logdir.display()
-            );
-        };
-        let g = &networks.generator;
-        if (g.image_size, g.channels) != (args.size, args.channels) {
-            bail!(
-                "{} holds a run on {}×{} images of {} channels but --size {} --channels {}: pass another --logdir, \
-                 or --restart to replace it",
-                logdir.display(),
-                g.image_size,
-                g.image_size,
-                g.channels,
-                args.size,
-                args.channels
-            );
-        }
-        let template = networks.init(&mut rgan::rng::Rng::seed_from_u64(0), &device)?;
-        let trainer = Trainer::resume_with_model(&logdir, template, Some(args.train.steps), &data, &logdir, &device)
-            .with_context(|| format!("resuming from {}", logdir.display()))?;
-        resuming_message(&trainer, &logdir);
-        trainer
-    } else {
-        let config = images_config(&args);
-        let networks = config.dcgan.clone().context("a DCGAN configuration")?;
-        let model = networks.init(&mut rgan::rng::Rng::seed_from_u64(config.seed), &device)?;
-        Trainer::with_model(config, model, &data, &logdir, &device)?
-    };
+    let (networks, config) = images_setup(&args);
+    let trainer = networks.trainer(config, &data, &args.logdir, args.train.restart, &device)?;
     let what = format!(
         "DCGAN on {} {}×{} images ({} channels) from {}",
         data.len(),
@@ -573,7 +514,7 @@ fn train_images(args: ImagesArgs) -> Result<()> {
         args.channels,
         args.data_dir.display()
     );
-    describe(trainer.config(), &what, &logdir);
+    describe(&trainer, trainer.step().config(), &what);
     run_with_progress(trainer, None)
 }
 
@@ -582,23 +523,18 @@ fn sample(args: SampleArgs) -> Result<()> {
         bail!("--num must be at least 1");
     }
     let device = device(args.device)?;
-    let mut rng = rgan::rng::Rng::seed_from_u64(args.seed);
     let mode = if args.moving_averages { BatchNormMode::MovingAverages } else { BatchNormMode::BatchStatistics };
-    if read_training_state(&args.checkpoint)?.config.dcgan.is_some() {
-        let (generator, _) = load_dcgan_generator(&args.checkpoint, args.ema, &device)?;
-        let noise = rng.normal([args.num, generator.noise_dims()], 0.0, 1.0, &device);
-        let images = generator.forward_with(noise, mode)?;
+    let (generator, inputs, recipe) = load_noise_generator(&args.checkpoint, args.ema, &device)?;
+    if matches!(recipe, Recipe::Dcgan(_) | Recipe::Vanilla(_)) {
+        let mut rng = rgan::rng::Rng::seed_from_u64(args.seed);
+        let noise = rng.normal([args.num, inputs.noise_dims], 0.0, 1.0, &device);
+        let images = generator.generate_with(&GeneratorInputs::noise(noise), mode)?;
         let columns = args.columns.unwrap_or_else(|| (args.num as f64).sqrt().ceil() as usize);
         save_image_grid(images, columns, &args.out)?;
         println!("{} samples written to {}", args.num, args.out.display());
         return Ok(());
     }
-    if read_training_state(&args.checkpoint)?.config.zoo.is_some() {
-        let (generator, config) = load_zoo_generator(&args.checkpoint, args.ema, &device)?;
-        return sample_mnist(&args, &generator, &config, mode, &device);
-    }
-    let (generator, config) = load_generator(&args.checkpoint, args.ema, &device)?;
-    sample_mnist(&args, &generator, &config, mode, &device)
+    sample_mnist(&args, &generator, &inputs, mode, &device)
 }
 
 /// Samples of an MNIST generator: a grid of digits, one row per class for conditional
@@ -606,16 +542,15 @@ fn sample(args: SampleArgs) -> Result<()> {
 fn sample_mnist<G: GanGenerator>(
     args: &SampleArgs,
     generator: &G,
-    config: &TrainConfig,
+    spec: &NoiseInputs,
     mode: BatchNormMode,
     device: &Device,
 ) -> Result<()> {
     let device = device.clone();
     let mut rng = rgan::rng::Rng::seed_from_u64(args.seed);
-    let spec = &config.generator;
-    let classes = config.num_classes();
+    let classes = spec.num_classes;
     if spec.categorical_dim > 0 || spec.continuous_dim > 0 {
-        return sample_infogan(args, generator, config, mode, &device);
+        return sample_infogan(args, generator, spec, mode, &device);
     }
     let (inputs, columns) = if classes > 0 {
         // One row per class, as TF-GAN's conditional eval grid.
@@ -641,11 +576,10 @@ fn sample_mnist<G: GanGenerator>(
 fn sample_infogan<G: GanGenerator>(
     args: &SampleArgs,
     generator: &G,
-    config: &TrainConfig,
+    spec: &NoiseInputs,
     mode: BatchNormMode,
     device: &Device,
 ) -> Result<()> {
-    let spec = &config.generator;
     let (cat, cont) = (spec.categorical_dim, spec.continuous_dim);
     let points = 10usize;
     let rows = args.num.div_ceil(points).max(1);

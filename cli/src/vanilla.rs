@@ -16,7 +16,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use rgan::data::{Mnist, Split};
-use rgan::zoo::{VanillaGanConfig, VanillaStep, train_vanilla_on};
+use rgan::recipes::vanilla::{VanillaGanConfig, VanillaStep, train_vanilla_on};
 
 /// The vanilla GAN's command-line arguments.
 #[derive(Args, Debug, Clone, PartialEq)]
@@ -28,7 +28,7 @@ pub struct VanillaArgs {
     #[arg(long = "batch_size", alias = "batch-size", default_value_t = 128)]
     pub batch_size: usize,
     /// Output folder: epoch_NNN.png grids, training.gif, generator_loss.png,
-    /// discriminator_loss.png, losses.csv and checkpoint/.
+    /// discriminator_loss.png, losses.csv and checkpoints/.
     #[arg(long)]
     pub outdir: PathBuf,
     /// Adam's learning rate (both networks).

@@ -1,14 +1,14 @@
-//! `rgan train zoo --model NAME`: the classic GAN zoo on MNIST ([`rgan::zoo::classic`]).
+//! `rgan train zoo --model NAME`: the classic GAN zoo on MNIST ([`rgan::recipes::zoo`]).
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use rgan::data::{Mnist, Split};
 use rgan::eval::mnist::{MNIST_EVAL_SAMPLES, MnistEvalHook, dataset_images};
-use rgan::train::{TrainHook, Trainer, read_training_state, resolve_checkpoint};
-use rgan::zoo::ZooModel;
+use rgan::recipes::zoo::ZooModel;
+use rgan::train::TrainHook;
 
-use crate::{DeviceKind, data_dir, describe, device, resuming_message, run_with_progress};
+use crate::{DeviceKind, data_dir, describe, device, run_with_progress};
 
 fn parse_model(name: &str) -> std::result::Result<ZooModel, String> {
     name.parse().map_err(|e: rgan::RganError| e.to_string())
@@ -85,43 +85,26 @@ pub(crate) fn run(args: ZooArgs) -> Result<()> {
         data = data.truncated(limit);
     }
     let device = device(args.device)?.autodiff();
-    let trainer = if !args.restart && resolve_checkpoint(&logdir).is_ok() {
-        let state = read_training_state(&logdir)?;
-        if state.config.zoo != Some(model) {
-            let held = state.config.zoo.map_or_else(|| "a non-zoo".to_string(), |m| format!("the {m}"));
-            bail!(
-                "{} holds {held} run but --model is {model}: pass another --logdir, or --restart to replace it",
-                logdir.display()
-            );
-        }
-        let template = model.init(&state.config, &mut rgan::rng::Rng::seed_from_u64(0), &device)?;
-        let trainer = Trainer::resume_with_model(&logdir, template, Some(args.steps), &data, &logdir, &device)
-            .with_context(|| format!("resuming from {}", logdir.display()))?;
-        resuming_message(&trainer, &logdir);
-        trainer
-    } else {
-        let config = model
-            .config()
-            .with_steps(args.steps)
-            .with_batch_size(args.batch_size)
-            .with_seed(args.seed)
-            .with_sample_every(args.sample_every)
-            .with_checkpoint_every(args.checkpoint_every)
-            .with_checkpoint_secs(args.checkpoint_secs);
-        let gan = model.init(&config, &mut rgan::rng::Rng::seed_from_u64(config.seed), &device)?;
-        Trainer::with_model(config, gan, &data, &logdir, &device)?
-    };
+    let config = model
+        .train_config()
+        .with_steps(args.steps)
+        .with_batch_size(args.batch_size)
+        .with_seed(args.seed)
+        .with_sample_every(args.sample_every)
+        .with_checkpoint_every(args.checkpoint_every)
+        .with_checkpoint_secs(args.checkpoint_secs);
+    let trainer = model.recipe().trainer(config, &data, &logdir, args.restart, &device)?;
     let what =
         format!("the zoo's {model} ({}) on {} MNIST images from {}", model.description(), data.len(), dir.display());
-    describe(trainer.config(), &what, &logdir);
+    describe(&trainer, trainer.step().config(), &what);
     let mut eval_hook = None;
     if args.eval_every > 0 {
         let test = Mnist::load(&dir, Split::Test)
             .with_context(|| format!("loading MNIST's test set from {}", dir.display()))?;
         let real = dataset_images(&test, 0, MNIST_EVAL_SAMPLES, &device)?;
-        eval_hook = Some(MnistEvalHook::new(trainer.config(), real, &logdir, args.eval_every, &device)?);
+        eval_hook = Some(MnistEvalHook::new(real, &logdir, args.eval_every, &device)?);
     }
-    run_with_progress(trainer, eval_hook.as_mut().map(|h| h as &mut dyn TrainHook<_, _>))
+    run_with_progress(trainer, eval_hook.as_mut().map(|h| h as &mut dyn TrainHook<_>))
 }
 
 #[cfg(test)]

@@ -50,8 +50,7 @@ fn is_image(path: &Path) -> bool {
 }
 
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| RganError::File { path: dir.to_path_buf(), reason: format!("cannot list the folder: {e}") })?;
+    let entries = std::fs::read_dir(dir).map_err(|e| RganError::file(dir, format!("cannot list the folder: {e}")))?;
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     Ok(paths)
@@ -114,6 +113,22 @@ impl ImageFolder {
         }
         let (paths, labels): (Vec<PathBuf>, Vec<i64>) = files.into_iter().unzip();
         Ok(Self { count: paths.len(), channels, size, pixels, labels, classes, paths })
+    }
+}
+
+impl ImageFolder {
+    /// The images in the order `order` gives (`order[i]` is the index of the new `i`-th image).
+    pub(crate) fn reordered(&self, order: &[usize]) -> Self {
+        let n = self.channels * self.size * self.size;
+        Self {
+            count: order.len(),
+            channels: self.channels,
+            size: self.size,
+            pixels: order.iter().flat_map(|&i| self.pixels[i * n..(i + 1) * n].iter().copied()).collect(),
+            labels: order.iter().map(|&i| self.labels[i]).collect(),
+            classes: self.classes.clone(),
+            paths: order.iter().map(|&i| self.paths[i].clone()).collect(),
+        }
     }
 }
 

@@ -44,24 +44,20 @@ impl IdxImages {
     }
 }
 
-fn file_error(path: &Path, reason: impl Into<String>) -> RganError {
-    RganError::File { path: path.to_path_buf(), reason: reason.into() }
-}
-
 /// Reads a whole file, decompressing it if it starts with the gzip magic bytes `1f 8b`.
 fn read_maybe_gzipped(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            file_error(path, "no such file")
+            RganError::file(path, "no such file")
         } else {
-            file_error(path, format!("cannot be read: {e}"))
+            RganError::file(path, format!("cannot be read: {e}"))
         }
     })?;
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(raw.as_slice())
             .read_to_end(&mut out)
-            .map_err(|e| file_error(path, format!("is gzip-compressed but cannot be decompressed: {e}")))?;
+            .map_err(|e| RganError::file(path, format!("is gzip-compressed but cannot be decompressed: {e}")))?;
         Ok(out)
     } else {
         Ok(raw)
@@ -72,7 +68,7 @@ fn read_maybe_gzipped(path: &Path) -> Result<Vec<u8>> {
 fn parse_header(path: &Path, bytes: &[u8], magic: u32, dims: usize, what: &str) -> Result<Vec<usize>> {
     let header_len = 4 * (dims + 1);
     let too_short = |len: usize| {
-        file_error(
+        RganError::file(
             path,
             format!("is {len} bytes long, shorter than the {header_len}-byte header of an IDX {what} file"),
         )
@@ -83,7 +79,7 @@ fn parse_header(path: &Path, bytes: &[u8], magic: u32, dims: usize, what: &str) 
     let field = |i: usize| u32::from_be_bytes([bytes[4 * i], bytes[4 * i + 1], bytes[4 * i + 2], bytes[4 * i + 3]]);
     let found = field(0);
     if found != magic {
-        return Err(file_error(
+        return Err(RganError::file(
             path,
             format!(
                 "bad magic number {found} (0x{found:08x}); an IDX {what} file starts with {magic} (0x{magic:08x}){}",
@@ -103,7 +99,7 @@ fn parse_header(path: &Path, bytes: &[u8], magic: u32, dims: usize, what: &str) 
     let expected = body.and_then(|b| b.checked_add(header_len));
     match expected {
         Some(expected) if expected == bytes.len() => Ok(fields),
-        Some(expected) if expected > bytes.len() => Err(file_error(
+        Some(expected) if expected > bytes.len() => Err(RganError::file(
             path,
             format!(
                 "truncated: the header says {} so the file should be {expected} bytes, but it has {}",
@@ -111,7 +107,7 @@ fn parse_header(path: &Path, bytes: &[u8], magic: u32, dims: usize, what: &str) 
                 bytes.len()
             ),
         )),
-        Some(expected) => Err(file_error(
+        Some(expected) => Err(RganError::file(
             path,
             format!(
                 "the header says {} so the file should be {expected} bytes, but it has {} ({} bytes too many)",
@@ -120,7 +116,7 @@ fn parse_header(path: &Path, bytes: &[u8], magic: u32, dims: usize, what: &str) 
                 bytes.len() - expected
             ),
         )),
-        None => Err(file_error(path, format!("the header's dimensions {fields:?} overflow"))),
+        None => Err(RganError::file(path, format!("the header's dimensions {fields:?} overflow"))),
     }
 }
 
@@ -235,7 +231,7 @@ impl Mnist {
         let images = read_idx_images(&images_path)?;
         let labels = read_idx_labels(&labels_path)?;
         if labels.len() != images.count {
-            return Err(file_error(
+            return Err(RganError::file(
                 &labels_path,
                 format!(
                     "holds {} labels but {} holds {} images; the two files must describe the same examples",
@@ -246,7 +242,7 @@ impl Mnist {
             ));
         }
         if let Some((i, l)) = labels.iter().enumerate().find(|(_, l)| **l > 9) {
-            return Err(file_error(&labels_path, format!("label {i} is {l}, but MNIST labels are 0–9")));
+            return Err(RganError::file(&labels_path, format!("label {i} is {l}, but MNIST labels are 0–9")));
         }
         Ok(Self { images, labels })
     }
@@ -304,7 +300,7 @@ fn find_file(dir: &Path, name: &str) -> Result<PathBuf> {
         } else {
             "the directory does not exist".to_string()
         };
-        Err(file_error(
+        Err(RganError::file(
             &gz,
             format!(
                 "no such file (nor {name} uncompressed); {hint}. Point --data-dir or RGAN_DATA_DIR at a folder \

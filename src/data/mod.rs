@@ -1,14 +1,23 @@
-//! Data sets for GAN training: MNIST-style IDX files, folders of images, and a seeded batcher.
+//! Data sets for GAN training: MNIST-style IDX files, folders of images (one sub-folder per
+//! class), paired folders, and the batch sources a training loop draws from ([`BatchSource`]:
+//! shuffled, augmented, resumable).
 //!
 //! Pixels are scaled to `[-1, 1]` as in TF-GAN's examples: `(x - 127.5) / 127.5`.
 
 mod batcher;
 mod folder;
 mod idx;
+mod paired;
+mod source;
 
 pub use batcher::{Batch, Batcher, BatcherState};
 pub use folder::ImageFolder;
 pub use idx::{IMAGES_MAGIC, IdxImages, LABELS_MAGIC, Mnist, Split, read_idx_images, read_idx_labels};
+pub use paired::{PairedDataset, PairedImageFolder};
+pub use source::{
+    Augmentation, BatchSource, ImageBatches, PairedBatch, PairedBatches, SAMPLE_SEED, UnpairedBatch, UnpairedBatches,
+    fixed_batch,
+};
 
 /// TF-GAN's pixel scaling: a byte `x` in `[0, 255]` becomes `(x - 127.5) / 127.5` in `[-1, 1]`.
 ///

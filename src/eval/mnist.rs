@@ -34,10 +34,10 @@ use super::{
 };
 use crate::data::ImageDataset;
 use crate::error::{Result, RganError};
-use crate::model::{BatchNormMode, GanDiscriminator, GanGenerator, GanModel};
+use crate::model::{BatchNormMode, GanDiscriminator, GanGenerator, ImageClassifier, NoiseInputs};
 use crate::rng::Rng;
 use crate::summary::EventWriter;
-use crate::train::{HookAction, StepReport, TrainConfig, TrainHook};
+use crate::train::{GanStep, HookAction, StepReport, TrainHook};
 
 /// The number of generated and of real digits TF-GAN's MNIST example evaluates (1000).
 pub const MNIST_EVAL_SAMPLES: usize = 1000;
@@ -167,8 +167,8 @@ pub fn evaluate_mnist_images(
     })
 }
 
-/// Draws `n` digits `[n, 1, 28, 28]` from `generator` (trained with `config`) on `device` (the
-/// generator's device), from inputs seeded by `seed`: N(0, 1) noise; for conditional and ACGAN
+/// Draws `n` digits `[n, 1, 28, 28]` from `generator` (whose inputs `inputs` describes) on
+/// `device` (the generator's device), from inputs seeded by `seed`: N(0, 1) noise; for conditional and ACGAN
 /// generators one-hot labels cycling through the classes 0, 1, …, 9, 0, …; for InfoGAN uniform
 /// random categories and U(-1, 1) continuous codes (TF-GAN's `get_infogan_noise`).
 ///
@@ -179,16 +179,16 @@ pub fn evaluate_mnist_images(
 /// ```
 /// use burn::prelude::*;
 /// use rgan::eval::mnist::generate_mnist_digits;
-/// use rgan::train::{GanKind, TrainConfig};
+/// use rgan::recipes::mnist::{GanKind, MnistRecipe};
 /// let device = Device::default();
-/// let config = TrainConfig::mnist(GanKind::Conditional);
-/// let generator = config.generator.init(&mut rgan::rng::Rng::seed_from_u64(0), &device).unwrap();
-/// let digits = generate_mnist_digits(&generator, &config, 7, 0, &device).unwrap();
+/// let recipe = MnistRecipe::for_kind(GanKind::Conditional);
+/// let generator = recipe.generator.init(&mut rgan::rng::Rng::seed_from_u64(0), &device).unwrap();
+/// let digits = generate_mnist_digits(&generator, &recipe.noise_inputs(), 7, 0, &device).unwrap();
 /// assert_eq!(digits.dims(), [7, 1, 28, 28]);
 /// ```
 pub fn generate_mnist_digits<G: GanGenerator>(
     generator: &G,
-    config: &TrainConfig,
+    inputs: &NoiseInputs,
     n: usize,
     seed: u64,
     device: &Device,
@@ -201,8 +201,8 @@ pub fn generate_mnist_digits<G: GanGenerator>(
     let mut start = 0;
     while start < n {
         let b = CHUNK.min(n - start);
-        let inputs = config.random_generator_inputs(b, start, &mut rng, device);
-        chunks.push(generator.generate_with(&inputs, BatchNormMode::MovingAverages)?);
+        let batch = inputs.random(b, start, &mut rng, device);
+        chunks.push(generator.generate_with(&batch, BatchNormMode::MovingAverages)?);
         start += b;
     }
     Ok(Tensor::cat(chunks, 0))
@@ -272,7 +272,7 @@ impl MnistEvaluation {
 }
 
 /// A [`TrainHook`] evaluating an MNIST GAN while it trains, as TF-GAN's MNIST eval job: every
-/// `every` steps (and at the configuration's last step) it draws [`num_samples`](Self::num_samples)
+/// `every` steps (and at the run's last step) it draws [`num_samples`](Self::num_samples)
 /// digits from the current generator ([`generate_mnist_digits`], fixed inputs from
 /// [`seed`](Self::seed), moving-average batch norm), evaluates them against the real digits
 /// given to [`MnistEvalHook::new`] ([`evaluate_mnist_images`]) and writes
@@ -286,21 +286,20 @@ impl MnistEvaluation {
 /// use burn::prelude::*;
 /// use rgan::data::{Mnist, Split};
 /// use rgan::eval::mnist::{MnistEvalHook, dataset_images};
-/// use rgan::train::{GanKind, TrainConfig, Trainer};
+/// use rgan::recipes::mnist::MnistRecipe;
 /// let device = Device::default();
 /// let train = Mnist::load("data/mnist", Split::Train).unwrap();
 /// let test = Mnist::load("data/mnist", Split::Test).unwrap();
-/// let config = TrainConfig::mnist(GanKind::Unconditional);
+/// let recipe = MnistRecipe::default();
 /// let real = dataset_images(&test, 0, 1000, &device).unwrap();
-/// let mut hook = MnistEvalHook::new(&config, real, "logs/mnist", 500, &device).unwrap();
-/// let mut trainer = Trainer::new(config, &train, "logs/mnist", &device.autodiff()).unwrap();
+/// let mut hook = MnistEvalHook::new(real, "logs/mnist", 500, &device).unwrap();
+/// let mut trainer = recipe.trainer(recipe.train_config(), &train, "logs/mnist", false, &device.autodiff()).unwrap();
 /// trainer.run_with_hooks(&mut [&mut hook]).unwrap();
 /// println!("{:?}", hook.last);
 /// ```
 pub struct MnistEvalHook {
     classifier: MnistClassifier,
     real: Tensor<4>,
-    config: TrainConfig,
     device: Device,
     logdir: PathBuf,
     writer: Option<EventWriter>,
@@ -315,19 +314,13 @@ pub struct MnistEvalHook {
 }
 
 impl MnistEvalHook {
-    /// A hook for a run of `config` logging to `logdir`, evaluating against the digits `real`
+    /// A hook for a run logging to `logdir`, evaluating against the digits `real`
     /// `[M, 1, 28, 28]` in `[-1, 1]` (TF-GAN: 1000 test digits; see [`dataset_images`]) with
     /// rgan's pretrained [`MnistClassifier`], on `device` without autodiff (the generator's
     /// `valid()` copy runs there).
     ///
     /// Errors if `real` is not `[M, 1, 28, 28]` with M ≥ 6.
-    pub fn new(
-        config: &TrainConfig,
-        real: Tensor<4>,
-        logdir: impl AsRef<Path>,
-        every: usize,
-        device: &Device,
-    ) -> Result<Self> {
+    pub fn new(real: Tensor<4>, logdir: impl AsRef<Path>, every: usize, device: &Device) -> Result<Self> {
         let dims = real.dims();
         if dims[0] <= DEFAULT_NEAREST_K || dims[1..] != [1, 28, 28] {
             return Err(RganError::shape("real", &dims, "expected [M, 1, 28, 28] real digits with M ≥ 6"));
@@ -336,7 +329,6 @@ impl MnistEvalHook {
         Ok(Self {
             classifier: MnistClassifier::pretrained(&device)?,
             real: real.to_device(&device),
-            config: config.clone(),
             device,
             logdir: logdir.as_ref().to_path_buf(),
             writer: None,
@@ -347,9 +339,14 @@ impl MnistEvalHook {
         })
     }
 
-    /// Evaluates `generator` now and logs the result at `step`.
-    pub fn evaluate<G: GanGenerator>(&mut self, generator: &G, step: usize) -> Result<MnistEvaluation> {
-        let images = generate_mnist_digits(generator, &self.config, self.num_samples, self.seed, &self.device)?;
+    /// Evaluates `generator` (whose inputs `inputs` describes) now and logs the result at `step`.
+    pub fn evaluate<G: GanGenerator>(
+        &mut self,
+        generator: &G,
+        inputs: &NoiseInputs,
+        step: usize,
+    ) -> Result<MnistEvaluation> {
+        let images = generate_mnist_digits(generator, inputs, self.num_samples, self.seed, &self.device)?;
         let evaluation = evaluate_mnist_images(&self.classifier, images, self.real.clone())?;
         let writer = match &mut self.writer {
             Some(writer) => writer,
@@ -374,19 +371,23 @@ impl MnistEvalHook {
             .create(true)
             .append(true)
             .open(&path)
-            .map_err(|e| RganError::File { path: path.clone(), reason: format!("cannot open: {e}") })?;
-        file.write_all(text.as_bytes())
-            .map_err(|e| RganError::File { path: path.clone(), reason: format!("cannot write: {e}") })?;
+            .map_err(|e| RganError::file(&path, format!("cannot open: {e}")))?;
+        file.write_all(text.as_bytes()).map_err(|e| RganError::file(&path, format!("cannot write: {e}")))?;
         self.last = Some((step, evaluation));
         Ok(evaluation)
     }
 }
 
-impl<G: GanGenerator, D: GanDiscriminator> TrainHook<G, D> for MnistEvalHook {
-    fn after_step(&mut self, report: &StepReport, model: &GanModel<G, D>) -> Result<HookAction> {
+impl<G, D, C> TrainHook<GanStep<G, D, NoiseInputs, C>> for MnistEvalHook
+where
+    G: GanGenerator,
+    D: GanDiscriminator,
+    C: ImageClassifier,
+{
+    fn after_step(&mut self, report: &StepReport, step: &GanStep<G, D, NoiseInputs, C>) -> Result<HookAction> {
         let due = self.every > 0 && report.step.is_multiple_of(self.every);
-        if due || report.step == self.config.steps {
-            self.evaluate(&model.generator.valid(), report.step)?;
+        if due || report.step == step.config().steps {
+            self.evaluate(&step.model().generator.valid(), step.input_fn(), report.step)?;
         }
         Ok(HookAction::Continue)
     }
@@ -395,18 +396,19 @@ impl<G: GanGenerator, D: GanDiscriminator> TrainHook<G, D> for MnistEvalHook {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::GanKind;
+    use crate::recipes::mnist::{GanKind, MnistRecipe};
 
     #[test]
     fn every_kind_generates_digits_and_identical_sets_are_at_distance_zero() {
         let device = Device::default();
         let classifier = MnistClassifier::pretrained(&device).unwrap();
         for kind in [GanKind::Unconditional, GanKind::Conditional, GanKind::InfoGan, GanKind::AcGan] {
-            let config = TrainConfig::mnist(kind);
-            let generator = config.generator.init(&mut Rng::seed_from_u64(1), &device).unwrap();
-            let digits = generate_mnist_digits(&generator, &config, 12, 3, &device).unwrap();
+            let recipe = MnistRecipe::for_kind(kind);
+            let inputs = recipe.noise_inputs();
+            let generator = recipe.generator.init(&mut Rng::seed_from_u64(1), &device).unwrap();
+            let digits = generate_mnist_digits(&generator, &inputs, 12, 3, &device).unwrap();
             assert_eq!(digits.dims(), [12, 1, 28, 28], "{kind:?}");
-            let again = generate_mnist_digits(&generator, &config, 12, 3, &device).unwrap();
+            let again = generate_mnist_digits(&generator, &inputs, 12, 3, &device).unwrap();
             let e = evaluate_mnist_images(&classifier, digits, again).unwrap();
             // An untrained generator's digits give nearly constant logits (near-singular
             // covariances), so the matrix square root leaves ~1e-5 of rounding.
@@ -431,7 +433,7 @@ mod tests {
     #[test]
     fn the_hook_logs_every_step_to_tensorboard_and_eval_csv() {
         use crate::data::{IdxImages, Mnist};
-        use crate::train::Trainer;
+        use crate::train::TrainConfig;
         let mut rng = Rng::seed_from_u64(9);
         let pixels = (0..16 * 784).map(|_| rng.below(256) as u8).collect();
         let data = Mnist { images: IdxImages { count: 16, rows: 28, cols: 28, pixels }, labels: vec![0; 16] };
@@ -440,9 +442,10 @@ mod tests {
         let device = Device::default();
         let config = TrainConfig::new().with_batch_size(4).with_grid_size(2).with_steps(2).with_sample_every(0);
         let real = dataset_images(&data, 0, 16, &device).unwrap();
-        let mut hook = MnistEvalHook::new(&config, real, &dir, 1, &device).unwrap();
+        let mut hook = MnistEvalHook::new(real, &dir, 1, &device).unwrap();
         hook.num_samples = 50;
-        let mut trainer = Trainer::new(config, &data, &dir, &device.clone().autodiff()).unwrap();
+        let recipe = MnistRecipe::default();
+        let mut trainer = recipe.trainer(config, &data, &dir, false, &device.clone().autodiff()).unwrap();
         trainer.run_with_hooks(&mut [&mut hook]).unwrap();
         assert_eq!(hook.last.map(|(step, _)| step), Some(2));
         let events = hook.writer.as_ref().unwrap().path().to_path_buf();

@@ -17,15 +17,18 @@ use std::time::Instant;
 use burn::nn::Linear;
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use burn::tensor::activation::{log_softmax, relu};
+use burn::tensor::activation::relu;
 
-use crate::data::{Batcher, ImageDataset};
+use crate::data::{ImageBatches, ImageDataset};
 use crate::error::{Result, RganError};
-use crate::model::{glorot_conv2d, glorot_linear, one_hot};
+use crate::model::{ImageClassifier, glorot_conv2d, glorot_linear};
 use crate::rng::Rng;
+use crate::train::{
+    ClassifierReport, ClassifierStep, HookAction, LearningRateSchedule, OptimizerConfig, RunSchedule, TrainHook,
+    Trainer,
+};
 
 /// The number of classes (digits 0–9).
 pub const NUM_CLASSES: usize = 10;
@@ -125,10 +128,6 @@ impl MnistClassifierConfig {
     }
 }
 
-fn file_error(path: &Path, reason: impl Into<String>) -> RganError {
-    RganError::File { path: path.to_path_buf(), reason: reason.into() }
-}
-
 /// A small CNN classifying 28×28 MNIST digits (see [`MnistClassifierConfig`] for the layers).
 /// Inputs are images `[N, 1, 28, 28]` in `[-1, 1]`, as [`crate::data`] and the generators
 /// produce them.
@@ -149,6 +148,12 @@ pub struct MnistClassifier {
     pool: MaxPool2d,
     hidden: Linear,
     output: Linear,
+}
+
+impl ImageClassifier for MnistClassifier {
+    fn logits(&self, images: Tensor<4>) -> Result<Tensor<2>> {
+        MnistClassifier::logits(self, images)
+    }
 }
 
 impl MnistClassifier {
@@ -184,7 +189,7 @@ impl MnistClassifier {
     /// Loads weights of the architecture `config` from a burnpack file.
     pub fn load_with_config(path: impl AsRef<Path>, config: &MnistClassifierConfig, device: &Device) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| file_error(path, format!("cannot read: {e}")))?;
+        let bytes = std::fs::read(path).map_err(|e| RganError::file(path, format!("cannot read: {e}")))?;
         Self::from_bytes_with_config(bytes, path, config, device)
     }
 
@@ -199,10 +204,10 @@ impl MnistClassifier {
         device: &Device,
     ) -> Result<Self> {
         let record = burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
-            .map_err(|e| file_error(source, format!("is not a burnpack record of MnistClassifier: {e}")))?;
+            .map_err(|e| RganError::file(source, format!("is not a burnpack record of MnistClassifier: {e}")))?;
         let model = config.init(&mut Rng::seed_from_u64(0), device)?;
         model.try_load_record(record).map_err(|e| {
-            file_error(source, format!("does not hold the weights of MnistClassifier with {config:?}: {e}"))
+            RganError::file(source, format!("does not hold the weights of MnistClassifier with {config:?}: {e}"))
         })
     }
 
@@ -230,7 +235,7 @@ impl MnistClassifier {
     /// # let _ = loaded;
     /// ```
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        crate::train::write_atomically(path, &self.to_bytes()?)
+        crate::files::write_atomically(path, &self.to_bytes()?)
     }
 
     fn device(&self) -> Device {
@@ -469,35 +474,67 @@ pub fn train_mnist_classifier<D: ImageDataset + ?Sized>(
         }
     }
     let device = device.clone().autodiff();
-    let mut rng = Rng::seed_from_u64(config.seed);
-    let mut model = config.classifier.init(&mut rng, &device)?;
-    let mut batcher = Batcher::new(train.len(), config.batch_size, config.seed)?;
-    let steps_per_epoch = train.len() / config.batch_size;
-    let mut optimizer = crate::config::adam(0.9, 0.999).init();
-    let started = Instant::now();
-    let mut report = TrainReport { epochs: Vec::with_capacity(config.epochs) };
-    for epoch in 0..config.epochs {
-        let learning_rate = config.learning_rate * config.learning_rate_decay.powi(epoch as i32);
-        let mut loss_sum = 0.0;
-        for _ in 0..steps_per_epoch {
-            let batch = batcher.next_batch(train, &device)?;
-            let logits = model.logits(batch.images)?;
-            let targets = one_hot(batch.labels, NUM_CLASSES);
-            let loss = (log_softmax(logits, 1) * targets).sum_dim(1).mean().neg();
-            loss_sum += loss.clone().into_scalar::<f32>() as f64;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(learning_rate, model, grads);
+    let model = config.classifier.init(&mut Rng::seed_from_u64(config.seed), &device)?;
+    let steps_per_epoch = train.len() / config.batch_size.max(1);
+    // The rate of epoch k is `learning_rate × learning_rate_decay^k`: a staircase decay per epoch.
+    let schedule = LearningRateSchedule::Exponential {
+        decay_steps: steps_per_epoch.max(1),
+        decay_rate: config.learning_rate_decay,
+        staircase: true,
+    };
+    let optimizer = OptimizerConfig::new(config.learning_rate).with_beta_1(0.9).with_schedule(schedule);
+    let step = ClassifierStep::new(model, optimizer, NUM_CLASSES, &device)?;
+    let run = RunSchedule {
+        steps: config.epochs * steps_per_epoch,
+        sample_every: 0,
+        checkpoint_every: 0,
+        checkpoint_secs: 0,
+        log_every: 0,
+        keep_checkpoints: 0,
+    };
+    let mut trainer = Trainer::without_logdir(step, ImageBatches::new(train, config.batch_size)?, run, config.seed)?;
+    let mut epochs = EpochEnds {
+        test,
+        steps_per_epoch,
+        started: Instant::now(),
+        loss_sum: 0.0,
+        report: TrainReport { epochs: Vec::with_capacity(config.epochs) },
+        on_epoch: &mut on_epoch,
+    };
+    trainer.run_with_hooks(&mut [&mut epochs])?;
+    let report = epochs.report;
+    let model = trainer.step().network().valid();
+    Ok((model, report))
+}
+
+/// The per-epoch test of [`train_mnist_classifier`], as a hook of the loop.
+struct EpochEnds<'a, D: ?Sized, F> {
+    test: &'a D,
+    steps_per_epoch: usize,
+    started: Instant,
+    loss_sum: f64,
+    report: TrainReport,
+    on_epoch: &'a mut F,
+}
+
+impl<D: ImageDataset + ?Sized, F: FnMut(&EpochReport)> TrainHook<ClassifierStep<MnistClassifier>>
+    for EpochEnds<'_, D, F>
+{
+    fn after_step(&mut self, report: &ClassifierReport, step: &ClassifierStep<MnistClassifier>) -> Result<HookAction> {
+        self.loss_sum += report.loss;
+        if !report.step.is_multiple_of(self.steps_per_epoch) {
+            return Ok(HookAction::Continue);
         }
-        let test_accuracy = model.valid().accuracy(test)?;
         let epoch_report = EpochReport {
-            epoch: epoch + 1,
-            learning_rate,
-            train_loss: loss_sum / steps_per_epoch as f64,
-            test_accuracy,
-            seconds: started.elapsed().as_secs_f64(),
+            epoch: report.step / self.steps_per_epoch,
+            learning_rate: report.learning_rate,
+            train_loss: self.loss_sum / self.steps_per_epoch as f64,
+            test_accuracy: step.network().valid().accuracy(self.test)?,
+            seconds: self.started.elapsed().as_secs_f64(),
         };
-        on_epoch(&epoch_report);
-        report.epochs.push(epoch_report);
+        self.loss_sum = 0.0;
+        (self.on_epoch)(&epoch_report);
+        self.report.epochs.push(epoch_report);
+        Ok(HookAction::Continue)
     }
-    Ok((model.valid(), report))
 }

@@ -1,117 +1,39 @@
 //! TF-GAN's first step, the GAN model: a generator and a discriminator (any burn modules that
 //! implement [`GanGenerator`] and [`GanDiscriminator`]) run on a batch.
 //!
-//! TF-GAN's `GANModel`, `InfoGANModel` and `ACGANModel` tuples become one eager [`GanOutputs`]:
-//! the discriminator returns a [`DiscriminatorOutput`] whose optional parts (ACGAN's class logits,
-//! InfoGAN's predicted distributions) say which kind of GAN it is. As in TF-GAN, the
-//! discriminator always receives the generator inputs as its second argument (that is how labels
-//! reach a conditional discriminator; others ignore it).
+//! Both traits are generic over the generator's inputs (TF-GAN's `generator_inputs`, any
+//! structure of tensors: [`GanInputs`]); the default is noise with optional labels and codes,
+//! [`GeneratorInputs`]. TF-GAN's `GANModel`, `InfoGANModel` and `ACGANModel` tuples become one
+//! eager [`GanOutputs`]: the discriminator returns a [`DiscriminatorOutput`] whose optional parts
+//! (ACGAN's class logits, InfoGAN's predicted distributions) say which kind of GAN it is. As in
+//! TF-GAN, the discriminator always receives the generator inputs as its second argument (that is
+//! how labels reach a conditional discriminator; others ignore it).
 
 use burn::module::Module;
 use burn::prelude::*;
 
+use super::{GanInputs, GeneratorInputs};
 use crate::error::{Result, RganError};
-use crate::losses::{Distribution, StructuredInput};
-use crate::model::BatchNormMode;
+use crate::losses::Distribution;
 use crate::penalties::GradientPenaltyOptions;
 use crate::rng::Rng;
 
-/// What the generator receives (TF-GAN's `generator_inputs`): unstructured noise, and optionally
-/// one-hot labels (conditional GAN, ACGAN) and structured codes (InfoGAN).
+/// How a generator's batch-norm layers normalize.
 ///
 /// ```
-/// use burn::prelude::*;
-/// use rgan::model::GeneratorInputs;
-/// let device = Device::default();
-/// let inputs = GeneratorInputs::noise(Tensor::zeros([4, 64], &device))
-///     .with_labels(Tensor::zeros([4, 10], &device));
-/// assert_eq!(inputs.batch_size(), 4);
+/// assert_eq!(rgan::model::BatchNormMode::default(), rgan::model::BatchNormMode::Layer);
 /// ```
-#[derive(Clone, Debug)]
-pub struct GeneratorInputs {
-    /// Unstructured noise `[batch, noise_dims]`.
-    pub noise: Tensor<2>,
-    /// One-hot labels `[batch, num_classes]` (conditional GAN, ACGAN).
-    pub one_hot_labels: Option<Tensor<2>>,
-    /// InfoGAN's structured codes, in the order the recognizer predicts them.
-    pub structured: Vec<StructuredInput>,
-}
-
-impl GeneratorInputs {
-    /// Inputs made of noise only.
-    pub fn noise(noise: Tensor<2>) -> Self {
-        Self { noise, one_hot_labels: None, structured: Vec::new() }
-    }
-
-    /// Adds one-hot labels.
-    pub fn with_labels(mut self, one_hot_labels: Tensor<2>) -> Self {
-        self.one_hot_labels = Some(one_hot_labels);
-        self
-    }
-
-    /// Adds InfoGAN's structured codes.
-    pub fn with_structured(mut self, structured: Vec<StructuredInput>) -> Self {
-        self.structured = structured;
-        self
-    }
-
-    /// The batch size (the noise's first dimension).
-    pub fn batch_size(&self) -> usize {
-        self.noise.dims()[0]
-    }
-
-    /// The same inputs cut off from the autodiff graph.
-    pub fn detach(&self) -> Self {
-        Self {
-            noise: self.noise.clone().detach(),
-            one_hot_labels: self.one_hot_labels.clone().map(Tensor::detach),
-            structured: self
-                .structured
-                .iter()
-                .map(|s| match s {
-                    StructuredInput::ClassIds(ids) => StructuredInput::ClassIds(ids.clone()),
-                    StructuredInput::Values(v) => StructuredInput::Values(v.clone().detach()),
-                })
-                .collect(),
-        }
-    }
-
-    /// These inputs with `other`'s stacked below them along the batch dimension.
-    pub(crate) fn stacked(&self, other: &Self) -> Result<Self> {
-        let mismatch = || {
-            RganError::invalid("generator_inputs", "cannot be stacked: the two batches hold different kinds of inputs")
-        };
-        let one_hot_labels = match (&self.one_hot_labels, &other.one_hot_labels) {
-            (Some(a), Some(b)) => Some(Tensor::cat(vec![a.clone(), b.clone()], 0)),
-            (None, None) => None,
-            _ => return Err(mismatch()),
-        };
-        if self.structured.len() != other.structured.len() {
-            return Err(mismatch());
-        }
-        let structured = self
-            .structured
-            .iter()
-            .zip(&other.structured)
-            .map(|pair| match pair {
-                (StructuredInput::ClassIds(a), StructuredInput::ClassIds(b)) => {
-                    Ok(StructuredInput::ClassIds(Tensor::cat(vec![a.clone(), b.clone()], 0)))
-                }
-                (StructuredInput::Values(a), StructuredInput::Values(b)) => {
-                    Ok(StructuredInput::Values(Tensor::cat(vec![a.clone(), b.clone()], 0)))
-                }
-                _ => Err(mismatch()),
-            })
-            .collect::<Result<_>>()?;
-        Ok(Self { noise: Tensor::cat(vec![self.noise.clone(), other.noise.clone()], 0), one_hot_labels, structured })
-    }
-
-    /// The labels, or an error naming `what` needs them.
-    pub fn labels(&self, what: &str) -> Result<Tensor<2>> {
-        self.one_hot_labels.clone().ok_or_else(|| {
-            RganError::invalid("generator_inputs", format!("{what} needs one-hot labels but the inputs have none"))
-        })
-    }
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum BatchNormMode {
+    /// burn's behaviour: batch statistics (and a moving-average update) on an autodiff device,
+    /// the moving averages otherwise.
+    #[default]
+    Layer,
+    /// The moving averages (TF's `training=False`), whatever the device.
+    MovingAverages,
+    /// The batch's own statistics without touching the moving averages (what TF-GAN's training
+    /// image summaries show).
+    BatchStatistics,
 }
 
 /// What the discriminator returns: the real/fake logits (TF-GAN's discriminator outputs) and,
@@ -125,7 +47,8 @@ impl GeneratorInputs {
 /// ```
 #[derive(Clone, Debug)]
 pub struct DiscriminatorOutput {
-    /// Real/fake logits `[batch, 1]`.
+    /// Real/fake logits `[batch, 1]`, or `[batch, k]` for a discriminator that scores `k`
+    /// patches (a PatchGAN's map, flattened): TF-GAN's losses reduce over every element.
     pub logits: Tensor<2>,
     /// ACGAN's class logits `[batch, num_classes]`.
     pub class_logits: Option<Tensor<2>>,
@@ -160,12 +83,13 @@ impl DiscriminatorOutput {
     }
 }
 
-/// A generator network: TF-GAN's `generator_fn`.
+/// A generator network: TF-GAN's `generator_fn`, generic over what it takes (`I`, by default
+/// noise with optional labels and codes).
 ///
 /// ```
 /// use burn::nn::{Linear, LinearConfig};
 /// use burn::prelude::*;
-/// use rgan::model::{GanGenerator, GeneratorInputs};
+/// use rgan::model::{GanGenerator, GanInputs, GeneratorInputs};
 ///
 /// #[derive(Module, Debug)]
 /// struct Tiny { dense: Linear }
@@ -182,22 +106,43 @@ impl DiscriminatorOutput {
 /// let x = g.generate(&GeneratorInputs::noise(Tensor::zeros([5, 3], &device))).unwrap();
 /// assert_eq!(x.dims(), [5, 1, 2, 2]);
 /// ```
-pub trait GanGenerator: Module {
+///
+/// An image-to-image generator takes images:
+///
+/// ```
+/// use burn::nn::conv::{Conv2d, Conv2dConfig};
+/// use burn::prelude::*;
+/// use rgan::model::GanGenerator;
+///
+/// #[derive(Module, Debug)]
+/// struct Colorize { conv: Conv2d }
+///
+/// impl GanGenerator<Tensor<4>> for Colorize {
+///     fn generate(&self, grey: &Tensor<4>) -> rgan::Result<Tensor<4>> {
+///         Ok(self.conv.forward(grey.clone()).tanh())
+///     }
+/// }
+///
+/// let device = Device::default();
+/// let g = Colorize { conv: Conv2dConfig::new([1, 3], [1, 1]).init(&device) };
+/// assert_eq!(g.generate(&Tensor::zeros([2, 1, 8, 8], &device)).unwrap().dims(), [2, 3, 8, 8]);
+/// ```
+pub trait GanGenerator<I: GanInputs = GeneratorInputs>: Module {
     /// Generated data `[batch, C, H, W]` from the inputs (training behaviour on an autodiff
     /// device, inference behaviour otherwise).
-    fn generate(&self, inputs: &GeneratorInputs) -> Result<Tensor<4>>;
+    fn generate(&self, inputs: &I) -> Result<Tensor<4>>;
 
     /// Generated data for image summaries and sampling. Networks with batch norm use the batch's
     /// own statistics here without touching the moving averages (what TF-GAN's training image
     /// summaries show); the default is [`generate`](Self::generate).
-    fn sample(&self, inputs: &GeneratorInputs) -> Result<Tensor<4>> {
+    fn sample(&self, inputs: &I) -> Result<Tensor<4>> {
         self.generate(inputs)
     }
 
     /// Generated data with an explicit batch-norm behaviour (e.g. the moving averages for
     /// evaluation, as TF-GAN's `is_training=False`). The default, for networks without batch
     /// norm, is [`generate`](Self::generate).
-    fn generate_with(&self, inputs: &GeneratorInputs, mode: BatchNormMode) -> Result<Tensor<4>> {
+    fn generate_with(&self, inputs: &I, mode: BatchNormMode) -> Result<Tensor<4>> {
         let _ = mode;
         self.generate(inputs)
     }
@@ -209,7 +154,8 @@ pub trait GanGenerator: Module {
     }
 }
 
-/// A discriminator network: TF-GAN's `discriminator_fn(data, generator_inputs)`.
+/// A discriminator network: TF-GAN's `discriminator_fn(data, generator_inputs)`, generic over
+/// the generator's inputs `I` as [`GanGenerator`] is.
 ///
 /// ```
 /// use burn::nn::{Linear, LinearConfig};
@@ -232,9 +178,9 @@ pub trait GanGenerator: Module {
 /// let out = d.discriminate(Tensor::zeros([2, 1, 2, 2], &device), &inputs).unwrap();
 /// assert_eq!(out.logits.dims(), [2, 1]);
 /// ```
-pub trait GanDiscriminator: Module {
+pub trait GanDiscriminator<I: GanInputs = GeneratorInputs>: Module {
     /// The discriminator's outputs on `data` (real or generated) given the generator inputs.
-    fn discriminate(&self, data: Tensor<4>, inputs: &GeneratorInputs) -> Result<DiscriminatorOutput>;
+    fn discriminate(&self, data: Tensor<4>, inputs: &I) -> Result<DiscriminatorOutput>;
 
     /// Whether each example's outputs depend on that example and its inputs alone, and a pass
     /// changes no state: no batch statistics, no spectral norm's power iteration. A
@@ -258,7 +204,7 @@ pub trait GanDiscriminator: Module {
         &self,
         real_data: Tensor<4>,
         generated_data: Tensor<4>,
-        inputs: &GeneratorInputs,
+        inputs: &I,
         rng: &mut Rng,
         options: &GradientPenaltyOptions,
     ) -> Result<Tensor<1>> {
@@ -270,20 +216,11 @@ pub trait GanDiscriminator: Module {
     }
 }
 
-/// One-hot rows `[batch, classes]` of class ids `[batch]` (ids outside `0..classes` give a
-/// row of zeros).
-///
-/// ```
-/// use burn::prelude::*;
-/// let ids = Tensor::<1, Int>::from_ints([2, 0], &Device::default());
-/// let rows = rgan::model::one_hot(ids, 3);
-/// assert_eq!(rows.into_data().to_vec::<f32>().unwrap(), vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
-/// ```
-pub fn one_hot(ids: Tensor<1, Int>, classes: usize) -> Tensor<2> {
-    let n = ids.dims()[0];
-    let device = ids.device();
-    let columns = Tensor::<1, Int>::arange(0..classes as i64, &device).reshape([1, classes]).expand([n, classes]);
-    ids.reshape([n, 1]).expand([n, classes]).equal(columns).float()
+/// A classifier of images (rgan's MNIST classifier, a guiding classifier): logits
+/// `[batch, classes]`.
+pub trait ImageClassifier: Module {
+    /// Class logits `[batch, classes]` of `images` `[batch, C, H, W]`.
+    fn logits(&self, images: Tensor<4>) -> Result<Tensor<2>>;
 }
 
 /// A copy of `module` that computes no weight gradients (TF-GAN's generator loss differentiates
@@ -335,9 +272,9 @@ pub struct GanModel<G, D> {
 /// runs a frozen copy of the discriminator (gradients reach the generator only: the generator
 /// loss).
 #[derive(Clone, Debug)]
-pub struct GanOutputs {
+pub struct GanOutputs<I = GeneratorInputs> {
     /// The generator's inputs.
-    pub generator_inputs: GeneratorInputs,
+    pub generator_inputs: I,
     /// `generator(generator_inputs)`.
     pub generated_data: Tensor<4>,
     /// The real batch.
@@ -363,14 +300,15 @@ pub(crate) fn check_generated_shape(real_data: &Tensor<4>, generated_data: &Tens
     Ok(())
 }
 
-impl<G: GanGenerator, D: GanDiscriminator> GanModel<G, D> {
+impl<G, D> GanModel<G, D> {
     /// Runs the generator on `inputs` and the discriminator on `real_data` and on the generated
     /// data (TF-GAN's `gan_model` / `infogan_model` / `acgan_model`). Errors, like TF-GAN's
     /// `check_shapes`, when generated and real shapes differ.
     ///
     /// ```
     /// use burn::prelude::*;
-    /// use rgan::model::{GanModel, GeneratorInputs, MnistDiscriminatorConfig, MnistGeneratorConfig};
+    /// use rgan::model::{GanModel, GeneratorInputs};
+    /// use rgan::recipes::mnist::{MnistDiscriminatorConfig, MnistGeneratorConfig};
     /// let device = Device::default().autodiff();
     /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
     /// let model = GanModel {
@@ -381,18 +319,25 @@ impl<G: GanGenerator, D: GanDiscriminator> GanModel<G, D> {
     /// let out = model.run(Tensor::zeros([2, 1, 28, 28], &device), inputs).unwrap();
     /// assert_eq!(out.discriminator_gen_outputs.logits.dims(), [2, 1]);
     /// ```
-    pub fn run(&self, real_data: Tensor<4>, generator_inputs: GeneratorInputs) -> Result<GanOutputs> {
+    pub fn run<I: GanInputs>(&self, real_data: Tensor<4>, generator_inputs: I) -> Result<GanOutputs<I>>
+    where
+        G: GanGenerator<I>,
+        D: GanDiscriminator<I>,
+    {
         let generated_data = self.generator.generate(&generator_inputs)?;
         self.discriminate(real_data, generator_inputs, generated_data)
     }
 
     /// The discriminator passes of [`run`](Self::run) on data generated elsewhere.
-    pub fn discriminate(
+    pub fn discriminate<I: GanInputs>(
         &self,
         real_data: Tensor<4>,
-        generator_inputs: GeneratorInputs,
+        generator_inputs: I,
         generated_data: Tensor<4>,
-    ) -> Result<GanOutputs> {
+    ) -> Result<GanOutputs<I>>
+    where
+        D: GanDiscriminator<I>,
+    {
         check_generated_shape(&real_data, &generated_data)?;
         let discriminator_real_outputs = self.discriminator.discriminate(real_data.clone(), &generator_inputs)?;
         let detached = generator_inputs.detach();

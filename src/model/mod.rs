@@ -1,22 +1,25 @@
 //! TF-GAN's first step, the GAN model: the [`GanGenerator`] and [`GanDiscriminator`] traits any
-//! burn module can implement, [`GanModel`] to run them on a batch, and ready-made networks
-//! (TF-GAN's MNIST generator and discriminator in their unconditional, conditional, InfoGAN and
-//! ACGAN variants; DCGAN networks for square images).
+//! burn module can implement, over any generator inputs ([`GanInputs`]); [`GanModel`] to run them
+//! on a batch; TF-GAN's CycleGAN and StarGAN models ([`cyclegan_model`], [`stargan_model`]).
 //!
-//! Parameters are initialized from rgan's seeded [`Rng`](crate::rng::Rng) with TF's default
-//! initializers (Glorot-uniform kernels, zero biases, BN gamma 1 and beta 0), so a run is
-//! reproducible from its seed on every backend.
+//! The networks of rgan's examples (TF-GAN's MNIST networks, DCGAN, the zoo, the image-to-image
+//! networks) are recipes, a layer above the training loop (`rgan::recipes`). The initializers
+//! here draw from rgan's seeded [`Rng`](crate::rng::Rng) with TF's defaults (Glorot-uniform
+//! kernels, zero biases), so a run is reproducible from its seed on every backend.
 
-mod dcgan;
+mod cyclegan;
 mod gan;
 mod init;
-mod mnist;
+mod inputs;
+mod stargan;
 
-pub use dcgan::{DcganDiscriminator, DcganDiscriminatorConfig, DcganGenerator, DcganGeneratorConfig, DcganNetworks};
+pub use cyclegan::{CycleGanModel, CycleGanOutputs, cyclegan_model};
 pub(crate) use gan::check_generated_shape;
 pub use gan::{
-    DiscriminatorOutput, GanDiscriminator, GanGenerator, GanModel, GanOutputs, GeneratorInputs, frozen, one_hot,
+    BatchNormMode, DiscriminatorOutput, GanDiscriminator, GanGenerator, GanModel, GanOutputs, ImageClassifier, frozen,
 };
 pub use init::{glorot_conv2d, glorot_linear, glorot_uniform, zeros};
-pub(crate) use mnist::batch_norm_act;
-pub use mnist::{BatchNormMode, MnistDiscriminator, MnistDiscriminatorConfig, MnistGenerator, MnistGeneratorConfig};
+pub(crate) use inputs::class_ids;
+pub use inputs::{GanInputs, GeneratorInputs, ImagesAndLabels, NoiseInputs, one_hot};
+pub use stargan::{StarGanOutputs, stargan_model, stargan_model_with_targets};
+pub(crate) use stargan::{domain_logits, random_domains};

@@ -29,6 +29,24 @@ pub(crate) use matmul::{on_cpu_kernels, spectral_matmul_product};
 pub use norm::{Activation, batch_norm_layer, batch_norm_train, leaky_relu, scale_nonpositive};
 pub use pool::{avg_pool2d_layer, max_pool2d_layer};
 
+/// The instruction set rgan's CPU kernels run with on this processor: `"avx512"`, `"avx2"` or
+/// `"default"` (gemm and plain loops), after `RGAN_CPU_CAPABILITY`'s cap. Float results can
+/// differ in their last bits between the three, so a bit-for-bit recording holds for one of them.
+///
+/// ```
+/// assert!(["avx512", "avx2", "default"].contains(&rgan::ops::cpu_capability()));
+/// ```
+pub fn cpu_capability() -> &'static str {
+    #[cfg(feature = "flex")]
+    {
+        kernels::capability()
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        "default"
+    }
+}
+
 /// Runs `f` compiled for the processor's best vector instructions (AVX-512 or AVX2, found at run
 /// time), for plain loops over f32 slices; the values are the same as without.
 #[inline(always)]

@@ -1,124 +1,257 @@
-//! Checkpoints: both networks, both optimizers' state, the random generator and the data
-//! position, written atomically.
+//! Checkpoints: a folder per saved step holding every network, every optimizer's state and the
+//! run's state, written atomically, with a checksum of every file.
 //!
-//! Layout: `<logdir>/checkpoints/step-000200/{generator,discriminator}.bpk` (burn's burnpack
-//! records), `{generator,discriminator}_optimizer.bpk`, `state.json` ([`TrainingState`]); the
-//! file `<logdir>/checkpoints/latest` names the newest one.
+//! Layout: `<logdir>/checkpoints/step-000200/` holds the step's files (burn's burnpack records:
+//! `generator.bpk`, `discriminator.bpk`, `generator_optimizer.bpk`, …; which ones depends on the
+//! [`TrainStep`](super::TrainStep)) and `state.json` ([`CheckpointState`]); the file
+//! `<logdir>/checkpoints/latest` names the newest folder.
+//!
+//! The checkpoint does not know what it holds: the recipe that built the networks writes an
+//! opaque description (`recipe`), the step its own state (`step_state`), the batch source its
+//! position (`data`).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
-use super::TrainConfig;
-use crate::data::BatcherState;
 use crate::error::{Result, RganError};
-use crate::features::TensorPool;
-use crate::model::{DcganGenerator, MnistGenerator};
-use crate::rng::Rng;
-use crate::zoo::ZooGenerator;
+use crate::files::write_atomically;
+
+/// The checkpoint layout this rgan writes and reads.
+pub const CHECKPOINT_FORMAT: u32 = 2;
+
+/// The name of the state file in a checkpoint folder.
+const STATE_FILE: &str = "state.json";
 
 /// The non-tensor part of a checkpoint (`state.json`).
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct TrainingState {
-    /// The number of GAN steps done.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CheckpointState {
+    /// The checkpoint layout ([`CHECKPOINT_FORMAT`]).
+    pub format: u32,
+    /// The number of steps done.
     pub step: usize,
-    /// The run's configuration.
-    pub config: TrainConfig,
-    /// The noise generator's state.
-    pub rng: Rng,
-    /// The data position.
-    pub batcher: BatcherState,
-    /// The fixed noise of the sample grids, row-major `[grid_size², noise_dims]`.
-    pub fixed_noise: Vec<f32>,
-    /// The fixed continuous codes of an InfoGAN's sample grids, row-major.
-    #[serde(default)]
-    pub fixed_codes: Vec<f32>,
-    /// The replay pool, when the run uses one.
-    #[serde(default)]
-    pub replay_pool: Option<TensorPool>,
-    /// Whether the checkpoint holds `generator_ema.bpk`.
-    #[serde(default)]
-    pub has_generator_ema: bool,
+    /// What the recipe that built the networks says of them (opaque here).
+    pub recipe: serde_json::Value,
+    /// The run's configuration (a [`TrainConfig`](super::TrainConfig) for GAN runs).
+    pub config: serde_json::Value,
+    /// The step's own state (random streams, replay pool, …).
+    pub step_state: serde_json::Map<String, serde_json::Value>,
+    /// The batch source's position.
+    pub data: serde_json::Value,
+    /// Every other file of the folder with its CRC-32C checksum.
+    pub files: BTreeMap<String, u32>,
 }
 
-pub(crate) fn file_error(path: &Path, reason: impl Into<String>) -> RganError {
-    RganError::File { path: path.to_path_buf(), reason: reason.into() }
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename. Creates the
-/// parent folder if needed.
-///
-/// ```
-/// let path = std::env::temp_dir().join(format!("rgan-doc-atomic-{}", std::process::id()));
-/// rgan::train::write_atomically(&path, b"hello").unwrap();
-/// assert_eq!(std::fs::read(&path).unwrap(), b"hello");
-/// std::fs::remove_file(&path).unwrap();
-/// ```
-pub fn write_atomically(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
-    let path = path.as_ref();
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| file_error(parent, format!("cannot create the folder: {e}")))?;
-    }
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| file_error(&tmp, format!("cannot be written: {e}")))?;
-    std::fs::rename(&tmp, path).map_err(|e| file_error(path, format!("cannot be replaced: {e}")))
-}
-
-/// The parts of a checkpoint to write.
-pub(crate) struct CheckpointParts {
-    pub generator: Vec<u8>,
-    pub discriminator: Vec<u8>,
-    pub generator_optimizer: Vec<u8>,
-    pub discriminator_optimizer: Vec<u8>,
-    pub generator_ema: Option<Vec<u8>>,
-    /// Further files (name, bytes), e.g. a guiding classifier and its optimizer.
-    pub extra: Vec<(&'static str, Vec<u8>)>,
-    pub state: TrainingState,
+/// What a [`TrainStep`](super::TrainStep) hands to a checkpoint: files of tensors and entries of
+/// its state.
+#[derive(Default)]
+pub struct CheckpointWriter {
+    files: Vec<(String, Vec<u8>)>,
+    state: serde_json::Map<String, serde_json::Value>,
 }
 
 fn record_error(path: &Path, e: impl std::fmt::Display) -> RganError {
-    file_error(path, format!("checkpoint record error: {e}"))
+    RganError::file(path, format!("checkpoint record error: {e}"))
 }
 
-pub(crate) fn module_bytes<M: Module>(module: M, path: &Path) -> Result<Vec<u8>> {
-    Ok(module.into_record().into_bytes().map_err(|e| record_error(path, e))?.to_vec())
+/// A module's record as bytes (its `valid()` copy: buffers synced, no autodiff).
+pub(crate) fn module_bytes<M: Module>(module: &M, path: &Path) -> Result<Vec<u8>> {
+    Ok(module.valid().into_record().into_bytes().map_err(|e| record_error(path, e))?.to_vec())
 }
 
-/// Writes a checkpoint folder under `<logdir>/checkpoints` (into a temporary folder renamed
-/// into place), points `latest` at it, and removes all but the newest `keep` checkpoints.
-pub(crate) fn write_checkpoint(logdir: &Path, parts: CheckpointParts, keep: usize) -> Result<PathBuf> {
+impl CheckpointWriter {
+    /// A writer with nothing in it yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `name` (e.g. `generator.bpk`) holding `module`'s record.
+    pub fn module<M: Module>(&mut self, name: &str, module: &M) -> Result<()> {
+        let bytes = module_bytes(module, Path::new(name))?;
+        self.files.push((name.to_string(), bytes));
+        Ok(())
+    }
+
+    /// Adds `name` holding an optimizer's state.
+    pub fn optimizer(&mut self, name: &str, optimizer: &ModuleOptimizer) -> Result<()> {
+        let bytes =
+            optimizer.into_bytes().map_err(|e| RganError::file(name, format!("optimizer record error: {e}")))?;
+        self.files.push((name.to_string(), bytes.to_vec()));
+        Ok(())
+    }
+
+    /// Adds the entry `key` of the step's state.
+    pub fn state<T: Serialize>(&mut self, key: &str, value: &T) -> Result<()> {
+        let value = serde_json::to_value(value)
+            .map_err(|e| RganError::invalid(key, format!("cannot be saved in a checkpoint: {e}")))?;
+        self.state.insert(key.to_string(), value);
+        Ok(())
+    }
+}
+
+/// A checkpoint folder, read: its state, and its files read on demand (each checked against its
+/// checksum).
+#[derive(Clone, Debug)]
+pub struct Checkpoint {
+    dir: PathBuf,
+    state: CheckpointState,
+}
+
+impl Checkpoint {
+    /// Opens the checkpoint of `path` (any path [`resolve_checkpoint`] accepts). Errors name the
+    /// folder or file: no checkpoint there, an unreadable or invalid `state.json`, a checkpoint
+    /// of another format.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let dir = resolve_checkpoint(path)?;
+        let file = dir.join(STATE_FILE);
+        let text = std::fs::read_to_string(&file).map_err(|e| RganError::file(&file, format!("cannot read: {e}")))?;
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| RganError::file(&file, format!("is not a valid checkpoint state (corrupt?): {e}")))?;
+        match value.get("format").and_then(serde_json::Value::as_u64) {
+            Some(format) if format == CHECKPOINT_FORMAT as u64 => {}
+            Some(format) => {
+                return Err(RganError::file(
+                    &file,
+                    format!("is a checkpoint of format {format}; this rgan reads format {CHECKPOINT_FORMAT}"),
+                ));
+            }
+            None => {
+                return Err(RganError::file(
+                    &file,
+                    format!(
+                        "was written by an earlier rgan (checkpoint format 1); this rgan reads format \
+                         {CHECKPOINT_FORMAT}: train the model again"
+                    ),
+                ));
+            }
+        }
+        let state = serde_json::from_value(value)
+            .map_err(|e| RganError::file(&file, format!("is not a valid checkpoint state: {e}")))?;
+        Ok(Self { dir, state })
+    }
+
+    /// The checkpoint folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The number of steps done.
+    pub fn step(&self) -> usize {
+        self.state.step
+    }
+
+    /// The whole `state.json`.
+    pub fn state(&self) -> &CheckpointState {
+        &self.state
+    }
+
+    /// The recipe's description of the networks.
+    pub fn recipe(&self) -> &serde_json::Value {
+        &self.state.recipe
+    }
+
+    /// The run's configuration, read as `T`.
+    pub fn config<T: DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_value(self.state.config.clone()).map_err(|e| {
+            RganError::file(self.dir.join(STATE_FILE), format!("holds a configuration this rgan cannot read: {e}"))
+        })
+    }
+
+    /// Whether the checkpoint holds the file `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.state.files.contains_key(name)
+    }
+
+    /// The entry `key` of the step's state.
+    pub fn step_state<T: DeserializeOwned>(&self, key: &str) -> Result<T> {
+        let file = self.dir.join(STATE_FILE);
+        let value = self.state.step_state.get(key).ok_or_else(|| {
+            RganError::file(&file, format!("has no `{key}` entry: not a checkpoint of this kind of run"))
+        })?;
+        serde_json::from_value(value.clone())
+            .map_err(|e| RganError::file(&file, format!("holds an invalid `{key}` entry: {e}")))
+    }
+
+    /// The bytes of file `name`, checked against its checksum.
+    pub fn read(&self, name: &str) -> Result<Vec<u8>> {
+        let path = self.dir.join(name);
+        let expected = *self.state.files.get(name).ok_or_else(|| {
+            RganError::file(&self.dir, format!("holds no {name}: not a checkpoint of this kind of run"))
+        })?;
+        let bytes = std::fs::read(&path).map_err(|e| RganError::file(&path, format!("cannot read: {e}")))?;
+        let found = crc32c::crc32c(&bytes);
+        if found != expected {
+            return Err(RganError::file(
+                &path,
+                format!(
+                    "is corrupt: its checksum is {found:08x} but the checkpoint recorded {expected:08x}; resume \
+                     from an older checkpoint or train again"
+                ),
+            ));
+        }
+        Ok(bytes)
+    }
+
+    /// `template` with the weights of file `name` (a module of the same structure).
+    pub fn module<M: Module>(&self, name: &str, template: M) -> Result<M> {
+        let path = self.dir.join(name);
+        let bytes = self.read(name)?;
+        let record = burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+            .map_err(|e| record_error(&path, e))?;
+        template.try_load_record(record).map_err(|e| record_error(&path, e))
+    }
+
+    /// `template` (a fresh optimizer of the same kind) with the state of file `name`.
+    pub fn optimizer(&self, name: &str, template: ModuleOptimizer) -> Result<ModuleOptimizer> {
+        let path = self.dir.join(name);
+        template
+            .from_bytes(burn::tensor::Bytes::from_bytes_vec(self.read(name)?))
+            .map_err(|e| RganError::file(&path, format!("optimizer record error: {e}")))
+    }
+}
+
+/// What [`write_checkpoint`] writes besides the step's own files.
+pub(crate) struct CheckpointMeta {
+    pub step: usize,
+    pub recipe: serde_json::Value,
+    pub config: serde_json::Value,
+    pub data: serde_json::Value,
+}
+
+/// Writes a checkpoint folder under `<logdir>/checkpoints` (into a temporary folder renamed into
+/// place, removed again if the write fails), points `latest` at it, and removes all but the
+/// newest `keep` checkpoints.
+pub(crate) fn write_checkpoint(
+    logdir: &Path,
+    meta: CheckpointMeta,
+    writer: CheckpointWriter,
+    keep: usize,
+) -> Result<PathBuf> {
     let root = logdir.join("checkpoints");
-    let name = format!("step-{:06}", parts.state.step);
+    let name = format!("step-{:06}", meta.step);
     let dir = root.join(&name);
     let tmp = root.join(format!(".{name}.tmp-{}", std::process::id()));
     if tmp.exists() {
         let _ = std::fs::remove_dir_all(&tmp);
     }
-    std::fs::create_dir_all(&tmp).map_err(|e| file_error(&tmp, format!("cannot create the folder: {e}")))?;
-    let json = serde_json::to_vec_pretty(&parts.state).map_err(|e| file_error(&tmp, format!("state: {e}")))?;
-    for (file, bytes) in [
-        ("generator.bpk", &parts.generator),
-        ("discriminator.bpk", &parts.discriminator),
-        ("generator_optimizer.bpk", &parts.generator_optimizer),
-        ("discriminator_optimizer.bpk", &parts.discriminator_optimizer),
-        ("state.json", &json),
-    ]
-    .into_iter()
-    .chain(parts.generator_ema.as_ref().map(|bytes| ("generator_ema.bpk", bytes)))
-    .chain(parts.extra.iter().map(|(file, bytes)| (*file, bytes)))
-    {
-        let path = tmp.join(file);
-        std::fs::write(&path, bytes).map_err(|e| file_error(&path, format!("cannot be written: {e}")))?;
+    let written = write_folder(&tmp, meta, writer).and_then(|()| {
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| RganError::file(&dir, format!("cannot replace it: {e}")))?;
+        }
+        std::fs::rename(&tmp, &dir).map_err(|e| RganError::file(&dir, format!("cannot be moved into place: {e}")))
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
     }
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(|e| file_error(&dir, format!("cannot replace it: {e}")))?;
-    }
-    std::fs::rename(&tmp, &dir).map_err(|e| file_error(&dir, format!("cannot be moved into place: {e}")))?;
     write_atomically(root.join("latest"), name.as_bytes())?;
     if keep > 0 {
         let mut all: Vec<PathBuf> = std::fs::read_dir(&root)
-            .map_err(|e| file_error(&root, format!("cannot list: {e}")))?
+            .map_err(|e| RganError::file(&root, format!("cannot list: {e}")))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.is_dir() && p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("step-")))
             .collect();
@@ -131,6 +264,28 @@ pub(crate) fn write_checkpoint(logdir: &Path, parts: CheckpointParts, keep: usiz
     Ok(dir)
 }
 
+fn write_folder(tmp: &Path, meta: CheckpointMeta, writer: CheckpointWriter) -> Result<()> {
+    std::fs::create_dir_all(tmp).map_err(|e| RganError::file(tmp, format!("cannot create the folder: {e}")))?;
+    let mut files = BTreeMap::new();
+    for (file, bytes) in &writer.files {
+        let path = tmp.join(file);
+        std::fs::write(&path, bytes).map_err(|e| RganError::file(&path, format!("cannot be written: {e}")))?;
+        files.insert(file.clone(), crc32c::crc32c(bytes));
+    }
+    let state = CheckpointState {
+        format: CHECKPOINT_FORMAT,
+        step: meta.step,
+        recipe: meta.recipe,
+        config: meta.config,
+        step_state: writer.state,
+        data: meta.data,
+        files,
+    };
+    let json = serde_json::to_vec_pretty(&state).map_err(|e| RganError::file(tmp, format!("state: {e}")))?;
+    let path = tmp.join(STATE_FILE);
+    std::fs::write(&path, json).map_err(|e| RganError::file(&path, format!("cannot be written: {e}")))
+}
+
 /// Finds a checkpoint folder from a path that is the checkpoint folder itself, a `checkpoints`
 /// folder with a `latest` file, or a log folder holding `checkpoints/latest`.
 ///
@@ -140,118 +295,23 @@ pub(crate) fn write_checkpoint(logdir: &Path, parts: CheckpointParts, keep: usiz
 /// ```
 pub fn resolve_checkpoint(path: impl AsRef<Path>) -> Result<PathBuf> {
     let path = path.as_ref();
-    if path.join("generator.bpk").is_file() && path.join("state.json").is_file() {
+    if path.join(STATE_FILE).is_file() {
         return Ok(path.to_path_buf());
     }
     for root in [path.to_path_buf(), path.join("checkpoints")] {
         let latest = root.join("latest");
         if latest.is_file() {
             let name =
-                std::fs::read_to_string(&latest).map_err(|e| file_error(&latest, format!("cannot read: {e}")))?;
+                std::fs::read_to_string(&latest).map_err(|e| RganError::file(&latest, format!("cannot read: {e}")))?;
             let dir = root.join(name.trim());
-            if dir.join("generator.bpk").is_file() {
+            if dir.join(STATE_FILE).is_file() {
                 return Ok(dir);
             }
-            return Err(file_error(&latest, format!("names {}, which holds no generator.bpk", dir.display())));
+            return Err(RganError::file(&latest, format!("names {}, which holds no {STATE_FILE}", dir.display())));
         }
     }
-    Err(file_error(
+    Err(RganError::file(
         path,
-        "is not a checkpoint: expected a folder with generator.bpk and state.json, or a log folder with \
-         checkpoints/latest",
+        "is not a checkpoint: expected a folder with state.json, or a log folder with checkpoints/latest",
     ))
-}
-
-/// Reads the [`TrainingState`] of a checkpoint (any path [`resolve_checkpoint`] accepts).
-pub fn read_training_state(path: impl AsRef<Path>) -> Result<TrainingState> {
-    let dir = resolve_checkpoint(path)?;
-    let file = dir.join("state.json");
-    let text = std::fs::read_to_string(&file).map_err(|e| file_error(&file, format!("cannot read: {e}")))?;
-    serde_json::from_str(&text).map_err(|e| file_error(&file, format!("is not a valid training state: {e}")))
-}
-
-pub(crate) fn load_module<M: Module>(module: M, file: &Path) -> Result<M> {
-    let bytes = std::fs::read(file).map_err(|e| file_error(file, format!("cannot read: {e}")))?;
-    let record = burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
-        .map_err(|e| record_error(file, e))?;
-    module.try_load_record(record).map_err(|e| record_error(file, e))
-}
-
-/// Loads the generator of a checkpoint (any path [`resolve_checkpoint`] accepts) onto `device`,
-/// with its training configuration: its moving average (`generator_ema.bpk`) with `ema`, which
-/// errors when the run kept none.
-///
-/// ```
-/// use burn::prelude::*;
-/// assert!(rgan::train::load_generator("/nonexistent/logs", false, &Device::default()).is_err());
-/// ```
-pub fn load_generator(path: impl AsRef<Path>, ema: bool, device: &Device) -> Result<(MnistGenerator, TrainConfig)> {
-    let dir = resolve_checkpoint(path)?;
-    let state = read_training_state(&dir)?;
-    if state.config.dcgan.is_some() {
-        return Err(file_error(&dir, "holds a DCGAN generator: load it with `load_dcgan_generator`"));
-    }
-    if let Some(model) = state.config.zoo {
-        return Err(file_error(&dir, format!("holds the zoo's {model} generator: load it with `load_zoo_generator`")));
-    }
-    let generator = state.config.generator.init(&mut Rng::seed_from_u64(0), device)?;
-    let generator = load_module(generator, &generator_file(&dir, &state, ema)?)?;
-    Ok((generator, state.config))
-}
-
-/// `generator.bpk`, or `generator_ema.bpk` with `ema` (an error when the run kept none).
-fn generator_file(dir: &Path, state: &TrainingState, ema: bool) -> Result<PathBuf> {
-    if !ema {
-        return Ok(dir.join("generator.bpk"));
-    }
-    if !state.has_generator_ema {
-        return Err(file_error(
-            dir,
-            "holds no generator moving average: train with --ema-decay (TrainConfig::generator_ema_decay) to keep one",
-        ));
-    }
-    Ok(dir.join("generator_ema.bpk"))
-}
-
-/// Loads the DCGAN generator of a checkpoint (any path [`resolve_checkpoint`] accepts) onto
-/// `device`, rebuilt from the configuration's `dcgan` section, with the training configuration:
-/// its moving average with `ema`. Errors when the run did not train DCGAN networks.
-///
-/// ```
-/// use burn::prelude::*;
-/// assert!(rgan::train::load_dcgan_generator("/nonexistent/logs", false, &Device::default()).is_err());
-/// ```
-pub fn load_dcgan_generator(
-    path: impl AsRef<Path>,
-    ema: bool,
-    device: &Device,
-) -> Result<(DcganGenerator, TrainConfig)> {
-    let dir = resolve_checkpoint(path)?;
-    let state = read_training_state(&dir)?;
-    let Some(networks) = &state.config.dcgan else {
-        return Err(file_error(&dir, "holds no DCGAN networks (its configuration has no `dcgan` section)"));
-    };
-    let generator = networks.generator.init(&mut Rng::seed_from_u64(0), device)?;
-    let generator = load_module(generator, &generator_file(&dir, &state, ema)?)?;
-    Ok((generator, state.config))
-}
-
-/// Loads the generator of a classic-zoo checkpoint (`rgan train zoo`; any path
-/// [`resolve_checkpoint`] accepts) onto `device`, rebuilt by
-/// [`ZooModel::init_generator`](crate::zoo::ZooModel::init_generator), with the training
-/// configuration: its moving average with `ema`. Errors when the run did not train a zoo model.
-///
-/// ```
-/// use burn::prelude::*;
-/// assert!(rgan::train::load_zoo_generator("/nonexistent/logs", false, &Device::default()).is_err());
-/// ```
-pub fn load_zoo_generator(path: impl AsRef<Path>, ema: bool, device: &Device) -> Result<(ZooGenerator, TrainConfig)> {
-    let dir = resolve_checkpoint(path)?;
-    let state = read_training_state(&dir)?;
-    let Some(model) = state.config.zoo else {
-        return Err(file_error(&dir, "holds no zoo model (its configuration has no `zoo` entry)"));
-    };
-    let generator = model.init_generator(&state.config, &mut Rng::seed_from_u64(0), device)?;
-    let generator = load_module(generator, &generator_file(&dir, &state, ema)?)?;
-    Ok((generator, state.config))
 }

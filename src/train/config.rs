@@ -1,16 +1,12 @@
-//! The training configuration, with TF-GAN's MNIST example defaults.
+//! The training configuration: optimizers, losses, the update schedule and the run's cadence,
+//! with TF-GAN's MNIST example defaults. The networks are not part of it: a model recipe
+//! (`rgan::recipes`) or the user builds them.
 
 use burn::optim::{ModuleOptimizer, RmsPropConfig, SgdConfig, momentum::MomentumConfig};
 use burn::prelude::*;
-use burn::tensor::TensorData;
 
 use super::GanLossConfig;
 use crate::error::{Result, RganError};
-use crate::eval::mnist_classifier::MnistClassifierConfig;
-use crate::losses::StructuredInput;
-use crate::model::{DcganNetworks, GeneratorInputs, MnistDiscriminatorConfig, MnistGeneratorConfig, one_hot};
-use crate::rng::Rng;
-use crate::zoo::ZooModel;
 
 /// The generator and discriminator losses of [`GanLossConfig`] (TF-GAN's `generator_loss_fn` /
 /// `discriminator_loss_fn` pairs, with their default arguments).
@@ -51,24 +47,10 @@ pub enum TrainSchedule {
     /// TF-GAN's `get_sequential_train_hooks()`: `g` generator updates, then `d` discriminator
     /// updates, each on a fresh batch.
     Sequential,
-}
-
-/// Which of TF-GAN's MNIST GANs to train.
-///
-/// ```
-/// assert_eq!(rgan::train::GanKind::default(), rgan::train::GanKind::Unconditional);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum GanKind {
-    /// Noise in, digits out.
-    #[default]
-    Unconditional,
-    /// Noise and one-hot labels in (TF-GAN's conditional example).
-    Conditional,
-    /// Noise and structured codes in; the discriminator's recognizer predicts the codes.
-    InfoGan,
-    /// Conditional networks with an auxiliary classifier head on the discriminator.
-    AcGan,
+    /// The loop of most PyTorch scripts: `d` discriminator updates, each on a fresh batch, then
+    /// `g` generator updates on the last batch (its labels) with fresh noise; one batch per step
+    /// when `d` is 1.
+    Alternating,
 }
 
 /// A learning rate as a function of the global step (TF's `tf.train.*_decay` schedules).
@@ -112,11 +94,13 @@ impl LearningRateSchedule {
         match self {
             Self::Constant => base,
             Self::Exponential { decay_steps, decay_rate, staircase } => {
-                let mut p = step as f64 / (*decay_steps).max(1) as f64;
-                if *staircase {
-                    p = p.floor();
+                let periods = step / (*decay_steps).max(1);
+                if *staircase && periods <= i32::MAX as usize {
+                    // Whole periods: repeated products, exactly `decay_rate^k` as an epoch loop
+                    // that multiplies its rate once per epoch would compute it.
+                    return base * decay_rate.powi(periods as i32);
                 }
-                base * decay_rate.powf(p)
+                base * decay_rate.powf(step as f64 / (*decay_steps).max(1) as f64)
             }
             Self::Piecewise { boundaries, factors } => {
                 let i = boundaries.iter().filter(|&&b| b <= step).count();
@@ -242,21 +226,21 @@ impl OptimizerConfig {
     }
 }
 
-/// Everything a training run needs. [`TrainConfig::mnist`] gives TF-GAN's MNIST example for
-/// each [`GanKind`]; `TrainConfig::new()` is its unconditional GAN.
+/// Everything a GAN training run needs besides its networks and data: optimizers, the loss
+/// assembly, the update schedule, features (weight clipping, a generator moving average, a
+/// replay pool, classifier guidance) and the run's cadence (samples, scalars, checkpoints).
+/// `TrainConfig::new()` has TF-GAN's MNIST example's values (its unconditional GAN); the
+/// recipes (`rgan::recipes`) set their own.
 ///
 /// ```
-/// use rgan::train::{GanKind, GanLossKind, TrainConfig};
+/// use rgan::train::{GanLossKind, TrainConfig};
 /// let config = TrainConfig::new();
-/// assert_eq!((config.batch_size, config.generator.noise_dims), (32, 64));
+/// assert_eq!((config.batch_size, config.steps, config.seed), (32, 2000, 0));
 /// assert_eq!(config.generator_optimizer.learning_rate, 1e-3);
 /// assert_eq!(config.discriminator_optimizer.learning_rate, 1e-4);
 /// assert_eq!(config.loss.loss, GanLossKind::Wasserstein);
-/// let infogan = TrainConfig::mnist(GanKind::InfoGan);
-/// assert_eq!(infogan.loss.mutual_information_penalty_weight, Some(1.0));
-/// assert_eq!(infogan.generator.noise_dims + infogan.generator.categorical_dim + infogan.generator.continuous_dim, 74);
 /// ```
-#[derive(Config, Debug)]
+#[derive(Config, Debug, PartialEq)]
 pub struct TrainConfig {
     /// The number of GAN steps to train to (absolute: a resumed run stops at the same step).
     /// Default 2000 (TF-GAN's example trains 20000).
@@ -265,16 +249,14 @@ pub struct TrainConfig {
     /// Real and generated examples per step. Default 32.
     #[config(default = 32)]
     pub batch_size: usize,
-    /// Which GAN. Default unconditional.
-    #[config(default = "GanKind::Unconditional")]
-    pub kind: GanKind,
     /// The generator's optimizer. Default Adam(1e-3, β1 0.5).
     #[config(default = "OptimizerConfig::new(1e-3)")]
     pub generator_optimizer: OptimizerConfig,
     /// The discriminator's optimizer. Default Adam(1e-4, β1 0.5).
     #[config(default = "OptimizerConfig::new(1e-4)")]
     pub discriminator_optimizer: OptimizerConfig,
-    /// The loss assembly. Default `gan_loss`'s (Wasserstein).
+    /// The loss assembly (for CycleGAN, each half's; for StarGAN, the adversarial loss and its
+    /// gradient penalty). Default `gan_loss`'s (Wasserstein).
     #[config(default = "GanLossConfig::new()")]
     pub loss: GanLossConfig,
     /// The update order. Default joint.
@@ -316,34 +298,17 @@ pub struct TrainConfig {
     /// Write scalars (CSV and TensorBoard) every this many steps. Default 10.
     #[config(default = 10)]
     pub log_every: usize,
-    /// The sample grid is `grid_size × grid_size` images from fixed noise. Default 8.
+    /// The sample grid has `grid_size` columns (and, for noise, `grid_size` rows or one per
+    /// class). Default 8.
     #[config(default = 8)]
     pub grid_size: usize,
     /// How many checkpoints to keep. Default 2.
     #[config(default = 2)]
     pub keep_checkpoints: usize,
-    /// The generator.
-    #[config(default = "MnistGeneratorConfig::new()")]
-    pub generator: MnistGeneratorConfig,
-    /// The discriminator.
-    #[config(default = "MnistDiscriminatorConfig::new()")]
-    pub discriminator: MnistDiscriminatorConfig,
-    /// The DCGAN networks of a run that trains them (`rgan train images`) instead of the MNIST
-    /// ones; saved so that a checkpoint can rebuild them ([`load_dcgan_generator`]). The
-    /// generator's noise size must equal `generator.noise_dims`, which the trainer draws.
-    /// Default none (configurations saved before this field existed load as none).
-    ///
-    /// [`load_dcgan_generator`]: crate::train::load_dcgan_generator
-    pub dcgan: Option<DcganNetworks>,
-    /// The classic-zoo model the run trains (`rgan train zoo`), whose networks
-    /// [`ZooModel::init`](crate::zoo::ZooModel::init) rebuilds from this configuration; saved so
-    /// that a checkpoint can be loaded ([`load_zoo_generator`](crate::train::load_zoo_generator)).
-    /// Default none (configurations saved before this field existed load as none).
-    pub zoo: Option<ZooModel>,
     /// A classifier trained beside the GAN on real labels, whose cross-entropy on the generated
     /// data (against the labels the generator was given) joins the generator's loss (the zoo's
     /// `cgan-classifier` and `wgan-classifier`). Needs labelled data and a conditional
-    /// generator. Default none.
+    /// generator; the recipe provides the network. Default none.
     pub classifier_guidance: Option<ClassifierGuidanceConfig>,
 }
 
@@ -351,15 +316,14 @@ pub struct TrainConfig {
 /// batch (softmax cross-entropy against the true labels), and the generator's loss gains
 /// `weight × cross-entropy(C(G(z, y)), y)`, with C's weights held (only G is updated by it).
 ///
-/// C is a small convolutional network of the same family as the evaluation classifier
-/// ([`MnistClassifier`](crate::eval::mnist_classifier::MnistClassifier)) but wider, with other
-/// kernels, and trained from scratch: the generator is not steered by the network that scores it.
+/// C itself is the recipe's: the zoo's is a small convolutional network of the same family as
+/// the evaluation classifier but wider, with other kernels, and trained from scratch, so the
+/// generator is not steered by the network that scores it.
 ///
 /// ```
 /// let config = rgan::train::ClassifierGuidanceConfig::new();
 /// assert_eq!((config.weight, config.train_steps), (1.0, 1));
 /// assert_eq!(config.optimizer.learning_rate, 2e-4);
-/// assert_eq!((config.network.conv1_channels, config.network.kernel_size), (32, 3));
 /// ```
 #[derive(Config, Debug, PartialEq)]
 pub struct ClassifierGuidanceConfig {
@@ -372,153 +336,62 @@ pub struct ClassifierGuidanceConfig {
     /// C's optimizer. Default Adam(2e-4, β1 0.5).
     #[config(default = "OptimizerConfig::new(2e-4)")]
     pub optimizer: OptimizerConfig,
-    /// C's network. Default convolutions of 32 and 64 channels with 3×3 kernels, 128 features.
-    #[config(
-        default = "MnistClassifierConfig::new().with_conv1_channels(32).with_conv2_channels(64).with_kernel_size(3).with_feature_dims(128)"
-    )]
-    pub network: MnistClassifierConfig,
 }
 
 impl TrainConfig {
-    /// TF-GAN's MNIST example for `kind` (§2.1): its networks, batch 32, noise 64, Adam with
-    /// β1 0.5, joint updates, and per kind:
-    ///
-    /// | kind | G lr | D lr | losses |
-    /// |---|---|---|---|
-    /// | unconditional | 1e-3 | 1e-4 | Wasserstein (spectrally normalized D, no penalty) |
-    /// | conditional | 1e-5 | 1e-4 | Wasserstein |
-    /// | InfoGAN | 1e-4 | 1e-4 | modified + mutual information 1.0 (codes: 10 categories, 2 continuous, noise 62) |
-    /// | ACGAN | 1e-4 | 1e-4 | modified + ACGAN terms with weight 1 (rgan's choice: TF-GAN has no ACGAN example) |
-    ///
-    /// One departure: the InfoGAN discriminator has **no batch norm** after its dense 1024 layer.
-    /// With TF-GAN's batch norm (batch statistics of the generated batch alone) the modified
-    /// losses let the generator collapse to one checkerboard image within 150 steps: batch norm
-    /// removes the generated batch's mean, so a batch of identical images is not penalized. The
-    /// same networks in PyTorch collapse the same way; without the batch norm they learn digits
-    /// (`docs/RESULTS.md`).
+    /// Errors, naming the field, when a setting is out of range: a zero batch, grid or update
+    /// count, a bad learning rate or schedule, a negative loss weight, clip or decay.
     ///
     /// ```
-    /// use rgan::train::{GanKind, TrainConfig};
-    /// assert!(!TrainConfig::mnist(GanKind::InfoGan).discriminator.batch_norm);
-    /// assert!(TrainConfig::mnist(GanKind::AcGan).discriminator.batch_norm);
+    /// use rgan::train::TrainConfig;
+    /// assert!(TrainConfig::new().check().is_ok());
+    /// let err = TrainConfig::new().with_discriminator_train_steps(0).with_generator_train_steps(0).check();
+    /// assert!(err.unwrap_err().to_string().contains("discriminator_train_steps"));
     /// ```
-    pub fn mnist(kind: GanKind) -> Self {
-        let config = Self::new().with_kind(kind);
-        match kind {
-            GanKind::Unconditional => config,
-            GanKind::Conditional => config
-                .with_generator_optimizer(OptimizerConfig::new(1e-5))
-                .with_generator(MnistGeneratorConfig::new().with_num_classes(10))
-                .with_discriminator(MnistDiscriminatorConfig::new().with_num_classes(10)),
-            GanKind::InfoGan => config
-                .with_generator_optimizer(OptimizerConfig::new(1e-4))
-                .with_loss(
-                    GanLossConfig::new()
-                        .with_loss(GanLossKind::Modified)
-                        .with_mutual_information_penalty_weight(Some(1.0)),
-                )
-                .with_generator(
-                    MnistGeneratorConfig::new().with_noise_dims(62).with_categorical_dim(10).with_continuous_dim(2),
-                )
-                .with_discriminator(
-                    MnistDiscriminatorConfig::new()
-                        .with_categorical_dim(10)
-                        .with_continuous_dim(2)
-                        .with_batch_norm(false),
-                ),
-            GanKind::AcGan => config
-                .with_generator_optimizer(OptimizerConfig::new(1e-4))
-                .with_loss(
-                    GanLossConfig::new()
-                        .with_loss(GanLossKind::Modified)
-                        .with_aux_cond_generator_weight(Some(1.0))
-                        .with_aux_cond_discriminator_weight(Some(1.0)),
-                )
-                .with_generator(MnistGeneratorConfig::new().with_num_classes(10))
-                .with_discriminator(MnistDiscriminatorConfig::new().with_num_classes(10).with_aux_classes(10)),
+    pub fn check(&self) -> Result<()> {
+        if self.batch_size == 0 {
+            return Err(RganError::invalid("batch_size", "must be at least 1"));
         }
-    }
-
-    /// A DCGAN run on `image_size × image_size` images of `channels` channels (the DCGAN
-    /// paper's training setup): [`DcganNetworks::for_images`] with noise 64, Adam(2e-4, β1 0.5)
-    /// for both networks, the modified (non-saturating) losses, batch 64, an 8×8 sample grid.
-    ///
-    /// ```
-    /// use rgan::train::{GanLossKind, TrainConfig};
-    /// let config = TrainConfig::dcgan(32, 3);
-    /// let dcgan = config.dcgan.as_ref().unwrap();
-    /// assert_eq!((dcgan.generator.image_size, dcgan.generator.noise_dims), (32, config.generator.noise_dims));
-    /// assert_eq!((config.loss.loss, config.batch_size), (GanLossKind::Modified, 64));
-    /// assert_eq!(config.discriminator_optimizer.learning_rate, 2e-4);
-    /// ```
-    pub fn dcgan(image_size: usize, channels: usize) -> Self {
-        let networks = DcganNetworks::for_images(image_size, channels, 64);
-        let mut config = Self::new()
-            .with_batch_size(64)
-            .with_grid_size(8)
-            .with_generator_optimizer(OptimizerConfig::new(2e-4))
-            .with_discriminator_optimizer(OptimizerConfig::new(2e-4))
-            .with_loss(GanLossConfig::new().with_loss(GanLossKind::Modified));
-        config.generator.noise_dims = networks.generator.noise_dims;
-        config.dcgan = Some(networks);
-        config
-    }
-
-    /// The number of classes of the labels the networks take (0: none).
-    pub fn num_classes(&self) -> usize {
-        self.generator.num_classes.max(self.discriminator.num_classes).max(self.discriminator.aux_classes)
-    }
-
-    /// Fresh generator inputs for `count` samples drawn from `rng`: N(0, 1) noise, then (InfoGAN)
-    /// uniform categories and U(-1, 1) continuous codes; conditional and ACGAN labels cycle
-    /// through the classes starting at `first_label`, so that every class is drawn equally often.
-    ///
-    /// ```
-    /// use burn::prelude::*;
-    /// use rgan::train::{GanKind, TrainConfig};
-    /// let config = TrainConfig::mnist(GanKind::Conditional);
-    /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
-    /// let inputs = config.random_generator_inputs(12, 0, &mut rng, &Device::default());
-    /// assert_eq!(inputs.one_hot_labels.unwrap().dims(), [12, 10]);
-    /// ```
-    pub fn random_generator_inputs(
-        &self,
-        count: usize,
-        first_label: usize,
-        rng: &mut Rng,
-        device: &Device,
-    ) -> GeneratorInputs {
-        let spec = &self.generator;
-        let classes = self.num_classes();
-        let mut inputs = GeneratorInputs::noise(rng.normal([count, spec.noise_dims], 0.0, 1.0, device));
-        if classes > 0 {
-            let ids: Vec<i64> = (first_label..first_label + count).map(|i| (i % classes) as i64).collect();
-            inputs = inputs.with_labels(one_hot(Tensor::from_data(TensorData::new(ids, [count]), device), classes));
+        if self.grid_size == 0 {
+            return Err(RganError::invalid("grid_size", "must be at least 1"));
         }
-        let mut codes = Vec::new();
-        if spec.categorical_dim > 0 {
-            let ids: Vec<i64> = (0..count).map(|_| rng.below(spec.categorical_dim) as i64).collect();
-            codes.push(StructuredInput::ClassIds(Tensor::from_data(TensorData::new(ids, [count]), device)));
+        if self.generator_train_steps == 0 && self.discriminator_train_steps == 0 {
+            return Err(RganError::invalid("generator_train_steps", "and discriminator_train_steps are both 0"));
         }
-        if spec.continuous_dim > 0 {
-            codes.push(StructuredInput::Values(rng.uniform([count, spec.continuous_dim], -1.0, 1.0, device)));
+        if self.schedule == TrainSchedule::Alternating && self.discriminator_train_steps == 0 {
+            return Err(RganError::invalid(
+                "discriminator_train_steps",
+                "is 0, but the alternating schedule draws its batches for the discriminator's updates; use at least 1",
+            ));
         }
-        inputs.with_structured(codes)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn configs_saved_without_dcgan_still_load() {
-        let mut json: serde_json::Value = serde_json::to_value(TrainConfig::new()).unwrap();
-        assert!(json.as_object_mut().unwrap().remove("dcgan").is_some());
-        let config: TrainConfig = serde_json::from_value(json).unwrap();
-        assert!(config.dcgan.is_none());
-        let dcgan = TrainConfig::dcgan(16, 1);
-        let back: TrainConfig = serde_json::from_str(&serde_json::to_string(&dcgan).unwrap()).unwrap();
-        assert_eq!(back.dcgan, dcgan.dcgan);
+        self.generator_optimizer.check("generator_optimizer")?;
+        self.discriminator_optimizer.check("discriminator_optimizer")?;
+        self.loss.check_weights()?;
+        if let Some(c) = self.weight_clip
+            && !(c > 0.0)
+        {
+            return Err(RganError::invalid("weight_clip", format!("is {c}; it must be > 0")));
+        }
+        if let Some(decay) = self.generator_ema_decay
+            && !(0.0..=1.0).contains(&decay)
+        {
+            return Err(RganError::invalid("generator_ema_decay", format!("is {decay}; it must be in [0, 1]")));
+        }
+        if !(0.0..=1.0).contains(&self.replay_pool_probability) {
+            return Err(RganError::invalid(
+                "replay_pool_probability",
+                format!("is {}; it must be in [0, 1]", self.replay_pool_probability),
+            ));
+        }
+        if let Some(guidance) = &self.classifier_guidance {
+            if !(guidance.weight >= 0.0 && guidance.weight.is_finite()) {
+                return Err(RganError::invalid(
+                    "classifier_guidance.weight",
+                    format!("is {}; it must be ≥ 0", guidance.weight),
+                ));
+            }
+            guidance.optimizer.check("classifier_guidance.optimizer")?;
+        }
+        Ok(())
     }
 }

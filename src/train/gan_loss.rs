@@ -1,21 +1,77 @@
-//! TF-GAN's second step, the loss assembly (`gan_loss`).
+//! TF-GAN's second step, the loss assembly (`gan_loss`), over any generator inputs.
 
 use burn::prelude::*;
 
 use super::GanLossKind;
 use crate::error::{Result, RganError};
 use crate::losses::{
-    AcganDiscriminatorLossOptions, DiscriminatorLossOptions, GeneratorLossOptions,
+    AcganDiscriminatorLossOptions, CombineAdversarialLossOptions, DiscriminatorLossOptions, GeneratorLossOptions,
     LeastSquaresDiscriminatorLossOptions, LeastSquaresGeneratorLossOptions, WassersteinHingeDiscriminatorLossOptions,
     WeightedDiscriminatorLossOptions, WeightedLossOptions, acgan_discriminator_loss, acgan_generator_loss,
-    least_squares_discriminator_loss, least_squares_generator_loss, minimax_discriminator_loss, minimax_generator_loss,
-    modified_discriminator_loss, modified_generator_loss, mutual_information_penalty, relativistic_discriminator_loss,
-    relativistic_generator_loss, wasserstein_discriminator_loss, wasserstein_generator_loss,
-    wasserstein_hinge_discriminator_loss, wasserstein_hinge_generator_loss,
+    combine_adversarial_loss, least_squares_discriminator_loss, least_squares_generator_loss,
+    minimax_discriminator_loss, minimax_generator_loss, modified_discriminator_loss, modified_generator_loss,
+    mutual_information_penalty, relativistic_discriminator_loss, relativistic_generator_loss,
+    wasserstein_discriminator_loss, wasserstein_generator_loss, wasserstein_hinge_discriminator_loss,
+    wasserstein_hinge_generator_loss,
 };
-use crate::model::{DiscriminatorOutput, GanDiscriminator, GanGenerator, GanModel, GanOutputs, GeneratorInputs};
+use crate::model::{DiscriminatorOutput, GanDiscriminator, GanGenerator, GanInputs, GanModel, GanOutputs};
 use crate::penalties::GradientPenaltyOptions;
 use crate::rng::Rng;
+
+/// A pixel loss between two batches of images, as `tf.compat.v1.losses`.
+///
+/// ```
+/// assert_eq!(rgan::train::PixelLoss::default(), rgan::train::PixelLoss::L1);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum PixelLoss {
+    /// `absolute_difference`: the mean of `|real - generated|` over every element.
+    #[default]
+    L1,
+    /// `mean_squared_error`: the mean of `(real - generated)²` over every element.
+    L2,
+}
+
+impl PixelLoss {
+    /// The loss between `real` and `generated` (of one shape), `[1]`.
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use rgan::train::PixelLoss;
+    /// let device = Device::default();
+    /// let a = Tensor::<4>::from_floats([[[[1.0, -1.0]]]], &device);
+    /// let b = Tensor::<4>::from_floats([[[[0.0, 1.0]]]], &device);
+    /// assert_eq!(PixelLoss::L1.loss(a.clone(), b.clone()).unwrap().into_scalar::<f32>(), 1.5);
+    /// assert_eq!(PixelLoss::L2.loss(a, b).unwrap().into_scalar::<f32>(), 2.5);
+    /// ```
+    pub fn loss(self, real: Tensor<4>, generated: Tensor<4>) -> Result<Tensor<1>> {
+        crate::model::check_generated_shape(&real, &generated)?;
+        let difference = real - generated;
+        Ok(match self {
+            Self::L1 => difference.abs().mean(),
+            Self::L2 => difference.square().mean(),
+        })
+    }
+}
+
+/// A non-adversarial pixel loss between the generated data and the real data (its paired
+/// target), which TF-GAN's `combine_adversarial_loss(gan_loss, gan_model, non_adversarial_loss,
+/// weight_factor)` makes the generator's main loss: `pixel + weight_factor × generator_loss`
+/// (`weight_factor` 0: no adversarial loss at all). Image-to-image translation and compression
+/// train this way.
+///
+/// ```
+/// let config = rgan::train::NonAdversarialLossConfig::new(0.01);
+/// assert_eq!(config.loss, rgan::train::PixelLoss::L1);
+/// ```
+#[derive(Config, Debug, PartialEq)]
+pub struct NonAdversarialLossConfig {
+    /// The weight of the adversarial (generator) loss beside the pixel loss.
+    pub weight_factor: f64,
+    /// The pixel loss. Default L1.
+    #[config(default = "PixelLoss::L1")]
+    pub loss: PixelLoss,
+}
 
 /// TF-GAN's `gan_loss` arguments. The default is `gan_loss(model)`'s: Wasserstein losses and
 /// nothing else.
@@ -31,6 +87,10 @@ pub struct GanLossConfig {
     /// with TF-GAN's default arguments. Default [`GanLossKind::Wasserstein`].
     #[config(default = "GanLossKind::Wasserstein")]
     pub loss: GanLossKind,
+    /// The one-sided label smoothing of the minimax and modified discriminator losses (TF-GAN's
+    /// `label_smoothing` argument; 0 for the original GAN). Default 0.25 (TF-GAN's).
+    #[config(default = 0.25)]
+    pub discriminator_label_smoothing: f64,
     /// Weight of `wasserstein_gradient_penalty` in the discriminator loss. Default none.
     pub gradient_penalty_weight: Option<f64>,
     /// The penalty's epsilon inside the square root. Default 1e-10.
@@ -48,6 +108,9 @@ pub struct GanLossConfig {
     pub aux_cond_generator_weight: Option<f64>,
     /// Weight of `acgan_discriminator_loss` in the discriminator loss. Default none.
     pub aux_cond_discriminator_weight: Option<f64>,
+    /// A pixel loss combined with the generator loss by `combine_adversarial_loss` (see
+    /// [`NonAdversarialLossConfig`]). Default none.
+    pub non_adversarial: Option<NonAdversarialLossConfig>,
 }
 
 /// What [`gan_loss`] assembled (TF-GAN's `GANLoss`, plus the terms for summaries).
@@ -61,6 +124,8 @@ pub struct GanLoss {
     pub gradient_penalty: Option<Tensor<1>>,
     /// The (unweighted) mutual information penalty, when used.
     pub mutual_information_penalty: Option<Tensor<1>>,
+    /// The non-adversarial pixel loss, when used.
+    pub pixel_loss: Option<Tensor<1>>,
 }
 
 impl GanLossConfig {
@@ -71,14 +136,25 @@ impl GanLossConfig {
             ("mutual_information_penalty_weight", self.mutual_information_penalty_weight),
             ("aux_cond_generator_weight", self.aux_cond_generator_weight),
             ("aux_cond_discriminator_weight", self.aux_cond_discriminator_weight),
+            ("non_adversarial.weight_factor", self.non_adversarial.as_ref().map(|n| n.weight_factor)),
         ] {
             used(name, weight)?;
         }
         Ok(())
     }
+
+    /// The gradient penalty's options.
+    pub(crate) fn penalty_options(&self) -> GradientPenaltyOptions {
+        GradientPenaltyOptions {
+            epsilon: self.gradient_penalty_epsilon,
+            target: self.gradient_penalty_target,
+            one_sided: self.gradient_penalty_one_sided,
+            ..Default::default()
+        }
+    }
 }
 
-fn used(name: &str, weight: Option<f64>) -> Result<Option<f64>> {
+pub(crate) fn used(name: &str, weight: Option<f64>) -> Result<Option<f64>> {
     match weight {
         Some(w) if w.is_nan() || w < 0.0 => Err(RganError::invalid(name, format!("is {w}; it must be ≥ 0"))),
         Some(w) if w > 0.0 => Ok(Some(w)),
@@ -105,9 +181,20 @@ pub fn generator_adversarial_loss(kind: GanLossKind, real: Tensor<2>, generated:
 /// The discriminator loss `discriminator_loss_fn(real, generated)` with TF-GAN's default
 /// arguments (label smoothing 0.25 for minimax/modified), `[1]`.
 pub fn discriminator_adversarial_loss(kind: GanLossKind, real: Tensor<2>, generated: Tensor<2>) -> Result<Tensor<1>> {
+    discriminator_loss_with(kind, DiscriminatorLossOptions::<2>::default().label_smoothing, real, generated)
+}
+
+/// [`discriminator_adversarial_loss`] with the minimax/modified losses' `label_smoothing`.
+pub(crate) fn discriminator_loss_with(
+    kind: GanLossKind,
+    label_smoothing: f64,
+    real: Tensor<2>,
+    generated: Tensor<2>,
+) -> Result<Tensor<1>> {
+    let smoothed = DiscriminatorLossOptions { label_smoothing, ..Default::default() };
     let loss = match kind {
-        GanLossKind::Minimax => minimax_discriminator_loss(real, generated, &DiscriminatorLossOptions::default())?,
-        GanLossKind::Modified => modified_discriminator_loss(real, generated, &DiscriminatorLossOptions::default())?,
+        GanLossKind::Minimax => minimax_discriminator_loss(real, generated, &smoothed)?,
+        GanLossKind::Modified => modified_discriminator_loss(real, generated, &smoothed)?,
         GanLossKind::Wasserstein => {
             wasserstein_discriminator_loss(real, generated, &WeightedDiscriminatorLossOptions::default())?
         }
@@ -124,8 +211,9 @@ pub fn discriminator_adversarial_loss(kind: GanLossKind, real: Tensor<2>, genera
 
 /// TF-GAN's `gan_loss`: the generator and discriminator losses of a model run, with the
 /// gradient penalty (discriminator side), the mutual information penalty (both sides), the
-/// ACGAN terms and each network's regularization loss. `rng` draws the penalty's interpolation
-/// points.
+/// ACGAN terms, each network's regularization loss and, with
+/// [`non_adversarial`](GanLossConfig::non_adversarial), the generator loss combined with a pixel
+/// loss (`combine_adversarial_loss`). `rng` draws the penalty's interpolation points.
 ///
 /// Errors, as TF-GAN, when a weight is negative, when the mutual information weight is set but
 /// the discriminator predicts no distributions, or an ACGAN weight is set but it returns no class
@@ -133,7 +221,8 @@ pub fn discriminator_adversarial_loss(kind: GanLossKind, real: Tensor<2>, genera
 ///
 /// ```
 /// use burn::prelude::*;
-/// use rgan::model::{GanModel, GeneratorInputs, MnistDiscriminatorConfig, MnistGeneratorConfig};
+/// use rgan::model::{GanModel, GeneratorInputs};
+/// use rgan::recipes::mnist::{MnistDiscriminatorConfig, MnistGeneratorConfig};
 /// use rgan::train::{GanLossConfig, GanLossKind, gan_loss};
 /// let device = Device::default().autodiff();
 /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
@@ -149,18 +238,27 @@ pub fn discriminator_adversarial_loss(kind: GanLossKind, real: Tensor<2>, genera
 /// let bad = GanLossConfig::new().with_aux_cond_generator_weight(Some(1.0));
 /// assert!(gan_loss(&model, &outputs, &bad, &mut rng).unwrap_err().to_string().contains("class logits"));
 /// ```
-pub fn gan_loss<G: GanGenerator, D: GanDiscriminator>(
+pub fn gan_loss<I, G, D>(
     model: &GanModel<G, D>,
-    outputs: &GanOutputs,
+    outputs: &GanOutputs<I>,
     config: &GanLossConfig,
     rng: &mut Rng,
-) -> Result<GanLoss> {
+) -> Result<GanLoss>
+where
+    I: GanInputs,
+    G: GanGenerator<I>,
+    D: GanDiscriminator<I>,
+{
     config.check_weights()?;
-    let generator_loss = generator_side_loss(
+    let generator = generator_side_loss(
         model,
-        &outputs.generator_inputs,
-        &outputs.discriminator_real_outputs,
-        &outputs.discriminator_gen_outputs_for_generator,
+        GeneratorSideInputs {
+            generator_inputs: &outputs.generator_inputs,
+            real_data: &outputs.real_data,
+            generated_data: &outputs.generated_data,
+            real: Some(&outputs.discriminator_real_outputs),
+            generated: &outputs.discriminator_gen_outputs_for_generator,
+        },
         config,
     )?;
     let side = discriminator_side_loss(
@@ -176,10 +274,11 @@ pub fn gan_loss<G: GanGenerator, D: GanDiscriminator>(
         rng,
     )?;
     Ok(GanLoss {
-        generator_loss,
+        generator_loss: generator.loss,
         discriminator_loss: side.loss,
         gradient_penalty: side.gradient_penalty,
         mutual_information_penalty: side.mutual_information_penalty,
+        pixel_loss: generator.pixel_loss,
     })
 }
 
@@ -194,26 +293,70 @@ fn class_logits_error(name: &str) -> RganError {
     RganError::invalid(name, "is set but the discriminator returns no class logits (not an ACGAN)")
 }
 
+fn labels_of<I: GanInputs>(inputs: &I) -> Result<Tensor<2>> {
+    inputs.one_hot_labels().map(Tensor::detach).ok_or_else(|| {
+        RganError::invalid("generator_inputs", "an ACGAN loss needs one-hot labels but the inputs have none")
+    })
+}
+
+/// What the generator's half of [`gan_loss`] reads.
+pub(crate) struct GeneratorSideInputs<'a, I> {
+    pub generator_inputs: &'a I,
+    /// The real batch (the pixel loss's target).
+    pub real_data: &'a Tensor<4>,
+    /// The generated batch, attached to the generator.
+    pub generated_data: &'a Tensor<4>,
+    /// The discriminator on the real batch: read by the relativistic loss only.
+    pub real: Option<&'a DiscriminatorOutput>,
+    /// The frozen discriminator's pass over the generated data.
+    pub generated: &'a DiscriminatorOutput,
+}
+
+/// The generator's half of [`gan_loss`].
+pub(crate) struct GeneratorSideLoss {
+    pub loss: Tensor<1>,
+    pub pixel_loss: Option<Tensor<1>>,
+}
+
+/// Whether the generator's loss reads the discriminator's outputs on real data (the relativistic
+/// losses do).
+pub(crate) fn reads_real_outputs(kind: GanLossKind) -> bool {
+    kind == GanLossKind::Relativistic
+}
+
 /// The generator's half of [`gan_loss`]: its adversarial loss on the frozen discriminator's pass
-/// over the generated data (`generated`), the mutual information penalty, the ACGAN term and the
-/// generator's regularization. `real` (the discriminator on the real batch, its logits
-/// detached) is read by the relativistic loss only.
-pub(crate) fn generator_side_loss<G: GanGenerator, D: GanDiscriminator>(
+/// over the generated data, the mutual information penalty, the ACGAN term and the generator's
+/// regularization, combined with the pixel loss when configured. The real outputs' logits are
+/// detached.
+pub(crate) fn generator_side_loss<I, G, D>(
     model: &GanModel<G, D>,
-    generator_inputs: &GeneratorInputs,
-    real: &DiscriminatorOutput,
-    generated: &DiscriminatorOutput,
+    inputs: GeneratorSideInputs<'_, I>,
     config: &GanLossConfig,
-) -> Result<Tensor<1>> {
+) -> Result<GeneratorSideLoss>
+where
+    I: GanInputs,
+    G: GanGenerator<I>,
+{
+    let GeneratorSideInputs { generator_inputs, real_data, generated_data, real, generated } = inputs;
     let mi_weight = used("mutual_information_penalty_weight", config.mutual_information_penalty_weight)?;
     let ac_weight = used("aux_cond_generator_weight", config.aux_cond_generator_weight)?;
-    let mut loss = generator_adversarial_loss(config.loss, real.logits.clone().detach(), generated.logits.clone())?;
+    let real_logits = match real {
+        Some(real) => real.logits.clone().detach(),
+        None if reads_real_outputs(config.loss) => {
+            return Err(RganError::invalid(
+                "loss",
+                "the relativistic generator loss needs the discriminator's outputs on the real batch",
+            ));
+        }
+        None => generated.logits.clone().detach(), // not read by this loss
+    };
+    let mut loss = generator_adversarial_loss(config.loss, real_logits, generated.logits.clone())?;
     if let Some(weight) = mi_weight {
-        if generated.distributions.is_empty() || generator_inputs.structured.is_empty() {
+        if generated.distributions.is_empty() || generator_inputs.structured().is_empty() {
             return Err(mutual_information_inputs_error());
         }
         let on_g = mutual_information_penalty(
-            &generator_inputs.structured,
+            generator_inputs.structured(),
             &generated.distributions,
             &WeightedLossOptions::default(),
         )?;
@@ -221,23 +364,31 @@ pub(crate) fn generator_side_loss<G: GanGenerator, D: GanDiscriminator>(
     }
     if let Some(weight) = ac_weight {
         let classes = generated.class_logits.as_ref().ok_or_else(|| class_logits_error("aux_cond_generator_weight"))?;
-        let labels = generator_inputs.labels("an ACGAN loss")?.detach();
-        let ac = acgan_generator_loss(classes.clone(), labels, &WeightedLossOptions::default())?;
+        let ac = acgan_generator_loss(classes.clone(), labels_of(generator_inputs)?, &WeightedLossOptions::default())?;
         loss = loss + ac.mul_scalar(weight);
     }
     if let Some(reg) = model.generator.regularization_loss() {
         loss = loss + reg;
     }
-    Ok(loss)
+    let Some(non_adversarial) = &config.non_adversarial else {
+        return Ok(GeneratorSideLoss { loss, pixel_loss: None });
+    };
+    let pixel = non_adversarial.loss.loss(real_data.clone().detach(), generated_data.clone())?;
+    let combined = combine_adversarial_loss(
+        pixel.clone(),
+        loss,
+        &CombineAdversarialLossOptions::weight_factor(non_adversarial.weight_factor),
+    )?;
+    Ok(GeneratorSideLoss { loss: combined, pixel_loss: Some(pixel) })
 }
 
 /// What the discriminator's half of [`gan_loss`] reads: the real batch and the generated one (the
 /// penalty's interpolation end points), the generator inputs, and the trainable
 /// discriminator's passes over the real and the (detached) generated data.
-pub(crate) struct DiscriminatorSideInputs<'a> {
+pub(crate) struct DiscriminatorSideInputs<'a, I> {
     pub real_data: &'a Tensor<4>,
     pub generated_data: &'a Tensor<4>,
-    pub generator_inputs: &'a GeneratorInputs,
+    pub generator_inputs: &'a I,
     pub real: &'a DiscriminatorOutput,
     pub generated: &'a DiscriminatorOutput,
 }
@@ -252,32 +403,35 @@ pub(crate) struct DiscriminatorSideLoss {
 /// The discriminator's half of [`gan_loss`]: its adversarial loss, the gradient penalty (the
 /// only term that draws from `rng`), the mutual information penalty, the ACGAN term and the
 /// discriminator's regularization.
-pub(crate) fn discriminator_side_loss<G: GanGenerator, D: GanDiscriminator>(
+pub(crate) fn discriminator_side_loss<I, G, D>(
     model: &GanModel<G, D>,
-    inputs: DiscriminatorSideInputs<'_>,
+    inputs: DiscriminatorSideInputs<'_, I>,
     config: &GanLossConfig,
     rng: &mut Rng,
-) -> Result<DiscriminatorSideLoss> {
+) -> Result<DiscriminatorSideLoss>
+where
+    I: GanInputs,
+    D: GanDiscriminator<I>,
+{
     let gp_weight = used("gradient_penalty_weight", config.gradient_penalty_weight)?;
     let mi_weight = used("mutual_information_penalty_weight", config.mutual_information_penalty_weight)?;
     let ac_weight = used("aux_cond_discriminator_weight", config.aux_cond_discriminator_weight)?;
     let DiscriminatorSideInputs { real_data, generated_data, generator_inputs, real, generated } = inputs;
-    let mut loss = discriminator_adversarial_loss(config.loss, real.logits.clone(), generated.logits.clone())?;
+    let mut loss = discriminator_loss_with(
+        config.loss,
+        config.discriminator_label_smoothing,
+        real.logits.clone(),
+        generated.logits.clone(),
+    )?;
 
     let mut gradient_penalty = None;
     if let Some(weight) = gp_weight {
-        let options = GradientPenaltyOptions {
-            epsilon: config.gradient_penalty_epsilon,
-            target: config.gradient_penalty_target,
-            one_sided: config.gradient_penalty_one_sided,
-            ..Default::default()
-        };
         let penalty = model.discriminator.gradient_penalty(
             real_data.clone(),
             generated_data.clone().detach(),
             &generator_inputs.detach(),
             rng,
-            &options,
+            &config.penalty_options(),
         )?;
         loss = loss + penalty.clone().mul_scalar(weight);
         gradient_penalty = Some(penalty);
@@ -285,11 +439,12 @@ pub(crate) fn discriminator_side_loss<G: GanGenerator, D: GanDiscriminator>(
 
     let mut mutual_information = None;
     if let Some(weight) = mi_weight {
-        if generated.distributions.is_empty() || generator_inputs.structured.is_empty() {
+        if generated.distributions.is_empty() || generator_inputs.structured().is_empty() {
             return Err(mutual_information_inputs_error());
         }
-        let codes = generator_inputs.detach().structured;
-        let on_d = mutual_information_penalty(&codes, &generated.distributions, &WeightedLossOptions::default())?;
+        let codes = generator_inputs.detach();
+        let on_d =
+            mutual_information_penalty(codes.structured(), &generated.distributions, &WeightedLossOptions::default())?;
         loss = loss + on_d.clone().mul_scalar(weight);
         mutual_information = Some(on_d);
     }
@@ -298,11 +453,10 @@ pub(crate) fn discriminator_side_loss<G: GanGenerator, D: GanDiscriminator>(
         let (Some(real_classes), Some(gen_classes)) = (&real.class_logits, &generated.class_logits) else {
             return Err(class_logits_error("aux_cond_discriminator_weight"));
         };
-        let labels = generator_inputs.labels("an ACGAN loss")?.detach();
         let ac = acgan_discriminator_loss(
             real_classes.clone(),
             gen_classes.clone(),
-            labels,
+            labels_of(generator_inputs)?,
             &AcganDiscriminatorLossOptions::default(),
         )?;
         loss = loss + ac.mul_scalar(weight);
@@ -312,103 +466,4 @@ pub(crate) fn discriminator_side_loss<G: GanGenerator, D: GanDiscriminator>(
         loss = loss + reg;
     }
     Ok(DiscriminatorSideLoss { loss, gradient_penalty, mutual_information_penalty: mutual_information })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::losses::StructuredInput;
-    use crate::model::{GeneratorInputs, MnistDiscriminatorConfig, MnistGeneratorConfig};
-
-    fn value(t: &Tensor<1>) -> f64 {
-        t.clone().into_scalar::<f64>()
-    }
-
-    /// The assembled losses are exactly the sum of their documented parts.
-    #[test]
-    fn wasserstein_with_penalty_is_the_sum_of_its_terms() {
-        let device = Device::default().autodiff();
-        let mut rng = Rng::seed_from_u64(3);
-        let model = GanModel {
-            generator: MnistGeneratorConfig::new().init(&mut rng, &device).unwrap(),
-            discriminator: MnistDiscriminatorConfig::new().init(&mut rng, &device).unwrap(),
-        };
-        let inputs = GeneratorInputs::noise(rng.normal([4, 64], 0.0, 1.0, &device));
-        let outputs = model.run(rng.uniform([4, 1, 28, 28], -1.0, 1.0, &device), inputs).unwrap();
-        let config = GanLossConfig::new().with_gradient_penalty_weight(Some(10.0));
-        let loss = gan_loss(&model, &outputs, &config, &mut rng).unwrap();
-        let d_real = outputs.discriminator_real_outputs.logits.clone().mean();
-        let d_gen = outputs.discriminator_gen_outputs.logits.clone().mean();
-        let g_gen = outputs.discriminator_gen_outputs_for_generator.logits.clone().mean();
-        let gp = value(loss.gradient_penalty.as_ref().unwrap());
-        let d_reg = value(&model.discriminator.regularization_loss());
-        let g_reg = value(&model.generator.regularization_loss());
-        let expected_d = value(&d_gen) - value(&d_real) + 10.0 * gp + d_reg;
-        let expected_g = -value(&g_gen) + g_reg;
-        assert!((value(&loss.discriminator_loss) - expected_d).abs() < 1e-5, "{expected_d}");
-        assert!((value(&loss.generator_loss) - expected_g).abs() < 1e-5, "{expected_g}");
-        // The generator loss reaches the generator only; the discriminator loss the discriminator only.
-        let grads = loss.generator_loss.backward();
-        let g_grads = burn::optim::GradientsParams::from_grads(grads, &model.generator);
-        assert!(!g_grads.is_empty());
-    }
-
-    #[test]
-    fn infogan_and_acgan_terms_need_their_heads() {
-        let device = Device::default().autodiff();
-        let mut rng = Rng::seed_from_u64(4);
-        let model = GanModel {
-            generator: MnistGeneratorConfig::new().init(&mut rng, &device).unwrap(),
-            discriminator: MnistDiscriminatorConfig::new().init(&mut rng, &device).unwrap(),
-        };
-        let inputs = GeneratorInputs::noise(rng.normal([2, 64], 0.0, 1.0, &device));
-        let outputs = model.run(rng.uniform([2, 1, 28, 28], -1.0, 1.0, &device), inputs).unwrap();
-        let mi = GanLossConfig::new().with_mutual_information_penalty_weight(Some(1.0));
-        let err = gan_loss(&model, &outputs, &mi, &mut rng).unwrap_err().to_string();
-        assert!(err.contains("mutual_information_penalty_weight"), "{err}");
-        let negative = GanLossConfig::new().with_gradient_penalty_weight(Some(-1.0));
-        let err = gan_loss(&model, &outputs, &negative, &mut rng).unwrap_err().to_string();
-        assert!(err.contains("gradient_penalty_weight") && err.contains("-1"), "{err}");
-    }
-
-    #[test]
-    fn infogan_penalty_is_added_to_both_losses() {
-        let device = Device::default().autodiff();
-        let mut rng = Rng::seed_from_u64(5);
-        let model = GanModel {
-            generator: MnistGeneratorConfig::new()
-                .with_noise_dims(62)
-                .with_categorical_dim(10)
-                .with_continuous_dim(2)
-                .with_weight_decay(0.0)
-                .init(&mut rng, &device)
-                .unwrap(),
-            discriminator: MnistDiscriminatorConfig::new()
-                .with_categorical_dim(10)
-                .with_continuous_dim(2)
-                .with_weight_decay(0.0)
-                .init(&mut rng, &device)
-                .unwrap(),
-        };
-        let ids = Tensor::<1, Int>::from_ints([3, 7], &device);
-        let codes =
-            vec![StructuredInput::ClassIds(ids), StructuredInput::Values(rng.uniform([2, 2], -1.0, 1.0, &device))];
-        let inputs = GeneratorInputs::noise(rng.normal([2, 62], 0.0, 1.0, &device)).with_structured(codes);
-        let outputs = model.run(rng.uniform([2, 1, 28, 28], -1.0, 1.0, &device), inputs).unwrap();
-        let plain = GanLossConfig::new().with_loss(GanLossKind::Modified);
-        let with_mi = plain.clone().with_mutual_information_penalty_weight(Some(2.0));
-        let a = gan_loss(&model, &outputs, &plain, &mut rng).unwrap();
-        let b = gan_loss(&model, &outputs, &with_mi, &mut rng).unwrap();
-        let mi = value(b.mutual_information_penalty.as_ref().unwrap());
-        assert!(mi > 0.0);
-        assert!((value(&b.discriminator_loss) - value(&a.discriminator_loss) - 2.0 * mi).abs() < 1e-5);
-        // The generator side uses the frozen discriminator's pass (its own spectral-norm step).
-        let on_g = mutual_information_penalty(
-            &outputs.generator_inputs.structured,
-            &outputs.discriminator_gen_outputs_for_generator.distributions,
-            &WeightedLossOptions::default(),
-        )
-        .unwrap();
-        assert!((value(&b.generator_loss) - value(&a.generator_loss) - 2.0 * value(&on_g)).abs() < 1e-5);
-    }
 }

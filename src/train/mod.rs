@@ -1,31 +1,47 @@
-//! GAN training: TF-GAN's `gan_model` / `gan_loss` / `gan_train_ops` / `gan_train`, with sample
-//! grids, scalars (CSV and TensorBoard), a loss-curve picture and atomic, resumable checkpoints.
+//! GAN training: TF-GAN's `gan_loss` / `gan_train_ops` / `gan_train` over any generator inputs,
+//! with sample grids, scalars (CSV and TensorBoard), a loss-curve picture and atomic, resumable
+//! checkpoints.
 //!
-//! A run's log folder holds `scalars.csv`, TensorBoard event files, `samples/step_NNNNNN.png`
-//! (a grid of images from fixed inputs), `loss_curves.png` and `checkpoints/step-NNNNNN/` (both
-//! networks, both optimizers, the generator's moving average, the replay pool, the random state,
-//! the data position and the configuration) with `checkpoints/latest` naming the newest.
+//! The pieces, each replaceable by a user's own:
+//! - the loss assembly: [`gan_loss`], [`cyclegan_loss`], [`stargan_loss`];
+//! - the step (TF-GAN's train ops and update order): [`TrainStep`], implemented by [`GanStep`],
+//!   [`CycleGanStep`], [`StarGanStep`] and [`ClassifierStep`]; a step takes its batches and
+//!   reports its losses, and never reaches into a data set;
+//! - the loop: [`Trainer`], rgan's one training loop, which feeds a step from a
+//!   [`BatchSource`](crate::data::BatchSource), starts or resumes its log folder, runs hooks and
+//!   writes outputs and checkpoints.
+//!
+//! A run's log folder holds `scalars.csv`, TensorBoard event files, `samples/step_NNNNNN.png`,
+//! `loss_curves.png` and `checkpoints/step-NNNNNN/` (the step's networks and optimizers, its
+//! random state, the data position, the configuration and the recipe's description of the
+//! networks, each file with a checksum) with `checkpoints/latest` naming the newest.
 
 mod checkpoint;
+mod classifier;
 mod config;
+mod cyclegan;
 mod fused_adam;
 mod gan_loss;
-mod images;
-mod summaries;
+mod stargan;
+mod step;
+#[cfg(test)]
+mod tests;
 mod trainer;
 
-pub use checkpoint::{
-    TrainingState, load_dcgan_generator, load_generator, load_zoo_generator, read_training_state, resolve_checkpoint,
-    write_atomically,
-};
-pub(crate) use checkpoint::{file_error, load_module, module_bytes};
+pub use checkpoint::{CHECKPOINT_FORMAT, Checkpoint, CheckpointState, CheckpointWriter, resolve_checkpoint};
+pub use classifier::{ClassifierReport, ClassifierStep};
 pub use config::{
-    ClassifierGuidanceConfig, GanKind, GanLossKind, LearningRateSchedule, OptimizerConfig, OptimizerKind, TrainConfig,
+    ClassifierGuidanceConfig, GanLossKind, LearningRateSchedule, OptimizerConfig, OptimizerKind, TrainConfig,
     TrainSchedule,
 };
+pub use cyclegan::{CycleGanLoss, CycleGanLossConfig, CycleGanStep, cyclegan_loss};
 pub use fused_adam::FusedAdam;
-pub use gan_loss::{GanLoss, GanLossConfig, discriminator_adversarial_loss, gan_loss, generator_adversarial_loss};
-pub use images::{image_grid, save_image_grid};
-pub(crate) use summaries::{ChartLine, draw_chart};
-pub use summaries::{RunLog, plot_loss_curves};
-pub use trainer::{EvaluationBatch, HookAction, StepReport, TrainHook, TrainSummary, Trainer};
+pub use gan_loss::{
+    GanLoss, GanLossConfig, NonAdversarialLossConfig, PixelLoss, discriminator_adversarial_loss, gan_loss,
+    generator_adversarial_loss,
+};
+pub use stargan::{StarGanLossConfig, StarGanStep, stargan_adversarial_loss, stargan_loss};
+pub use step::{
+    GanStep, InputFn, NoClassifier, PairedInputs, SampleGrid, SampleImages, StepReport, StepSummary, TrainStep,
+};
+pub use trainer::{EvaluationBatch, HookAction, RunConfig, RunSchedule, Seeds, TrainHook, TrainSummary, Trainer};

@@ -45,7 +45,11 @@ pub struct Case {
 
 /// Reads `name` (e.g. `losses.json`) from [`fixture_dir`]; panics with the path when unreadable.
 pub fn load(name: &str) -> FixtureFile {
-    let path = fixture_dir().join(name);
+    load_path(&fixture_dir().join(name))
+}
+
+/// Reads the fixture file at `path`; panics with the path when unreadable.
+pub fn load_path(path: &std::path::Path) -> FixtureFile {
     let text =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read fixture file {}: {e}", path.display()));
     let root: Value =

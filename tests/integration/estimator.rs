@@ -10,9 +10,9 @@ use std::path::Path;
 use burn::prelude::*;
 use rgan::data::Mnist;
 use rgan::estimator::GanEstimator;
-use rgan::model::{GeneratorInputs, MnistDiscriminator, MnistGenerator};
+use rgan::model::GeneratorInputs;
+use rgan::recipes::mnist::{MnistDiscriminator, MnistGenerator, MnistRecipe};
 use rgan::rng::Rng;
-use rgan::train::{GanKind, TrainConfig};
 
 fn synthetic(n: usize) -> Mnist {
     common::synthetic_mnist(n, 3)
@@ -23,15 +23,14 @@ fn model_dir(name: &str) -> tempfile::TempDir {
 }
 
 fn estimator(dir: &Path) -> GanEstimator<MnistGenerator, MnistDiscriminator> {
-    let config = TrainConfig::mnist(GanKind::Unconditional)
-        .with_batch_size(4)
-        .with_grid_size(2)
-        .with_sample_every(0)
-        .with_checkpoint_secs(0);
-    let (g, d) = (config.generator.clone(), config.discriminator.clone());
+    let recipe = MnistRecipe::default();
+    let config =
+        recipe.train_config().with_batch_size(4).with_grid_size(2).with_sample_every(0).with_checkpoint_secs(0);
+    let (g, d) = (recipe.generator.clone(), recipe.discriminator.clone());
     GanEstimator::new(
         dir,
         config,
+        recipe.noise_inputs(),
         move |rng, device| g.init(rng, device),
         move |rng, device| d.init(rng, device),
         &Device::default(),
@@ -52,7 +51,7 @@ fn train_resumes_from_the_model_dir_and_matches_an_uninterrupted_run() {
     assert_eq!(split.train(&data, 2, &mut []).unwrap().step, 2);
     let summary = split.train(&data, 4, &mut []).unwrap();
     assert_eq!(summary.step, 4);
-    assert!(summary.checkpoint.ends_with("step-000004"));
+    assert!(summary.checkpoint.unwrap().ends_with("step-000004"));
     // Already at max_steps: nothing more to do.
     assert_eq!(split.train(&data, 3, &mut []).unwrap().step, 4);
 

@@ -13,6 +13,8 @@ mod fixtures_eval;
 mod fixtures_features;
 mod fixtures_gradient_penalty;
 mod fixtures_losses;
+mod gan_loss;
+mod image_to_image;
 mod mnist_classifier;
 mod penalty_finite_differences;
 mod tensorboard_reader;

@@ -61,7 +61,8 @@ fn tensorboard_reads_a_training_run() {
         .with_log_every(1)
         .with_sample_every(1);
     let device = burn::prelude::Device::default().autodiff();
-    let mut trainer = rgan::train::Trainer::new(config, &data, &dir, &device).expect("trainer");
+    let recipe = rgan::recipes::mnist::MnistRecipe::default();
+    let mut trainer = recipe.trainer(config, &data, &dir, false, &device).expect("trainer");
     trainer.run(|_: &rgan::train::StepReport| {}).expect("run");
     drop(trainer);
     let out = Command::new(&py).args(["-c", READER]).arg(&dir).output().expect("run python");

@@ -14,12 +14,13 @@ use std::sync::atomic::AtomicBool;
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
-use rgan::data::Mnist;
-use rgan::model::{BatchNormMode, GanModel, MnistGeneratorConfig};
+use rgan::data::{ImageBatches, Mnist};
+use rgan::model::{BatchNormMode, GanGenerator, GeneratorInputs};
+use rgan::recipes::mnist::{GanKind, MnistGeneratorConfig, MnistRecipe, MnistStep};
 use rgan::rng::Rng;
 use rgan::train::{
-    GanKind, HookAction, OptimizerConfig, OptimizerKind, StepReport, TrainConfig, TrainHook, Trainer,
-    read_training_state, resolve_checkpoint,
+    Checkpoint, HookAction, OptimizerConfig, OptimizerKind, StepReport, TrainConfig, TrainHook, TrainStep, Trainer,
+    resolve_checkpoint,
 };
 
 /// `n` random 28×28 images with labels `0, 1, …, 9, 0, …`.
@@ -42,6 +43,28 @@ pub(super) fn small(config: TrainConfig) -> TrainConfig {
 
 fn device() -> Device {
     Device::default().autodiff()
+}
+
+/// A run of TF-GAN's MNIST networks (`recipe`) with `config` in `dir`: started, or resumed from
+/// its newest checkpoint unless `restart`.
+pub(super) fn mnist_run<'d>(
+    recipe: &MnistRecipe,
+    config: TrainConfig,
+    data: &'d Mnist,
+    dir: &Path,
+    restart: bool,
+) -> rgan::Result<Trainer<MnistStep, ImageBatches<'d, Mnist>>> {
+    recipe.trainer(config, data, dir, restart, &device())
+}
+
+/// [`mnist_run`] of TF-GAN's unconditional MNIST GAN, started or resumed.
+fn run<'d>(config: TrainConfig, data: &'d Mnist, dir: &Path) -> Trainer<MnistStep, ImageBatches<'d, Mnist>> {
+    mnist_run(&MnistRecipe::default(), config, data, dir, false).unwrap()
+}
+
+/// The step of a checkpoint (any path `resolve_checkpoint` accepts).
+fn saved_step(path: &Path) -> usize {
+    Checkpoint::open(path).unwrap().step()
 }
 
 /// One float tensor of a module: where it is, its shape, its bits, whether it is trained.
@@ -248,7 +271,13 @@ pub(super) fn assert_same_checkpoints(a: &Path, b: &Path) {
             assert!(*value == y[name], "{file}: {name} differs between {} and {}", a.display(), b.display());
         }
     }
-    let state = |dir: &Path| serde_json::to_value(read_training_state(dir).unwrap()).unwrap();
+    // The state without the files' checksums (an optimizer's record lists its tensors in hash-map
+    // order, so equal states can be written as different bytes).
+    let state = |dir: &Path| {
+        let mut value = serde_json::to_value(Checkpoint::open(dir).unwrap().state()).unwrap();
+        value.as_object_mut().unwrap().remove("files");
+        value
+    };
     assert_eq!(state(a), state(b), "state.json differs between {} and {}", a.display(), b.display());
 }
 
@@ -279,8 +308,8 @@ struct StopAt {
     seen: Vec<usize>,
 }
 
-impl<G, D> TrainHook<G, D> for StopAt {
-    fn after_step(&mut self, report: &StepReport, _: &GanModel<G, D>) -> rgan::Result<HookAction> {
+impl<S: TrainStep<Report = StepReport>> TrainHook<S> for StopAt {
+    fn after_step(&mut self, report: &StepReport, _: &S) -> rgan::Result<HookAction> {
         self.seen.push(report.step);
         Ok(if report.step == self.at { HookAction::Stop } else { HookAction::Continue })
     }
@@ -289,51 +318,54 @@ impl<G, D> TrainHook<G, D> for StopAt {
 #[test]
 fn a_checkpoint_round_trips_exactly() {
     let data = synthetic(12);
-    let device = device();
     let dir = logdir("roundtrip");
     let config = small(TrainConfig::new()).with_steps(2);
-    let mut trainer = Trainer::new(config.clone(), &data, &dir, &device).unwrap();
+    let mut trainer = run(config.clone(), &data, &dir);
     let summary = trainer.run(|_: &StepReport| {}).unwrap();
-    assert_eq!(summary.checkpoint, dir.join("checkpoints/step-000002"));
-    assert_eq!(resolve_checkpoint(&dir).unwrap(), summary.checkpoint);
+    let checkpoint = summary.checkpoint.unwrap();
+    assert_eq!(checkpoint, dir.join("checkpoints/step-000002"));
+    assert_eq!(resolve_checkpoint(&dir).unwrap(), checkpoint);
 
+    // The same log folder resumes (the checkpoint is copied first: saving the resumed run must
+    // not overwrite it).
     let resumed_dir = dir.join("resumed");
-    let mut resumed = Trainer::resume(&dir, None, &data, &resumed_dir, &device).unwrap();
-    assert_eq!(resumed.step(), 2);
-    assert_eq!(serde_json::to_value(resumed.config()).unwrap(), serde_json::to_value(&config).unwrap());
-    assert_same_tensors(&trainer.model().generator, &resumed.model().generator, "generator");
-    assert_same_tensors(&trainer.model().discriminator, &resumed.model().discriminator, "discriminator");
+    copy_checkpoint(&checkpoint, &resumed_dir.join("checkpoints/step-000002"));
+    std::fs::write(resumed_dir.join("checkpoints/latest"), "step-000002").unwrap();
+    let mut resumed = run(config.clone(), &data, &resumed_dir);
+    assert_eq!((resumed.global_step(), resumed.resumed_from()), (2, Some(2)));
+    assert_eq!(serde_json::to_value(resumed.step().config()).unwrap(), serde_json::to_value(&config).unwrap());
+    assert_same_tensors(&trainer.step().model().generator, &resumed.step().model().generator, "generator");
+    assert_same_tensors(&trainer.step().model().discriminator, &resumed.step().model().discriminator, "discriminator");
 
     // The same images from the same noise, in both batch-norm modes, and the same critic scores.
     let plain = Device::default();
-    let noise = Rng::seed_from_u64(3).normal([5, config.generator.noise_dims], 0.0, 1.0, &plain);
+    let noise = GeneratorInputs::noise(Rng::seed_from_u64(3).normal([5, 64], 0.0, 1.0, &plain));
     for mode in [BatchNormMode::MovingAverages, BatchNormMode::BatchStatistics] {
-        let a = trainer.model().generator.valid().forward_with(noise.clone(), mode).unwrap();
-        let b = resumed.model().generator.valid().forward_with(noise.clone(), mode).unwrap();
+        let a = trainer.step().model().generator.valid().generate_with(&noise, mode).unwrap();
+        let b = resumed.step().model().generator.valid().generate_with(&noise, mode).unwrap();
         assert_eq!(a.to_data(), b.to_data(), "{mode:?}");
     }
     let images = Rng::seed_from_u64(4).uniform([3, 1, 28, 28], -1.0, 1.0, &plain);
-    let a = trainer.model().discriminator.valid().forward(images.clone()).unwrap();
-    let b = resumed.model().discriminator.valid().forward(images).unwrap();
+    let a = trainer.step().model().discriminator.valid().forward(images.clone()).unwrap();
+    let b = resumed.step().model().discriminator.valid().forward(images).unwrap();
     assert_eq!(a.to_data(), b.to_data());
 
-    // Saving the resumed trainer writes the same bytes: networks, optimizer state, and the
-    // training state (step, configuration, random state, data position, fixed noise).
+    // Saving the resumed trainer writes the same checkpoint: networks, optimizer state, and the
+    // training state (step, configuration, random state, data position).
     let again = resumed.save_checkpoint().unwrap();
     assert_eq!(again, resumed_dir.join("checkpoints/step-000002"));
-    assert_same_checkpoints(&summary.checkpoint, &again);
+    assert_same_checkpoints(&checkpoint, &again);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Trains `config` to step 3 straight (run A) and in two runs (B: stopped after step 1, dropped,
 /// resumed from its log folder), and asserts both end bit-identical.
-fn resume_equals_straight_run(name: &str, config: TrainConfig, stop_by_steps: bool) {
+fn resume_equals_straight_run(name: &str, recipe: MnistRecipe, config: TrainConfig, stop_by_steps: bool) {
     let data = synthetic(12);
-    let device = device();
     let config = small(config).with_steps(3).with_checkpoint_every(0);
     let (dir_a, dir_b) = (logdir(&format!("{name}-straight")), logdir(&format!("{name}-resumed")));
 
-    let mut a = Trainer::new(config.clone(), &data, &dir_a, &device).unwrap();
+    let mut a = mnist_run(&recipe, config.clone(), &data, &dir_a, false).unwrap();
     let summary_a = a.run(|_: &StepReport| {}).unwrap();
     assert_eq!((summary_a.step, summary_a.interrupted), (3, false));
 
@@ -341,36 +373,38 @@ fn resume_equals_straight_run(name: &str, config: TrainConfig, stop_by_steps: bo
         // Run B's first part: stopped after step 1 either by its step count (then resumed with a
         // new one) or by a hook, as an interrupted run.
         let first = if stop_by_steps { config.clone().with_steps(1) } else { config.clone() };
-        let mut b = Trainer::new(first, &data, &dir_b, &device).unwrap();
+        let mut b = mnist_run(&recipe, first, &data, &dir_b, false).unwrap();
         let mut stop = StopAt { at: 1, seen: Vec::new() };
         let summary = b.run_with_hooks(&mut [&mut stop]).unwrap();
         assert_eq!(summary.step, 1);
         assert_eq!(stop.seen, vec![1]);
     }
-    let mut b = Trainer::resume(&dir_b, Some(3), &data, &dir_b, &device).unwrap();
-    assert_eq!(b.step(), 1);
+    let mut b = mnist_run(&recipe, config.clone(), &data, &dir_b, false).unwrap();
+    assert_eq!(b.global_step(), 1);
     let summary_b = b.run(|_: &StepReport| {}).unwrap();
     assert_eq!((summary_b.step, summary_b.interrupted), (3, false));
 
-    assert_same_tensors(&a.model().generator, &b.model().generator, &format!("{name}: generator"));
-    assert_same_tensors(&a.model().discriminator, &b.model().discriminator, &format!("{name}: discriminator"));
-    assert_eq!(a.generator_ema().is_some(), config.generator_ema_decay.is_some());
-    if let (Some(x), Some(y)) = (a.generator_ema(), b.generator_ema()) {
+    let (sa, sb) = (a.step(), b.step());
+    assert_same_tensors(&sa.model().generator, &sb.model().generator, &format!("{name}: generator"));
+    assert_same_tensors(&sa.model().discriminator, &sb.model().discriminator, &format!("{name}: discriminator"));
+    assert_eq!(sa.generator_ema().is_some(), config.generator_ema_decay.is_some());
+    if let (Some(x), Some(y)) = (sa.generator_ema(), sb.generator_ema()) {
         assert_same_tensors(&x, &y, &format!("{name}: generator moving average"));
     }
     // The step-3 checkpoints: the same network, optimizer and moving-average tensors, the same
     // random state, data position and replay pool.
-    assert_eq!(summary_a.checkpoint, dir_a.join("checkpoints/step-000003"));
-    assert_eq!(summary_b.checkpoint, dir_b.join("checkpoints/step-000003"));
-    assert_same_checkpoints(&summary_a.checkpoint, &summary_b.checkpoint);
+    let (checkpoint_a, checkpoint_b) = (summary_a.checkpoint.unwrap(), summary_b.checkpoint.unwrap());
+    assert_eq!(checkpoint_a, dir_a.join("checkpoints/step-000003"));
+    assert_eq!(checkpoint_b, dir_b.join("checkpoints/step-000003"));
+    assert_same_checkpoints(&checkpoint_a, &checkpoint_b);
     for file in BINARY_FILES {
-        assert!(summary_b.checkpoint.join(file).is_file(), "{file}");
+        assert!(checkpoint_b.join(file).is_file(), "{file}");
     }
     if config.generator_ema_decay.is_some() {
-        assert!(summary_b.checkpoint.join("generator_ema.bpk").is_file());
+        assert!(checkpoint_b.join("generator_ema.bpk").is_file());
     }
     // The same sample grid.
-    assert_eq!(a.samples().unwrap().to_data(), b.samples().unwrap().to_data());
+    assert_eq!(sa.samples().unwrap()[0].images.to_data(), sb.samples().unwrap()[0].images.to_data());
 
     // One scalar row per step in the resumed run's CSV, with the straight run's values.
     let (rows_a, rows_b) = (scalar_rows(&dir_a), scalar_rows(&dir_b));
@@ -382,14 +416,15 @@ fn resume_equals_straight_run(name: &str, config: TrainConfig, stop_by_steps: bo
 
 #[test]
 fn resuming_equals_an_uninterrupted_run_bit_for_bit() {
-    resume_equals_straight_run("default", TrainConfig::new(), false);
+    resume_equals_straight_run("default", MnistRecipe::default(), TrainConfig::new(), false);
 }
 
 #[test]
 fn resuming_an_infogan_with_pool_ema_and_penalty_equals_an_uninterrupted_run() {
-    let mut config = TrainConfig::mnist(GanKind::InfoGan).with_replay_pool_size(3).with_generator_ema_decay(Some(0.9));
+    let recipe = MnistRecipe::for_kind(GanKind::InfoGan);
+    let mut config = recipe.train_config().with_replay_pool_size(3).with_generator_ema_decay(Some(0.9));
     config.loss.gradient_penalty_weight = Some(10.0);
-    resume_equals_straight_run("infogan", config, true);
+    resume_equals_straight_run("infogan", recipe, config, true);
 }
 
 #[test]
@@ -400,7 +435,7 @@ fn resuming_with_rmsprop_and_momentum_sgd_sequentially_equals_an_uninterrupted_r
         .with_weight_clip(Some(0.05));
     config.discriminator_optimizer = OptimizerConfig::new(1e-4).with_kind(OptimizerKind::RmsProp).with_momentum(0.5);
     config.generator_optimizer = OptimizerConfig::new(1e-3).with_kind(OptimizerKind::Sgd).with_momentum(0.9);
-    resume_equals_straight_run("rmsprop-sgd", config, false);
+    resume_equals_straight_run("rmsprop-sgd", MnistRecipe::default(), config, false);
 }
 
 /// Copies a checkpoint folder's files into a fresh folder (as hard links where possible: replace a
@@ -417,15 +452,22 @@ fn copy_checkpoint(from: &Path, to: &Path) {
     }
 }
 
+/// A log folder holding a copy of `checkpoint` as its newest.
+fn logdir_with(checkpoint: &Path, dir: &Path) -> PathBuf {
+    let name = checkpoint.file_name().unwrap().to_string_lossy().into_owned();
+    copy_checkpoint(checkpoint, &dir.join("checkpoints").join(&name));
+    std::fs::write(dir.join("checkpoints/latest"), &name).unwrap();
+    dir.join("checkpoints").join(name)
+}
+
 #[test]
 fn corrupt_checkpoint_files_give_errors_naming_them() {
     let data = synthetic(8);
-    let device = device();
     let dir = logdir("corrupt");
-    let mut trainer = Trainer::new(small(TrainConfig::new()).with_steps(1), &data, &dir, &device).unwrap();
-    let good = trainer.run(|_: &StepReport| {}).unwrap().checkpoint;
-    let resume_error = |checkpoint: &Path| match Trainer::resume(checkpoint, None, &data, dir.join("out"), &device) {
-        Ok(_) => panic!("{} resumed", checkpoint.display()),
+    let config = small(TrainConfig::new()).with_steps(1);
+    let good = run(config.clone(), &data, &dir).run(|_: &StepReport| {}).unwrap().checkpoint.unwrap();
+    let resume_error = |logdir: &Path| match mnist_run(&MnistRecipe::default(), config.clone(), &data, logdir, false) {
+        Ok(_) => panic!("{} resumed", logdir.display()),
         Err(e) => e.to_string(),
     };
     let assert_names = |err: &str, needles: &[&str]| {
@@ -439,19 +481,23 @@ fn corrupt_checkpoint_files_give_errors_naming_them() {
     std::fs::create_dir_all(&empty).unwrap();
     let err = resolve_checkpoint(&empty).unwrap_err().to_string();
     assert_names(&err, &[empty.to_str().unwrap(), "is not a checkpoint", "checkpoints/latest"]);
-    assert_names(&resume_error(&empty), &[empty.to_str().unwrap(), "is not a checkpoint"]);
 
     // `latest` names a folder that does not exist.
     let dangling = dir.join("dangling");
     std::fs::create_dir_all(dangling.join("checkpoints")).unwrap();
     std::fs::write(dangling.join("checkpoints/latest"), "step-000099\n").unwrap();
     let err = resolve_checkpoint(&dangling).unwrap_err().to_string();
-    assert_names(&err, &["checkpoints/latest", "step-000099", "no generator.bpk"]);
-    assert_names(&resume_error(&dangling), &["checkpoints/latest", "step-000099"]);
+    assert_names(&err, &["checkpoints/latest", "step-000099", "no state.json"]);
 
-    // Damaged files of a checkpoint folder, each in its own copy.
+    // Damaged files of a checkpoint folder, each in its own copy: the checksum recorded in
+    // state.json catches them; with the checksum rewritten to match, the record itself is refused.
     let half = |bytes: Vec<u8>| bytes[..bytes.len() / 2].to_vec();
     let garbage = |bytes: Vec<u8>| bytes.iter().enumerate().map(|(i, _)| (i * 37 % 251) as u8).collect::<Vec<_>>();
+    let flip = |mut bytes: Vec<u8>| {
+        let at = bytes.len() - 5;
+        bytes[at] ^= 0x10;
+        bytes
+    };
     let state_json = |edit: fn(&mut serde_json::Value)| {
         move |bytes: Vec<u8>| {
             let mut value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
@@ -459,45 +505,74 @@ fn corrupt_checkpoint_files_give_errors_naming_them() {
             serde_json::to_vec(&value).unwrap()
         }
     };
-    let check = |case: &str, file: &str, damage: &dyn Fn(Vec<u8>) -> Vec<u8>, reasons: &[&str]| {
-        let copy = dir.join(case);
-        copy_checkpoint(&good, &copy);
+    let check = |case: &str,
+                 file: &str,
+                 damage: &dyn Fn(Vec<u8>) -> Vec<u8>,
+                 matching_checksum: bool,
+                 reasons: &[&str]| {
+        let copy = logdir_with(&good, &dir.join(case));
         let damaged = damage(read(copy.join(file)));
         std::fs::remove_file(copy.join(file)).unwrap();
-        std::fs::write(copy.join(file), damaged).unwrap();
-        let err = resume_error(&copy);
+        std::fs::write(copy.join(file), &damaged).unwrap();
+        if matching_checksum {
+            let mut state: serde_json::Value = serde_json::from_slice(&read(copy.join("state.json"))).unwrap();
+            state["files"][file] = serde_json::json!(crc32c::crc32c(&damaged));
+            // Replace the file, never write into it: it may be a hard link to the good one.
+            std::fs::remove_file(copy.join("state.json")).unwrap();
+            std::fs::write(copy.join("state.json"), serde_json::to_vec(&state).unwrap()).unwrap();
+        }
+        let err = resume_error(&dir.join(case));
         assert!(err.contains(&copy.join(file).display().to_string()), "{case}: the path of {file} missing from: {err}");
         assert_names(&err, reasons);
     };
-    check("truncated-generator", "generator.bpk", &half, &["checkpoint record error"]);
-    check("garbage-discriminator", "discriminator.bpk", &garbage, &["checkpoint record error"]);
-    check("empty-discriminator", "discriminator.bpk", &|_| Vec::new(), &["checkpoint record error"]);
-    check("truncated-generator-optimizer", "generator_optimizer.bpk", &half, &["optimizer record error"]);
-    check("garbage-discriminator-optimizer", "discriminator_optimizer.bpk", &garbage, &["optimizer record error"]);
-    check("not-json", "state.json", &|_| b"{ this is not json".to_vec(), &["is not a valid training state"]);
+    check("truncated-generator", "generator.bpk", &half, false, &["is corrupt", "checksum"]);
+    check("flipped-bit-discriminator", "discriminator.bpk", &flip, false, &["is corrupt", "checksum"]);
+    check("truncated-generator-record", "generator.bpk", &half, true, &["checkpoint record error"]);
+    check("garbage-discriminator", "discriminator.bpk", &garbage, true, &["checkpoint record error"]);
+    check("empty-discriminator", "discriminator.bpk", &|_| Vec::new(), true, &["checkpoint record error"]);
+    check("truncated-generator-optimizer", "generator_optimizer.bpk", &half, true, &["optimizer record error"]);
+    check(
+        "garbage-discriminator-optimizer",
+        "discriminator_optimizer.bpk",
+        &garbage,
+        true,
+        &["optimizer record error"],
+    );
+    check("not-json", "state.json", &|_| b"{ this is not json".to_vec(), false, &["is not a valid checkpoint state"]);
     check(
         "wrong-type",
         "state.json",
         &state_json(|v| v["step"] = serde_json::json!("two")),
-        &["is not a valid training state", "invalid type"],
+        false,
+        &["is not a valid checkpoint state", "invalid type"],
     );
     check(
-        "missing-field",
+        "missing-entry",
         "state.json",
         &state_json(|v| {
-            v.as_object_mut().unwrap().remove("rng");
+            v["step_state"].as_object_mut().unwrap().remove("rng");
         }),
-        &["is not a valid training state", "missing field `rng`"],
+        false,
+        &["has no `rng` entry"],
+    );
+    check(
+        "old-format",
+        "state.json",
+        &state_json(|v| {
+            v.as_object_mut().unwrap().remove("format");
+        }),
+        false,
+        &["earlier rgan", "format 1"],
     );
 
     // A missing optimizer file.
-    let copy = dir.join("missing-optimizer");
-    copy_checkpoint(&good, &copy);
+    let copy = logdir_with(&good, &dir.join("missing-optimizer"));
     std::fs::remove_file(copy.join("discriminator_optimizer.bpk")).unwrap();
-    assert_names(&resume_error(&copy), &["discriminator_optimizer.bpk", "cannot read"]);
+    assert_names(&resume_error(&dir.join("missing-optimizer")), &["discriminator_optimizer.bpk", "cannot read"]);
 
     // The good checkpoint still resumes.
-    assert_eq!(Trainer::resume(&good, None, &data, dir.join("out"), &device).unwrap().step(), 1);
+    logdir_with(&good, &dir.join("good"));
+    assert_eq!(run(config, &data, &dir.join("good")).resumed_from(), Some(1));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -510,7 +585,6 @@ fn error_step(err: &str) -> usize {
 #[test]
 fn a_diverging_run_stops_and_keeps_its_last_good_checkpoint() {
     let data = synthetic(12);
-    let device = device();
     let dir = logdir("diverge");
 
     // SGD with an absurd learning rate: the first step's losses are finite, its update blows the
@@ -518,13 +592,13 @@ fn a_diverging_run_stops_and_keeps_its_last_good_checkpoint() {
     let mut config = small(TrainConfig::new()).with_steps(20).with_checkpoint_every(1).with_keep_checkpoints(0);
     config.generator_optimizer = OptimizerConfig::new(1e30).with_kind(OptimizerKind::Sgd);
     config.discriminator_optimizer = OptimizerConfig::new(1e30).with_kind(OptimizerKind::Sgd);
-    let mut trainer = Trainer::new(config, &data, &dir, &device).unwrap();
+    let mut trainer = run(config.clone(), &data, &dir);
     let mut steps = Vec::new();
     let err = trainer.run(|r: &StepReport| steps.push(r.step)).unwrap_err().to_string();
     let bad = error_step(&err);
     assert!(bad >= 2 && bad < 20, "{err}");
     assert_eq!(steps, (1..bad).collect::<Vec<_>>());
-    assert_eq!(trainer.step(), bad - 1, "the failed step must not count");
+    assert_eq!(trainer.global_step(), bad - 1, "the failed step must not count");
     let kept = dir.join(format!("checkpoints/step-{:06}", bad - 1));
     assert!(
         err.contains("training diverged") && err.contains(&format!("the last checkpoint, {}", kept.display())),
@@ -533,83 +607,80 @@ fn a_diverging_run_stops_and_keeps_its_last_good_checkpoint() {
     assert!(err.contains("NaN") || err.contains("inf"), "{err}");
     assert!(!dir.join(format!("checkpoints/step-{bad:06}")).exists());
     assert_eq!(resolve_checkpoint(&dir).unwrap(), kept);
-    assert_eq!(Trainer::resume(&dir, None, &data, dir.join("out"), &device).unwrap().step(), bad - 1);
+    assert_eq!(run(config, &data, &dir).resumed_from(), Some(bad - 1));
 
     // A run started afresh in the same folder that diverges at once writes no checkpoint and
     // leaves the earlier run's checkpoints alone.
     let latest = read(dir.join("checkpoints/latest"));
     let kept_bytes: Vec<Vec<u8>> = BINARY_FILES.iter().map(|f| read(kept.join(f))).collect();
-    let poisoned = small(TrainConfig::new())
-        .with_steps(3)
-        .with_checkpoint_every(1)
-        .with_generator(MnistGeneratorConfig::new().with_weight_decay(f64::INFINITY));
-    let mut trainer = Trainer::new(poisoned, &data, &dir, &device).unwrap();
+    let poisoned = MnistRecipe::new().with_generator(MnistGeneratorConfig::new().with_weight_decay(f64::INFINITY));
+    let config = small(TrainConfig::new()).with_steps(3).with_checkpoint_every(1);
+    let mut trainer = mnist_run(&poisoned, config, &data, &dir, true).unwrap();
     let err = trainer.run(|_: &StepReport| {}).unwrap_err().to_string();
     assert_eq!(error_step(&err), 1, "{err}");
     assert!(err.contains("generator_loss") && err.contains("no checkpoint"), "{err}");
     assert_eq!(read(dir.join("checkpoints/latest")), latest);
     assert_eq!(BINARY_FILES.iter().map(|f| read(kept.join(f))).collect::<Vec<_>>(), kept_bytes);
-    assert_eq!(read_training_state(&dir).unwrap().step, bad - 1);
+    assert_eq!(saved_step(&dir), bad - 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn a_hook_or_the_stop_flag_ends_the_run_with_a_checkpoint() {
     let data = synthetic(12);
-    let device = device();
     let dir = logdir("hooks");
     let config = small(TrainConfig::new()).with_steps(5).with_checkpoint_every(0);
 
-    let mut trainer = Trainer::new(config.clone(), &data, &dir, &device).unwrap();
+    let mut trainer = run(config.clone(), &data, &dir);
     let mut stop = StopAt { at: 2, seen: Vec::new() };
     let summary = trainer.run_with_hooks(&mut [&mut stop]).unwrap();
     assert!(summary.interrupted);
-    assert_eq!((summary.step, trainer.step()), (2, 2));
+    assert_eq!((summary.step, trainer.global_step()), (2, 2));
     assert_eq!(stop.seen, vec![1, 2]);
-    assert_eq!(summary.checkpoint, dir.join("checkpoints/step-000002"));
-    assert_eq!(read_training_state(&dir).unwrap().step, 2);
-    assert!(summary.samples.is_file() && summary.loss_curves.is_file());
+    assert_eq!(summary.checkpoint, Some(dir.join("checkpoints/step-000002")));
+    assert_eq!(saved_step(&dir), 2);
+    assert!(summary.samples.unwrap().is_file() && summary.loss_curves.unwrap().is_file());
 
     // A hook's error ends the run with that error.
     struct Fails;
-    impl<G, D> TrainHook<G, D> for Fails {
-        fn after_step(&mut self, _: &StepReport, _: &GanModel<G, D>) -> rgan::Result<HookAction> {
+    impl<S: TrainStep> TrainHook<S> for Fails {
+        fn after_step(&mut self, _: &S::Report, _: &S) -> rgan::Result<HookAction> {
             Err(rgan::RganError::invalid("hook", "refuses"))
         }
     }
-    let err = Trainer::new(config.clone(), &data, dir.join("failing"), &device).unwrap().run(Fails).unwrap_err();
+    let err = run(config.clone(), &data, &dir.join("failing")).run(Fails).unwrap_err();
     assert!(err.to_string().contains("refuses"), "{err}");
 
     // A stop flag already set: one step, then a checkpoint.
     let flagged = dir.join("flag");
-    let mut trainer = Trainer::new(config, &data, &flagged, &device).unwrap();
+    let mut trainer = run(config, &data, &flagged);
     trainer.set_stop_flag(Arc::new(AtomicBool::new(true)));
     let summary = trainer.run(|_: &StepReport| {}).unwrap();
     assert!(summary.interrupted);
     assert_eq!(summary.step, 1);
-    assert_eq!(summary.checkpoint, flagged.join("checkpoints/step-000001"));
-    assert_eq!(read_training_state(&flagged).unwrap().step, 1);
+    assert_eq!(summary.checkpoint, Some(flagged.join("checkpoints/step-000001")));
+    assert_eq!(saved_step(&flagged), 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn every_gan_kind_trains_a_step_and_samples_its_grid() {
     let data = synthetic(12);
-    let device = device();
     let dir = logdir("kinds");
     for (kind, rows) in
         [(GanKind::Unconditional, 2), (GanKind::Conditional, 10), (GanKind::InfoGan, 10), (GanKind::AcGan, 10)]
     {
-        let config = small(TrainConfig::mnist(kind)).with_steps(1);
+        let recipe = MnistRecipe::for_kind(kind);
+        let config = small(recipe.train_config()).with_steps(1);
         let logdir = dir.join(format!("{kind:?}"));
-        let mut trainer = Trainer::new(config, &data, &logdir, &device).unwrap();
+        let mut trainer = mnist_run(&recipe, config, &data, &logdir, false).unwrap();
         let report = trainer.train_step().unwrap();
         assert_eq!(report.step, 1);
         assert!(report.d_loss.is_finite() && report.g_loss.is_finite(), "{kind:?}: {report:?}");
         assert_eq!(report.mutual_information_penalty.is_some(), kind == GanKind::InfoGan, "{kind:?}");
         assert!(report.mutual_information_penalty.is_none_or(f64::is_finite), "{kind:?}: {report:?}");
-        assert_eq!(trainer.samples().unwrap().dims(), [rows * 2, 1, 28, 28], "{kind:?}");
-        let png = trainer.write_samples().unwrap();
+        assert_eq!(trainer.step().samples().unwrap()[0].images.dims(), [rows * 2, 1, 28, 28], "{kind:?}");
+        let png = trainer.write_samples().unwrap().unwrap();
         let grid = image::open(&png).unwrap();
         assert_eq!((grid.width(), grid.height()), (56, 28 * rows as u32), "{kind:?}");
     }
@@ -619,24 +690,30 @@ fn every_gan_kind_trains_a_step_and_samples_its_grid() {
 #[test]
 fn the_discriminator_step_ratio_draws_one_batch_per_update() {
     let data = synthetic(40);
-    let device = device();
     let dir = logdir("ratio");
     for (schedule, g, d, batches) in [
         (rgan::train::TrainSchedule::Joint, 1, 3, 3),
         (rgan::train::TrainSchedule::Joint, 2, 1, 2),
         (rgan::train::TrainSchedule::Sequential, 1, 3, 4),
+        (rgan::train::TrainSchedule::Alternating, 2, 3, 3),
     ] {
         let config = small(TrainConfig::new())
             .with_schedule(schedule)
             .with_generator_train_steps(g)
             .with_discriminator_train_steps(d);
         let logdir = dir.join(format!("{schedule:?}-{g}-{d}"));
-        let mut trainer = Trainer::new(config, &data, &logdir, &device).unwrap();
+        let mut trainer = run(config, &data, &logdir);
         let report = trainer.train_step().unwrap();
         assert!(report.d_loss.is_finite() && report.g_loss.is_finite(), "{report:?}");
-        // A fresh batcher starts at example 0 of epoch 0; each update drew one batch of 4.
-        let after = read_training_state(trainer.save_checkpoint().unwrap()).unwrap().batcher;
-        assert_eq!((after.epoch, after.index), (0, 4 * batches), "{schedule:?} {g}:{d}");
+        // A fresh batch source starts at example 0 of epoch 0; each update drew one batch of 4
+        // (the alternating schedule's generator updates reuse the last).
+        let saved = Checkpoint::open(trainer.save_checkpoint().unwrap()).unwrap();
+        let position = &saved.state().data["batcher"];
+        assert_eq!(
+            (position["epoch"].as_u64(), position["index"].as_u64()),
+            (Some(0), Some(4 * batches as u64)),
+            "{schedule:?} {g}:{d}"
+        );
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -644,21 +721,20 @@ fn the_discriminator_step_ratio_draws_one_batch_per_update() {
 #[test]
 fn rmsprop_and_sgd_train_and_weight_clipping_bounds_the_discriminator() {
     let data = synthetic(12);
-    let device = device();
     let dir = logdir("optimizers");
     for kind in [OptimizerKind::RmsProp, OptimizerKind::Sgd] {
         let mut config = small(TrainConfig::new());
         config.discriminator_optimizer = OptimizerConfig::new(1e-3).with_kind(kind);
         config.generator_optimizer = OptimizerConfig::new(1e-3).with_kind(kind);
-        let mut trainer = Trainer::new(config, &data, dir.join(format!("{kind:?}")), &device).unwrap();
-        let (g0, d0) = (tensors(&trainer.model().generator), tensors(&trainer.model().discriminator));
+        let mut trainer = run(config, &data, &dir.join(format!("{kind:?}")));
+        let model = trainer.step().model();
+        let (g0, d0) = (tensors(&model.generator), tensors(&model.discriminator));
         let report = trainer.train_step().unwrap();
         assert!(report.d_loss.is_finite() && report.g_loss.is_finite(), "{kind:?}: {report:?}");
         // Both networks' trained tensors moved (nearly all: a bias before a batch norm gets no
         // gradient).
-        for (before, after) in
-            [(g0, tensors(&trainer.model().generator)), (d0, tensors(&trainer.model().discriminator))]
-        {
+        let model = trainer.step().model();
+        for (before, after) in [(g0, tensors(&model.generator)), (d0, tensors(&model.discriminator))] {
             let trained: Vec<_> = before.iter().zip(&after).filter(|(x, _)| x.trainable).collect();
             let still: Vec<&str> =
                 trained.iter().filter(|(x, y)| x.bits == y.bits).map(|(x, _)| x.path.as_str()).collect();
@@ -670,12 +746,12 @@ fn rmsprop_and_sgd_train_and_weight_clipping_bounds_the_discriminator() {
     // as batch-norm statistics and spectral-norm vectors are not clipped), and clipping bites.
     let c = 0.01f32;
     let config = small(TrainConfig::new()).with_weight_clip(Some(c as f64));
-    let mut trainer = Trainer::new(config, &data, dir.join("clip"), &device).unwrap();
-    let before = tensors(&trainer.model().discriminator);
+    let mut trainer = run(config, &data, &dir.join("clip"));
+    let before = tensors(&trainer.step().model().discriminator);
     let over = |t: &Tensor1| t.bits.iter().map(|b| f32::from_bits(*b).abs()).fold(0.0f32, f32::max);
     assert!(before.iter().any(|t| t.trainable && over(t) > c), "nothing to clip");
     trainer.train_step().unwrap();
-    let after = tensors(&trainer.model().discriminator);
+    let after = tensors(&trainer.step().model().discriminator);
     let trained: Vec<&Tensor1> = after.iter().filter(|t| t.trainable).collect();
     assert!(!trained.is_empty());
     for t in &trained {
@@ -683,6 +759,18 @@ fn rmsprop_and_sgd_train_and_weight_clipping_bounds_the_discriminator() {
     }
     assert!(trained.iter().any(|t| over(t) == c), "no tensor was clipped");
     // The generator is not clipped.
-    assert!(tensors(&trainer.model().generator).iter().any(|t| t.trainable && over(t) > c));
+    assert!(tensors(&trainer.step().model().generator).iter().any(|t| t.trainable && over(t) > c));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// TF-GAN's MNIST networks take 28 × 28 grey images: other data is refused, naming its shape.
+#[test]
+fn the_mnist_recipe_refuses_other_image_shapes() {
+    let data =
+        Mnist { images: rgan::data::IdxImages { count: 4, rows: 2, cols: 2, pixels: vec![0; 16] }, labels: vec![0; 4] };
+    let err = mnist_run(&MnistRecipe::default(), small(TrainConfig::new()), &data, &logdir("shape"), false)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("[1, 2, 2]"), "{err}");
 }

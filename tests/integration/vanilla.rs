@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use burn::prelude::*;
 use rgan::data::{Mnist, Split};
 use rgan::model::{GanGenerator, GeneratorInputs};
-use rgan::zoo::{VanillaCheckpoint, VanillaGanConfig, train_vanilla};
+use rgan::recipes::vanilla::{VanillaCheckpoint, VanillaGanConfig, train_vanilla};
 
 fn fresh_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rgan-vanilla-{name}-{}", std::process::id()));
@@ -66,14 +66,14 @@ fn one_and_two_epochs_write_every_promised_file() {
     assert_eq!((checkpoint.epoch, checkpoint.step, checkpoint.config.encoding_dims), (1, 4, 100));
     let noise = GeneratorInputs::noise(rgan::rng::Rng::seed_from_u64(9).normal([64, 100], 0.0, 1.0, &device));
     let images = checkpoint.generator.generate(&noise).unwrap();
-    rgan::train::save_image_grid(images.clone(), 8, out.join("reloaded.png")).unwrap();
+    rgan::summary::save_image_grid(images.clone(), 8, out.join("reloaded.png")).unwrap();
     assert_eq!(checkpoint.discriminator.forward(images).unwrap().dims(), [64, 1]);
     // Adam keeps two moments for each of the 4 parameters (2 kernels, 2 biases) of each network.
     for (optimizer, file) in [
         (&checkpoint.generator_optimizer, "generator_optimizer.bpk"),
         (&checkpoint.discriminator_optimizer, "discriminator_optimizer.bpk"),
     ] {
-        assert!(out.join("checkpoint").join(file).is_file(), "{file}");
+        assert!(out.join("checkpoints/step-000004").join(file).is_file(), "{file}");
         assert_eq!(optimizer.to_record().len(), 8, "{file}");
     }
 
@@ -84,7 +84,7 @@ fn one_and_two_epochs_write_every_promised_file() {
     assert_eq!(image::open(out2.join("epoch_002.png")).unwrap().width(), 224);
     assert_eq!(gif_frames(&out2.join("training.gif")), (224, 224, 2));
     assert_eq!(std::fs::read_to_string(out2.join("losses.csv")).unwrap().lines().count(), 9);
-    assert_eq!(VanillaCheckpoint::load(out2.join("checkpoint"), &device).unwrap().epoch, 2);
+    assert_eq!(VanillaCheckpoint::load(out2.join("checkpoints/step-000008"), &device).unwrap().epoch, 2);
     // The first epoch of both runs is the same (seed 0).
     let first = std::fs::read(out.join("epoch_001.png")).unwrap();
     assert_eq!(std::fs::read(out2.join("epoch_001.png")).unwrap(), first);

@@ -20,6 +20,15 @@ use burn::tensor::{DType, TensorData};
 
 use gemm::Matrix;
 pub(crate) use simd::vectorized;
+
+/// The instruction set the kernels run with: `avx512`, `avx2` or `default`.
+pub(crate) fn capability() -> &'static str {
+    match simd::detected() {
+        simd::Isa::Avx512 => "avx512",
+        simd::Isa::Avx2 => "avx2",
+        simd::Isa::None => "default",
+    }
+}
 pub(crate) use window::{Pool, Window};
 
 /// rgan's CPU kernels as a burn backend extension.

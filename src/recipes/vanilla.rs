@@ -15,31 +15,35 @@
 //!   epoch is dropped), makes one discriminator step on it against generated images, then one
 //!   generator step on fresh noise.
 //!
-//! [`train_vanilla`] writes into its output folder, after every epoch: `epoch_NNN.png` (an 8×8
-//! grid generated from one fixed noise batch), `training.gif` (all grids so far, one frame per
-//! epoch), `generator_loss.png` and `discriminator_loss.png` (per-step losses and per-epoch
-//! means), `losses.csv` (one row per step) and `checkpoint/` (both networks, both optimizers and
-//! `state.json`; see [`VanillaCheckpoint`]).
+//! [`train_vanilla`] trains it with rgan's one loop ([`Trainer`], a [`GanStep`] on the alternating
+//! schedule) and writes into its output folder, after every epoch: `epoch_NNN.png` (an 8×8 grid
+//! generated from one fixed noise batch), `training.gif` (all grids so far, one frame per epoch),
+//! `generator_loss.png` and `discriminator_loss.png` (per-step losses and per-epoch means),
+//! `losses.csv` (one row per step) and a checkpoint under `checkpoints/` (see
+//! [`VanillaCheckpoint`]); beside them the loop's own `scalars.csv` and TensorBoard events. A run
+//! starts afresh each time, as the scripts do.
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use burn::nn::{LeakyRelu, LeakyReluConfig, Linear};
-use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
-use crate::data::{Batcher, ImageDataset};
+use super::Recipe;
+use crate::data::{ImageBatches, ImageDataset};
 use crate::error::{Result, RganError};
-use crate::losses::{
-    DiscriminatorLossOptions, GeneratorLossOptions, minimax_discriminator_loss, modified_generator_loss,
+use crate::files::write_atomically;
+use crate::model::{
+    DiscriminatorOutput, GanDiscriminator, GanGenerator, GanModel, GeneratorInputs, NoiseInputs, glorot_linear,
 };
-use crate::model::{DiscriminatorOutput, GanDiscriminator, GanGenerator, GeneratorInputs, glorot_linear};
 use crate::rng::Rng;
+use crate::summary::{ChartLine, draw_chart, image_grid, save_image_grid};
 use crate::train::{
-    ChartLine, OptimizerConfig, draw_chart, file_error, image_grid, load_module, module_bytes, save_image_grid,
-    write_atomically,
+    Checkpoint, GanLossConfig, GanLossKind, GanStep, HookAction, OptimizerConfig, Seeds, StepReport, TrainConfig,
+    TrainHook, TrainSchedule, TrainStep, Trainer,
 };
 
 /// The shape of one MNIST image, `[channels, height, width]`.
@@ -54,15 +58,13 @@ const GENERATOR_LOSS_PNG: &str = "generator_loss.png";
 const DISCRIMINATOR_LOSS_PNG: &str = "discriminator_loss.png";
 /// The per-step losses' file name.
 const LOSSES_CSV: &str = "losses.csv";
-/// The checkpoint folder's name.
-const CHECKPOINT_DIR: &str = "checkpoint";
 
 /// Configuration of the vanilla GAN and its training, with the defaults of the popular
 /// vanilla-GAN scripts (`--epochs 50 --batch_size 128 --learning_rate 2e-4 --beta_1 0.5`,
 /// noise of 100 dimensions).
 ///
 /// ```
-/// let config = rgan::zoo::VanillaGanConfig::new();
+/// let config = rgan::recipes::vanilla::VanillaGanConfig::new();
 /// assert_eq!((config.epochs, config.batch_size, config.encoding_dims), (50, 128, 100));
 /// assert_eq!((config.learning_rate, config.beta_1, config.beta_2, config.epsilon), (2e-4, 0.5, 0.999, 1e-8));
 /// assert_eq!((config.hidden_units, config.leaky_relu_slope, config.seed), (128, 0.2, 0));
@@ -70,7 +72,7 @@ const CHECKPOINT_DIR: &str = "checkpoint";
 /// config.check().unwrap();
 /// assert!(config.with_batch_size(0).check().is_err());
 /// ```
-#[derive(Config, Debug)]
+#[derive(Config, Debug, PartialEq)]
 pub struct VanillaGanConfig {
     /// Passes over the training data. Default 50.
     #[config(default = 50)]
@@ -157,7 +159,7 @@ impl VanillaGanConfig {
     /// use burn::prelude::*;
     /// use rgan::model::{GanGenerator, GeneratorInputs};
     /// let device = Device::default();
-    /// let config = rgan::zoo::VanillaGanConfig::new();
+    /// let config = rgan::recipes::vanilla::VanillaGanConfig::new();
     /// let g = config.init_generator(&mut rgan::rng::Rng::seed_from_u64(0), &device).unwrap();
     /// let images = g.generate(&GeneratorInputs::noise(Tensor::zeros([3, 100], &device))).unwrap();
     /// assert_eq!(images.dims(), [3, 1, 28, 28]);
@@ -176,7 +178,7 @@ impl VanillaGanConfig {
     /// ```
     /// use burn::prelude::*;
     /// let device = Device::default();
-    /// let config = rgan::zoo::VanillaGanConfig::new();
+    /// let config = rgan::recipes::vanilla::VanillaGanConfig::new();
     /// let d = config.init_discriminator(&mut rgan::rng::Rng::seed_from_u64(0), &device).unwrap();
     /// assert_eq!(d.forward(Tensor::zeros([5, 1, 28, 28], &device)).unwrap().dims(), [5, 1]);
     /// ```
@@ -190,12 +192,54 @@ impl VanillaGanConfig {
     }
 
     /// The Adam optimizer of either network.
-    pub fn optimizer(&self) -> ModuleOptimizer {
+    pub fn optimizer(&self) -> OptimizerConfig {
         OptimizerConfig::new(self.learning_rate)
             .with_beta_1(self.beta_1)
             .with_beta_2(self.beta_2)
             .with_epsilon(self.epsilon)
-            .init()
+    }
+
+    /// The generator's inputs: noise of `encoding_dims`.
+    pub fn noise_inputs(&self) -> NoiseInputs {
+        NoiseInputs::new(self.encoding_dims)
+    }
+
+    /// The training configuration of `steps_per_epoch`-step epochs: the alternating schedule
+    /// (a discriminator update on a batch, then a generator update with fresh noise), sigmoid
+    /// cross entropy without label smoothing (the discriminator's minimax loss, the generator's
+    /// non-saturating one), Adam for both, a checkpoint at the end of every epoch, a scalar row
+    /// every step.
+    ///
+    /// ```
+    /// let config = rgan::recipes::vanilla::VanillaGanConfig::new().with_epochs(2).train_config(10);
+    /// assert_eq!((config.steps, config.checkpoint_every, config.batch_size), (20, 10, 128));
+    /// assert_eq!(config.loss.discriminator_label_smoothing, 0.0);
+    /// ```
+    pub fn train_config(&self, steps_per_epoch: usize) -> TrainConfig {
+        TrainConfig::new()
+            .with_steps(self.epochs * steps_per_epoch)
+            .with_batch_size(self.batch_size)
+            .with_seed(self.seed)
+            .with_generator_optimizer(self.optimizer())
+            .with_discriminator_optimizer(self.optimizer())
+            .with_loss(GanLossConfig::new().with_loss(GanLossKind::Modified).with_discriminator_label_smoothing(0.0))
+            .with_schedule(TrainSchedule::Alternating)
+            .with_grid_size(self.grid_size)
+            .with_sample_every(0)
+            .with_log_every(1)
+            .with_checkpoint_every(steps_per_epoch)
+            .with_checkpoint_secs(0)
+            .with_keep_checkpoints(1)
+    }
+
+    /// The step training both networks with `config`, drawn from the run's seeds.
+    pub fn step(&self, config: &TrainConfig, mut seeds: Seeds, device: &Device) -> Result<VanillaStepper> {
+        let device = device.clone().autodiff();
+        let model = GanModel {
+            generator: self.init_generator(&mut seeds.generator, &device)?,
+            discriminator: self.init_discriminator(&mut seeds.discriminator, &device)?,
+        };
+        GanStep::new(config.clone(), model, self.noise_inputs(), seeds.step, &device)
     }
 }
 
@@ -253,7 +297,7 @@ impl VanillaDiscriminator {
     /// ```
     /// use burn::prelude::*;
     /// let device = Device::default();
-    /// let config = rgan::zoo::VanillaGanConfig::new();
+    /// let config = rgan::recipes::vanilla::VanillaGanConfig::new();
     /// let d = config.init_discriminator(&mut rgan::rng::Rng::seed_from_u64(0), &device).unwrap();
     /// assert!(d.forward(Tensor::zeros([2, 3, 28, 28], &device)).is_err());
     /// ```
@@ -276,6 +320,9 @@ impl GanDiscriminator for VanillaDiscriminator {
         Ok(DiscriminatorOutput::logits(self.forward(data)?))
     }
 }
+
+/// The step that trains the vanilla GAN.
+pub type VanillaStepper = GanStep<VanillaGenerator, VanillaDiscriminator, NoiseInputs>;
 
 /// What [`train_vanilla`] reports after each step (1-based counts).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -321,26 +368,16 @@ pub struct VanillaSummary {
     pub discriminator_loss_plot: PathBuf,
     /// `losses.csv`: `epoch,step,discriminator_loss,generator_loss`, one row per step.
     pub losses_csv: PathBuf,
-    /// The checkpoint folder (see [`VanillaCheckpoint`]).
+    /// The last checkpoint's folder (see [`VanillaCheckpoint`]).
     pub checkpoint: PathBuf,
 }
 
-/// `checkpoint/state.json`: what the records do not hold.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-struct CheckpointState {
-    epoch: usize,
-    step: usize,
-    config: VanillaGanConfig,
-}
-
-/// A vanilla GAN checkpoint, read back: `<outdir>/checkpoint/` holds `generator.bpk`,
-/// `discriminator.bpk`, `generator_optimizer.bpk`, `discriminator_optimizer.bpk` (burn's
-/// burnpack records) and `state.json` (epoch, step, configuration), each written atomically,
-/// `state.json` last.
+/// A vanilla GAN checkpoint, read back: both networks, both optimizers' state, the
+/// configuration and where the run stood.
 ///
 /// ```
 /// use burn::prelude::*;
-/// let e = rgan::zoo::VanillaCheckpoint::load("/nonexistent/run", &Device::default()).unwrap_err();
+/// let e = rgan::recipes::vanilla::VanillaCheckpoint::load("/nonexistent/run", &Device::default()).unwrap_err();
 /// assert!(e.to_string().contains("/nonexistent/run"));
 /// ```
 pub struct VanillaCheckpoint {
@@ -373,36 +410,25 @@ impl std::fmt::Debug for VanillaCheckpoint {
 }
 
 impl VanillaCheckpoint {
-    /// Loads the checkpoint of `path`: a run's output folder or its `checkpoint/` folder.
+    /// Loads the checkpoint of `path`: a run's output folder or one of its checkpoint folders.
     pub fn load(path: impl AsRef<Path>, device: &Device) -> Result<Self> {
-        let path = path.as_ref();
-        let dir = if path.join("state.json").is_file() { path.to_path_buf() } else { path.join(CHECKPOINT_DIR) };
-        let state_file = dir.join("state.json");
-        let text = std::fs::read_to_string(&state_file).map_err(|e| {
-            file_error(path, format!("holds no vanilla GAN checkpoint ({} cannot be read: {e})", state_file.display()))
-        })?;
-        let state: CheckpointState = serde_json::from_str(&text)
-            .map_err(|e| file_error(&state_file, format!("is not a vanilla GAN checkpoint state: {e}")))?;
-        let config = state.config;
-        let mut rng = Rng::seed_from_u64(config.seed);
-        let generator = load_module(config.init_generator(&mut rng, device)?, &dir.join("generator.bpk"))?;
-        let discriminator = load_module(config.init_discriminator(&mut rng, device)?, &dir.join("discriminator.bpk"))?;
-        let load_optimizer = |file: &str| -> Result<ModuleOptimizer> {
-            let path = dir.join(file);
-            let bytes = std::fs::read(&path).map_err(|e| file_error(&path, format!("cannot read: {e}")))?;
-            config
-                .optimizer()
-                .from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
-                .map_err(|e| file_error(&path, format!("optimizer record error: {e}")))
+        let checkpoint = Checkpoint::open(path)?;
+        let Recipe::Vanilla(config) = Recipe::of(&checkpoint)? else {
+            return Err(RganError::file(checkpoint.dir(), "holds no vanilla GAN"));
         };
+        let mut rng = Rng::seed_from_u64(config.seed);
+        let generator = checkpoint.module("generator.bpk", config.init_generator(&mut rng, device)?)?;
+        let discriminator = checkpoint.module("discriminator.bpk", config.init_discriminator(&mut rng, device)?)?;
+        let examples = checkpoint.state().data.get("examples").and_then(serde_json::Value::as_u64).unwrap_or(0);
+        let steps_per_epoch = (examples as usize / config.batch_size.max(1)).max(1);
         Ok(Self {
-            generator_optimizer: load_optimizer("generator_optimizer.bpk")?,
-            discriminator_optimizer: load_optimizer("discriminator_optimizer.bpk")?,
+            generator_optimizer: checkpoint.optimizer("generator_optimizer.bpk", config.optimizer().init())?,
+            discriminator_optimizer: checkpoint.optimizer("discriminator_optimizer.bpk", config.optimizer().init())?,
             generator,
             discriminator,
+            epoch: checkpoint.step() / steps_per_epoch,
+            step: checkpoint.step(),
             config,
-            epoch: state.epoch,
-            step: state.step,
         })
     }
 }
@@ -411,7 +437,7 @@ impl VanillaCheckpoint {
 ///
 /// ```no_run
 /// use rgan::data::{Mnist, Split};
-/// use rgan::zoo::{VanillaGanConfig, train_vanilla};
+/// use rgan::recipes::vanilla::{VanillaGanConfig, train_vanilla};
 /// let mnist = Mnist::load("../shared/datasets/mnist", Split::Train).unwrap();
 /// let config = VanillaGanConfig::new().with_epochs(2);
 /// let summary = train_vanilla(&config, &mnist, "out/vanilla", |s| {
@@ -431,6 +457,63 @@ pub fn train_vanilla<D: ImageDataset + ?Sized>(
     train_vanilla_on(config, data, outdir, &Device::default(), on_step)
 }
 
+/// The vanilla outputs written at the end of every epoch, as a hook of the loop.
+struct EpochOutputs<F> {
+    config: VanillaGanConfig,
+    steps_per_epoch: usize,
+    losses: Vec<(f64, f64)>,
+    frames: Vec<Vec<u8>>,
+    summary: VanillaSummary,
+    epoch_started: Instant,
+    on_step: F,
+}
+
+impl<F: FnMut(&VanillaStep)> TrainHook<VanillaStepper> for EpochOutputs<F> {
+    fn after_step(&mut self, report: &StepReport, step: &VanillaStepper) -> Result<HookAction> {
+        let spe = self.steps_per_epoch;
+        let (epoch, step_in_epoch) = ((report.step - 1) / spe + 1, (report.step - 1) % spe + 1);
+        self.losses.push((report.d_loss, report.g_loss));
+        self.summary.steps = report.step;
+        (self.on_step)(&VanillaStep {
+            epoch,
+            epochs: self.config.epochs,
+            step_in_epoch,
+            steps_per_epoch: spe,
+            step: report.step,
+            discriminator_loss: report.d_loss,
+            generator_loss: report.g_loss,
+        });
+        if step_in_epoch == spe {
+            self.end_epoch(epoch, step)?;
+        }
+        Ok(HookAction::Continue)
+    }
+}
+
+impl<F> EpochOutputs<F> {
+    fn end_epoch(&mut self, epoch: usize, step: &VanillaStepper) -> Result<()> {
+        let spe = self.steps_per_epoch;
+        let rows = &self.losses[self.losses.len() - spe..];
+        let mean = |f: fn(&(f64, f64)) -> f64| rows.iter().map(f).sum::<f64>() / spe as f64;
+        self.summary.epoch_losses.push((mean(|r| r.0), mean(|r| r.1)));
+        let outdir = self.summary.gif.parent().map(Path::to_path_buf).unwrap_or_default();
+        let images = step.model().generator.valid().generate(&step.sample_grid().inputs)?;
+        let grid_path = outdir.join(format!("epoch_{epoch:03}.png"));
+        save_image_grid(images.clone(), self.config.grid_size, &grid_path)?;
+        self.frames.push(image_grid(images, self.config.grid_size)?.to_luma8().into_raw());
+        self.summary.grids.push(grid_path);
+        let side = self.config.grid_size * IMAGE_SHAPE[2];
+        write_gif(&self.summary.gif, &self.frames, side, self.config.gif_frame_ms)?;
+        write_losses_csv(&self.summary.losses_csv, &self.losses, spe)?;
+        let summary = &self.summary;
+        plot_losses(summary, &self.losses, 0, "Discriminator loss (minimax)", &summary.discriminator_loss_plot)?;
+        plot_losses(summary, &self.losses, 1, "Generator loss (non-saturating)", &summary.generator_loss_plot)?;
+        self.summary.epoch_times.push(self.epoch_started.elapsed());
+        self.epoch_started = Instant::now();
+        Ok(())
+    }
+}
+
 /// Trains the vanilla GAN (see the [module documentation](self)) on `data` (28×28 grey images
 /// in `[-1, 1]`, e.g. [`Mnist`](crate::data::Mnist)) on `device` (switched to its autodiff
 /// counterpart), calling `on_step` after every step and writing every output file into `outdir`
@@ -444,7 +527,7 @@ pub fn train_vanilla_on<D: ImageDataset + ?Sized>(
     data: &D,
     outdir: impl AsRef<Path>,
     device: &Device,
-    mut on_step: impl FnMut(&VanillaStep),
+    on_step: impl FnMut(&VanillaStep),
 ) -> Result<VanillaSummary> {
     let started = Instant::now();
     config.check()?;
@@ -456,123 +539,47 @@ pub fn train_vanilla_on<D: ImageDataset + ?Sized>(
             format!("holds images of this [channels, height, width], but the vanilla GAN takes {IMAGE_SHAPE:?}"),
         ));
     }
-    let mut batcher = Batcher::new(data.len(), config.batch_size, config.seed)?;
+    let batches = ImageBatches::new(data, config.batch_size)?;
     let steps_per_epoch = data.len() / config.batch_size;
     let outdir = outdir.as_ref().to_path_buf();
-    std::fs::create_dir_all(&outdir).map_err(|e| file_error(&outdir, format!("cannot create the folder: {e}")))?;
-
-    let device = device.clone().autodiff();
-    let inner_device = device.clone().without_autodiff();
-    let mut rng = Rng::seed_from_u64(config.seed);
-    let mut generator = config.init_generator(&mut rng, &device)?;
-    let mut discriminator = config.init_discriminator(&mut rng, &device)?;
-    let mut generator_optimizer = config.optimizer();
-    let mut discriminator_optimizer = config.optimizer();
-    let samples = config.grid_size * config.grid_size;
-    let fixed_noise = rng.normal([samples, config.encoding_dims], 0.0, 1.0, &inner_device);
-    let d_options = DiscriminatorLossOptions { label_smoothing: 0.0, ..Default::default() };
-    let g_options = GeneratorLossOptions { label_smoothing: 0.0, ..Default::default() };
-
-    let mut losses: Vec<(f64, f64)> = Vec::with_capacity(config.epochs * steps_per_epoch);
-    let mut summary = VanillaSummary {
-        epochs: config.epochs,
+    let train_config = config.train_config(steps_per_epoch);
+    let description = Recipe::Vanilla(config.clone()).description()?;
+    let mut trainer = Trainer::start_or_resume(&outdir, description, train_config, true, batches, |c, seeds| {
+        config.step(c, seeds, device)
+    })?;
+    let mut outputs = EpochOutputs {
+        config: config.clone(),
         steps_per_epoch,
-        steps: 0,
-        epoch_losses: Vec::new(),
-        epoch_times: Vec::new(),
-        wall: Duration::ZERO,
-        grids: Vec::new(),
-        gif: outdir.join(GIF_FILE),
-        generator_loss_plot: outdir.join(GENERATOR_LOSS_PNG),
-        discriminator_loss_plot: outdir.join(DISCRIMINATOR_LOSS_PNG),
-        losses_csv: outdir.join(LOSSES_CSV),
-        checkpoint: outdir.join(CHECKPOINT_DIR),
+        losses: Vec::with_capacity(config.epochs * steps_per_epoch),
+        frames: Vec::new(),
+        summary: VanillaSummary {
+            epochs: config.epochs,
+            steps_per_epoch,
+            steps: 0,
+            epoch_losses: Vec::new(),
+            epoch_times: Vec::new(),
+            wall: Duration::ZERO,
+            grids: Vec::new(),
+            gif: outdir.join(GIF_FILE),
+            generator_loss_plot: outdir.join(GENERATOR_LOSS_PNG),
+            discriminator_loss_plot: outdir.join(DISCRIMINATOR_LOSS_PNG),
+            losses_csv: outdir.join(LOSSES_CSV),
+            checkpoint: PathBuf::new(),
+        },
+        epoch_started: Instant::now(),
+        on_step,
     };
-    let mut frames: Vec<Vec<u8>> = Vec::new();
-    let n = config.batch_size;
-    for epoch in 1..=config.epochs {
-        let epoch_started = Instant::now();
-        for step_in_epoch in 1..=steps_per_epoch {
-            let step = summary.steps + 1;
-            let real = batcher.next_batch(data, &device)?.images;
-
-            // Discriminator step: real batch against generated images (no gradient to G).
-            let noise = GeneratorInputs::noise(rng.normal([n, config.encoding_dims], 0.0, 1.0, &device));
-            let fake = generator.generate(&noise)?.detach();
-            let real_logits = discriminator.forward(real)?;
-            let fake_logits = discriminator.forward(fake)?;
-            let d_loss = minimax_discriminator_loss(real_logits, fake_logits, &d_options)?;
-            let d_value = finite("discriminator_loss", d_loss.clone().into_scalar::<f64>(), step)?;
-            let grads = GradientsParams::from_grads(d_loss.backward(), &discriminator);
-            discriminator = discriminator_optimizer.step(config.learning_rate, discriminator, grads);
-
-            // Generator step on fresh noise, through a frozen copy of the updated discriminator.
-            let noise = GeneratorInputs::noise(rng.normal([n, config.encoding_dims], 0.0, 1.0, &device));
-            let fake = generator.generate(&noise)?;
-            let logits = crate::model::frozen(&discriminator).forward(fake)?;
-            let g_loss = modified_generator_loss(logits, &g_options)?;
-            let g_value = finite("generator_loss", g_loss.clone().into_scalar::<f64>(), step)?;
-            let grads = GradientsParams::from_grads(g_loss.backward(), &generator);
-            generator = generator_optimizer.step(config.learning_rate, generator, grads);
-
-            summary.steps = step;
-            losses.push((d_value, g_value));
-            on_step(&VanillaStep {
-                epoch,
-                epochs: config.epochs,
-                step_in_epoch,
-                steps_per_epoch,
-                step,
-                discriminator_loss: d_value,
-                generator_loss: g_value,
-            });
-        }
-
-        let epoch_rows = &losses[losses.len() - steps_per_epoch..];
-        let mean = |f: fn(&(f64, f64)) -> f64| epoch_rows.iter().map(f).sum::<f64>() / steps_per_epoch as f64;
-        summary.epoch_losses.push((mean(|r| r.0), mean(|r| r.1)));
-
-        let images = generator.valid().generate(&GeneratorInputs::noise(fixed_noise.clone()))?;
-        let grid_path = outdir.join(format!("epoch_{epoch:03}.png"));
-        save_image_grid(images.clone(), config.grid_size, &grid_path)?;
-        frames.push(image_grid(images, config.grid_size)?.to_luma8().into_raw());
-        summary.grids.push(grid_path);
-        let side = config.grid_size * IMAGE_SHAPE[2];
-        write_gif(&summary.gif, &frames, side, config.gif_frame_ms)?;
-        write_losses_csv(&summary.losses_csv, &losses, steps_per_epoch)?;
-        plot_losses(&summary, &losses, 0, "Discriminator loss (minimax)", &summary.discriminator_loss_plot)?;
-        plot_losses(&summary, &losses, 1, "Generator loss (non-saturating)", &summary.generator_loss_plot)?;
-        write_checkpoint(
-            &summary.checkpoint,
-            &CheckpointState { epoch, step: summary.steps, config: config.clone() },
-            &generator,
-            &discriminator,
-            &generator_optimizer,
-            &discriminator_optimizer,
-        )?;
-        summary.epoch_times.push(epoch_started.elapsed());
-    }
+    let run = trainer.run_with_hooks(&mut [&mut outputs])?;
+    let mut summary = outputs.summary;
+    summary.checkpoint = run.checkpoint.unwrap_or_default();
+    summary.steps = trainer.step().global_step();
     summary.wall = started.elapsed();
     Ok(summary)
 }
 
-fn finite(name: &str, value: f64, step: usize) -> Result<f64> {
-    if value.is_finite() {
-        Ok(value)
-    } else {
-        Err(RganError::invalid(
-            name,
-            format!(
-                "is {value} at step {step}: training diverged; the outputs of the finished epochs are kept. Try a \
-                 lower learning rate or another seed"
-            ),
-        ))
-    }
-}
-
 /// Writes grey frames (`side × side` bytes each) as a looping GIF with a grey palette.
 fn write_gif(path: &Path, frames: &[Vec<u8>], side: usize, frame_ms: u32) -> Result<()> {
-    let gif_error = |e: gif::EncodingError| file_error(path, format!("cannot encode the GIF: {e}"));
+    let gif_error = |e: gif::EncodingError| RganError::file(path, format!("cannot encode the GIF: {e}"));
     let palette: Vec<u8> = (0..=255u8).flat_map(|v| [v, v, v]).collect();
     let mut bytes = Vec::new();
     {
@@ -628,25 +635,6 @@ fn plot_losses(summary: &VanillaSummary, losses: &[(f64, f64)], which: usize, ti
         },
     ];
     draw_chart(out, title, "step", "loss", &lines)
-}
-
-fn write_checkpoint(
-    dir: &Path,
-    state: &CheckpointState,
-    generator: &VanillaGenerator,
-    discriminator: &VanillaDiscriminator,
-    generator_optimizer: &ModuleOptimizer,
-    discriminator_optimizer: &ModuleOptimizer,
-) -> Result<()> {
-    let optimizer_bytes = |optimizer: &ModuleOptimizer| -> Result<Vec<u8>> {
-        Ok(optimizer.into_bytes().map_err(|e| file_error(dir, format!("optimizer record error: {e}")))?.to_vec())
-    };
-    write_atomically(dir.join("generator.bpk"), &module_bytes(generator.valid(), dir)?)?;
-    write_atomically(dir.join("discriminator.bpk"), &module_bytes(discriminator.valid(), dir)?)?;
-    write_atomically(dir.join("generator_optimizer.bpk"), &optimizer_bytes(generator_optimizer)?)?;
-    write_atomically(dir.join("discriminator_optimizer.bpk"), &optimizer_bytes(discriminator_optimizer)?)?;
-    let json = serde_json::to_vec_pretty(state).map_err(|e| file_error(dir, format!("state: {e}")))?;
-    write_atomically(dir.join("state.json"), &json)
 }
 
 #[cfg(test)]

@@ -19,13 +19,17 @@ use burn::nn::{
 };
 use burn::prelude::*;
 
-use super::gan::{DiscriminatorOutput, GanDiscriminator, GanGenerator, GeneratorInputs};
-use super::init::zeros;
-use super::mnist::{BatchNormMode, batch_norm_act};
+use super::Recipe;
+use super::layers::batch_norm_act;
+use crate::data::{ImageBatches, ImageDataset};
 use crate::error::{Result, RganError};
+use crate::model::{
+    BatchNormMode, DiscriminatorOutput, GanDiscriminator, GanGenerator, GanModel, GeneratorInputs, NoiseInputs, zeros,
+};
 use crate::ops::{Activation, batch_norm_layer, conv_transpose2d_layer, conv2d_layer, leaky_relu, linear_layer};
 use crate::penalties::{CriticLayer, Flatten, GradientPenaltyOptions, SequentialCritic, wasserstein_gradient_penalty};
 use crate::rng::Rng;
+use crate::train::{GanLossConfig, GanLossKind, GanStep, OptimizerConfig, Seeds, TrainConfig, Trainer};
 
 /// The number of stride-2 layers between 4×4 and `image_size` (`log2(image_size / 4)`), or an
 /// error when `image_size` is not a power of two ≥ 16.
@@ -92,7 +96,7 @@ fn dense(rng: &mut Rng, [i, o]: [usize; 2], bias: bool, std: f64, device: &Devic
 /// Configuration of [`DcganGenerator`], with documented defaults.
 ///
 /// ```
-/// let config = rgan::model::DcganGeneratorConfig::new();
+/// let config = rgan::recipes::dcgan::DcganGeneratorConfig::new();
 /// assert_eq!((config.noise_dims, config.image_size, config.channels, config.base_filters), (64, 64, 3, 64));
 /// assert_eq!(config.init_std, 0.02);
 /// ```
@@ -128,7 +132,7 @@ struct UpBlock {
 ///
 /// ```
 /// use burn::prelude::*;
-/// use rgan::model::DcganGeneratorConfig;
+/// use rgan::recipes::dcgan::DcganGeneratorConfig;
 /// let device = Device::default();
 /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
 /// let g = DcganGeneratorConfig::new().with_image_size(32).with_base_filters(8).init(&mut rng, &device).unwrap();
@@ -154,7 +158,7 @@ impl DcganGeneratorConfig {
     /// ```
     /// use burn::prelude::*;
     /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
-    /// let config = rgan::model::DcganGeneratorConfig::new().with_image_size(48);
+    /// let config = rgan::recipes::dcgan::DcganGeneratorConfig::new().with_image_size(48);
     /// assert!(config.init(&mut rng, &Device::default()).unwrap_err().to_string().contains("power of two"));
     /// ```
     pub fn init(&self, rng: &mut Rng, device: &Device) -> Result<DcganGenerator> {
@@ -194,7 +198,8 @@ impl DcganGenerator {
     ///
     /// ```
     /// use burn::prelude::*;
-    /// use rgan::model::{BatchNormMode, DcganGeneratorConfig};
+    /// use rgan::model::BatchNormMode;
+    /// use rgan::recipes::dcgan::DcganGeneratorConfig;
     /// let device = Device::default();
     /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
     /// let g = DcganGeneratorConfig::new().with_image_size(16).with_channels(1).init(&mut rng, &device).unwrap();
@@ -242,7 +247,7 @@ impl GanGenerator for DcganGenerator {
 /// Configuration of [`DcganDiscriminator`], with documented defaults.
 ///
 /// ```
-/// let config = rgan::model::DcganDiscriminatorConfig::new();
+/// let config = rgan::recipes::dcgan::DcganDiscriminatorConfig::new();
 /// assert_eq!((config.image_size, config.channels, config.base_filters), (64, 3, 64));
 /// assert_eq!((config.leaky_relu_slope, config.batch_norm, config.init_std), (0.2, true, 0.02));
 /// ```
@@ -283,7 +288,7 @@ struct DownBlock {
 ///
 /// ```
 /// use burn::prelude::*;
-/// use rgan::model::DcganDiscriminatorConfig;
+/// use rgan::recipes::dcgan::DcganDiscriminatorConfig;
 /// let device = Device::default();
 /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
 /// let d = DcganDiscriminatorConfig::new().with_image_size(32).with_base_filters(8).init(&mut rng, &device).unwrap();
@@ -309,7 +314,7 @@ impl DcganDiscriminatorConfig {
     /// ```
     /// use burn::prelude::*;
     /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
-    /// let config = rgan::model::DcganDiscriminatorConfig::new().with_image_size(8);
+    /// let config = rgan::recipes::dcgan::DcganDiscriminatorConfig::new().with_image_size(8);
     /// assert!(config.init(&mut rng, &Device::default()).is_err());
     /// ```
     pub fn init(&self, rng: &mut Rng, device: &Device) -> Result<DcganDiscriminator> {
@@ -410,11 +415,11 @@ impl GanDiscriminator for DcganDiscriminator {
     }
 }
 
-/// Both DCGAN networks' configurations: what [`TrainConfig::dcgan`](crate::train::TrainConfig)
-/// saves so that a checkpoint can rebuild them.
+/// Both DCGAN networks' configurations: the recipe `rgan train images` trains, and what its
+/// checkpoints record to rebuild them.
 ///
 /// ```
-/// let networks = rgan::model::DcganNetworks::for_images(32, 1, 64);
+/// let networks = rgan::recipes::dcgan::DcganNetworks::for_images(32, 1, 64);
 /// assert_eq!((networks.generator.image_size, networks.discriminator.channels), (32, 1));
 /// assert_eq!(networks.generator.noise_dims, 64);
 /// ```
@@ -443,11 +448,11 @@ impl DcganNetworks {
     ///
     /// ```
     /// use burn::prelude::*;
-    /// let networks = rgan::model::DcganNetworks::for_images(16, 3, 8);
+    /// let networks = rgan::recipes::dcgan::DcganNetworks::for_images(16, 3, 8);
     /// let model = networks.init(&mut rgan::rng::Rng::seed_from_u64(0), &Device::default()).unwrap();
     /// assert_eq!(model.generator.noise_dims(), 8);
     /// ```
-    pub fn init(&self, rng: &mut Rng, device: &Device) -> Result<super::GanModel<DcganGenerator, DcganDiscriminator>> {
+    pub fn init(&self, rng: &mut Rng, device: &Device) -> Result<GanModel<DcganGenerator, DcganDiscriminator>> {
         let (g, d) = (&self.generator, &self.discriminator);
         if (g.image_size, g.channels) != (d.image_size, d.channels) {
             return Err(RganError::invalid(
@@ -458,12 +463,81 @@ impl DcganNetworks {
                 ),
             ));
         }
-        Ok(super::GanModel {
-            generator: g.init(&mut rng.fork(), device)?,
-            discriminator: d.init(&mut rng.fork(), device)?,
+        Ok(GanModel { generator: g.init(&mut rng.fork(), device)?, discriminator: d.init(&mut rng.fork(), device)? })
+    }
+
+    /// The DCGAN paper's training setup: Adam(2e-4, β1 0.5) for both networks, the modified
+    /// (non-saturating) losses, batch 64, an 8 × 8 sample grid.
+    ///
+    /// ```
+    /// use rgan::train::GanLossKind;
+    /// let config = rgan::recipes::dcgan::DcganNetworks::train_config();
+    /// assert_eq!((config.loss.loss, config.batch_size), (GanLossKind::Modified, 64));
+    /// assert_eq!(config.discriminator_optimizer.learning_rate, 2e-4);
+    /// ```
+    pub fn train_config() -> TrainConfig {
+        TrainConfig::new()
+            .with_batch_size(64)
+            .with_grid_size(8)
+            .with_generator_optimizer(OptimizerConfig::new(2e-4))
+            .with_discriminator_optimizer(OptimizerConfig::new(2e-4))
+            .with_loss(GanLossConfig::new().with_loss(GanLossKind::Modified))
+    }
+
+    /// The generator's inputs: noise of its size.
+    pub fn noise_inputs(&self) -> NoiseInputs {
+        NoiseInputs::new(self.generator.noise_dims)
+    }
+
+    /// The step training the networks with `config`, drawn from the run's seeds.
+    pub fn step(&self, config: &TrainConfig, mut seeds: Seeds, device: &Device) -> Result<DcganStep> {
+        let device = device.clone().autodiff();
+        let (g, d) = (&self.generator, &self.discriminator);
+        if (g.image_size, g.channels) != (d.image_size, d.channels) {
+            return Err(RganError::invalid(
+                "dcgan",
+                format!(
+                    "the generator makes {}×{}×{} images but the discriminator takes {}×{}×{}",
+                    g.channels, g.image_size, g.image_size, d.channels, d.image_size, d.image_size
+                ),
+            ));
+        }
+        let model = GanModel {
+            generator: g.init(&mut seeds.generator, &device)?,
+            discriminator: d.init(&mut seeds.discriminator, &device)?,
+        };
+        GanStep::new(config.clone(), model, self.noise_inputs(), seeds.step, &device)
+    }
+
+    /// A run of the networks on `data` (images of the generator's size and channels) in
+    /// `logdir`: started, or resumed from its newest checkpoint unless `restart`.
+    pub fn trainer<'d, D: ImageDataset + ?Sized>(
+        &self,
+        config: TrainConfig,
+        data: &'d D,
+        logdir: impl AsRef<std::path::Path>,
+        restart: bool,
+        device: &Device,
+    ) -> Result<Trainer<DcganStep, ImageBatches<'d, D>>> {
+        let g = &self.generator;
+        let expected = [g.channels, g.image_size, g.image_size];
+        if data.image_shape() != expected {
+            return Err(RganError::shape(
+                "data",
+                &data.image_shape(),
+                format!("(one image) but the DCGAN networks make and take {expected:?} images"),
+            ));
+        }
+        let batches = ImageBatches::new(data, config.batch_size)?;
+        let description = Recipe::Dcgan(self.clone()).description()?;
+        Trainer::start_or_resume(logdir, description, config, restart, batches, |config, seeds| {
+            self.step(config, seeds, device)
         })
     }
 }
+
+/// The step that trains DCGAN networks.
+pub type DcganStep = GanStep<DcganGenerator, DcganDiscriminator, NoiseInputs>;
 
 #[cfg(test)]
 mod tests {

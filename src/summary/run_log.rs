@@ -1,21 +1,17 @@
 //! A training run's human-readable outputs in its log folder: `scalars.csv`, TensorBoard event
 //! files, PNG sample grids and a picture of the loss curves.
-//!
-//! The loss-curve picture is drawn with `plotters` into a pixel buffer (its bitmap backend, no
-//! system libraries) and encoded with `image`; its text uses DejaVu Sans embedded through the
-//! `dejavu` crate, so no system font or fontconfig is needed.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use burn::prelude::*;
 
-use super::checkpoint::write_atomically;
-use super::images::image_grid;
+use super::EventWriter;
+use super::charts::{parse_header, plot_loss_curves};
+use super::images::{encode_png, image_grid};
 use crate::error::{Result, RganError};
-use crate::summary::EventWriter;
+use crate::files::write_atomically;
 
 /// The CSV file's name in a log folder.
 const SCALARS_CSV: &str = "scalars.csv";
@@ -23,14 +19,6 @@ const SCALARS_CSV: &str = "scalars.csv";
 const LOSS_CURVES_PNG: &str = "loss_curves.png";
 /// The image tag whose grids keep the historical name `samples/step_NNNNNN.png`.
 const DEFAULT_IMAGE_TAG: &str = "generated";
-/// The loss-curve picture's size in pixels.
-const PLOT_SIZE: (u32, u32) = (800, 500);
-/// At most this many points are drawn per curve; longer runs are thinned evenly.
-const MAX_POINTS: usize = 2000;
-
-fn file_error(path: &Path, reason: impl Into<String>) -> RganError {
-    RganError::File { path: path.to_path_buf(), reason: reason.into() }
-}
 
 /// A training run's outputs in its log folder: `scalars.csv`, TensorBoard event files (scalars
 /// and image grids, via [`EventWriter`]), PNG sample grids under `samples/`, and a picture of the
@@ -41,7 +29,7 @@ fn file_error(path: &Path, reason: impl Into<String>) -> RganError {
 ///
 /// ```
 /// use burn::prelude::*;
-/// use rgan::train::RunLog;
+/// use rgan::summary::RunLog;
 /// let dir = std::env::temp_dir().join(format!("rgan-doc-runlog-{}", std::process::id()));
 /// let mut log = RunLog::open(&dir, None).unwrap();
 /// for step in 1..=3 {
@@ -75,7 +63,7 @@ impl RunLog {
     /// TensorBoard event file is created in either case (TensorBoard merges them).
     ///
     /// ```
-    /// use rgan::train::RunLog;
+    /// use rgan::summary::RunLog;
     /// let dir = std::env::temp_dir().join(format!("rgan-doc-resume-{}", std::process::id()));
     /// let mut log = RunLog::open(&dir, None).unwrap();
     /// for step in [10, 20, 30] {
@@ -90,25 +78,25 @@ impl RunLog {
     /// ```
     pub fn open(logdir: impl AsRef<Path>, resume_step: Option<usize>) -> Result<Self> {
         let logdir = logdir.as_ref().to_path_buf();
-        std::fs::create_dir_all(&logdir).map_err(|e| file_error(&logdir, format!("cannot create: {e}")))?;
+        std::fs::create_dir_all(&logdir).map_err(|e| RganError::file(&logdir, format!("cannot create: {e}")))?;
         let csv_path = logdir.join(SCALARS_CSV);
         let names = match resume_step {
             Some(k) if csv_path.is_file() => {
                 let text = std::fs::read_to_string(&csv_path)
-                    .map_err(|e| file_error(&csv_path, format!("cannot read: {e}")))?;
+                    .map_err(|e| RganError::file(&csv_path, format!("cannot read: {e}")))?;
                 let (names, kept) = rows_up_to(&text, k, &csv_path)?;
                 write_atomically(&csv_path, kept.as_bytes())?;
                 names
             }
             _ => {
-                File::create(&csv_path).map_err(|e| file_error(&csv_path, format!("cannot create: {e}")))?;
+                File::create(&csv_path).map_err(|e| RganError::file(&csv_path, format!("cannot create: {e}")))?;
                 None
             }
         };
         let csv = OpenOptions::new()
             .append(true)
             .open(&csv_path)
-            .map_err(|e| file_error(&csv_path, format!("cannot open: {e}")))?;
+            .map_err(|e| RganError::file(&csv_path, format!("cannot open: {e}")))?;
         let events = EventWriter::create(&logdir)?;
         Ok(Self { logdir, csv_path, csv, names, events })
     }
@@ -132,7 +120,7 @@ impl RunLog {
     /// quotes and line breaks.
     ///
     /// ```
-    /// use rgan::train::RunLog;
+    /// use rgan::summary::RunLog;
     /// let dir = std::env::temp_dir().join(format!("rgan-doc-scalars-{}", std::process::id()));
     /// let mut log = RunLog::open(&dir, None).unwrap();
     /// log.scalars(1, &[("loss/generator", 0.7), ("steps_per_sec", 12.5)]).unwrap();
@@ -161,7 +149,7 @@ impl RunLog {
                 let header = format!("step,{}\n", names.join(","));
                 self.csv
                     .write_all(header.as_bytes())
-                    .map_err(|e| file_error(&self.csv_path, format!("cannot write: {e}")))?;
+                    .map_err(|e| RganError::file(&self.csv_path, format!("cannot write: {e}")))?;
                 self.names = Some(names);
             }
         }
@@ -171,7 +159,9 @@ impl RunLog {
             row.push_str(&v.to_string());
         }
         row.push('\n');
-        self.csv.write_all(row.as_bytes()).map_err(|e| file_error(&self.csv_path, format!("cannot write: {e}")))?;
+        self.csv
+            .write_all(row.as_bytes())
+            .map_err(|e| RganError::file(&self.csv_path, format!("cannot write: {e}")))?;
         for (name, v) in values {
             self.events.add_scalar(name, *v, step as u64)?;
         }
@@ -179,7 +169,7 @@ impl RunLog {
     }
 
     /// Writes images `[N, C, H, W]` in `[-1, 1]` (`C` is 1 or 3) as a grid with `columns` images
-    /// per row (see [`image_grid`](crate::train::image_grid)) to `samples/step_NNNNNN.png` for the
+    /// per row (see [`image_grid`](super::image_grid)) to `samples/step_NNNNNN.png` for the
     /// tag `"generated"` and to `samples/<tag>_step_NNNNNN.png` for other tags (every character
     /// other than ASCII letters, digits, `-` and `_` replaced by `_`, so `"real/mnist"` gives
     /// `samples/real_mnist_step_NNNNNN.png`), and to TensorBoard as an image under `tag`.
@@ -187,7 +177,7 @@ impl RunLog {
     ///
     /// ```
     /// use burn::prelude::*;
-    /// use rgan::train::RunLog;
+    /// use rgan::summary::RunLog;
     /// let dir = std::env::temp_dir().join(format!("rgan-doc-grid-log-{}", std::process::id()));
     /// let mut log = RunLog::open(&dir, None).unwrap();
     /// let images = Tensor::<4>::zeros([6, 3, 4, 4], &Device::default());
@@ -218,7 +208,7 @@ impl RunLog {
 
     /// Flushes the CSV and the event file to disk.
     pub fn flush(&mut self) -> Result<()> {
-        self.csv.flush().map_err(|e| file_error(&self.csv_path, format!("cannot write: {e}")))?;
+        self.csv.flush().map_err(|e| RganError::file(&self.csv_path, format!("cannot write: {e}")))?;
         self.events.flush()
     }
 
@@ -279,7 +269,7 @@ fn rows_up_to(text: &str, k: usize, path: &Path) -> Result<(Option<Vec<String>>,
             Some(_) => {}
             None if is_last && !line.ends_with('\n') => {}
             None => {
-                return Err(file_error(
+                return Err(RganError::file(
                     path,
                     format!("line {}: expected a step and {} values, found {body:?}", i + 1, names.len()),
                 ));
@@ -289,234 +279,9 @@ fn rows_up_to(text: &str, k: usize, path: &Path) -> Result<(Option<Vec<String>>,
     Ok((Some(names), kept))
 }
 
-fn parse_header(header: &str, path: &Path) -> Result<Vec<String>> {
-    let mut columns = header.split(',');
-    if columns.next().map(str::trim) != Some("step") {
-        return Err(file_error(path, format!("line 1: expected a header starting with \"step,\", found {header:?}")));
-    }
-    let names: Vec<String> = columns.map(|c| c.trim().to_string()).collect();
-    if names.is_empty() {
-        return Err(file_error(path, "line 1: the header names no column besides \"step\""));
-    }
-    Ok(names)
-}
-
-fn encode_png(image: &image::DynamicImage, path: &Path) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    image
-        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .map_err(|e| file_error(path, format!("cannot encode the PNG: {e}")))?;
-    Ok(bytes)
-}
-
-/// Registers DejaVu Sans as plotters' `sans-serif` font, once.
-fn register_font() -> std::result::Result<(), &'static str> {
-    static REGISTERED: OnceLock<bool> = OnceLock::new();
-    let ok = *REGISTERED.get_or_init(|| {
-        plotters::style::register_font("sans-serif", plotters::style::FontStyle::Normal, dejavu::sans::regular())
-            .is_ok()
-    });
-    if ok { Ok(()) } else { Err("the embedded DejaVu Sans font could not be loaded") }
-}
-
-/// One curve: its name and `(step, value)` points.
-type Curve = (String, Vec<(f64, f64)>);
-
-/// Reads the loss columns of a scalars CSV: those named `loss/...`, or for runs written before
-/// that naming, those ending in `_loss`.
-fn read_loss_curves(csv: &Path) -> Result<Vec<Curve>> {
-    let text = std::fs::read_to_string(csv).map_err(|e| file_error(csv, format!("cannot read: {e}")))?;
-    let mut lines = text.lines().enumerate();
-    let header = lines.next().map(|(_, h)| h).ok_or_else(|| file_error(csv, "is empty: no header"))?;
-    let names = parse_header(header, csv)?;
-    let mut columns: Vec<usize> = (0..names.len()).filter(|&i| names[i].starts_with("loss/")).collect();
-    if columns.is_empty() {
-        columns = (0..names.len()).filter(|&i| names[i].ends_with("_loss")).collect();
-    }
-    if columns.is_empty() {
-        return Err(file_error(csv, format!("has no loss column (named \"loss/...\") among {names:?}")));
-    }
-    let mut curves: Vec<Curve> = columns.iter().map(|&i| (names[i].clone(), Vec::new())).collect();
-    for (i, line) in lines {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let fields: Vec<&str> = line.split(',').collect();
-        let bad =
-            || file_error(csv, format!("line {}: expected a step and {} numbers, found {line:?}", i + 1, names.len()));
-        if fields.len() != names.len() + 1 {
-            return Err(bad());
-        }
-        let step: f64 = fields[0].trim().parse::<usize>().map_err(|_| bad())? as f64;
-        for (curve, &c) in curves.iter_mut().zip(&columns) {
-            let v: f64 = fields[c + 1].trim().parse().map_err(|_| bad())?;
-            if v.is_finite() {
-                curve.1.push((step, v));
-            }
-        }
-    }
-    if curves.iter().all(|(_, points)| points.is_empty()) {
-        return Err(file_error(csv, "has no finite loss value to plot"));
-    }
-    Ok(curves)
-}
-
-/// Keeps at most about `max` evenly spaced points, always the last.
-fn thin(points: &mut Vec<(f64, f64)>, max: usize) {
-    if points.len() <= max {
-        return;
-    }
-    let every = points.len().div_ceil(max);
-    let last = *points.last().expect("non-empty");
-    let mut kept: Vec<(f64, f64)> = points.iter().copied().step_by(every).collect();
-    if kept.last() != Some(&last) {
-        kept.push(last);
-    }
-    *points = kept;
-}
-
-/// A plot range around `[lo, hi]` with a little margin; a single value gets a unit-wide range.
-fn padded(lo: f64, hi: f64, pad: f64) -> std::ops::Range<f64> {
-    if hi > lo {
-        let m = (hi - lo) * pad;
-        (lo - m)..(hi + m)
-    } else {
-        let m = if lo == 0.0 { 1.0 } else { lo.abs() * 0.1 };
-        (lo - m)..(hi + m)
-    }
-}
-
-/// Draws every column of a scalars CSV whose name starts with `loss/` (one line each, with a
-/// legend, x axis "step", y axis "loss" and a title) into an 800x500 PNG at `out` (written
-/// atomically, folder created if needed). CSVs from before the `loss/` naming plot their
-/// `*_loss` columns instead. Curves of more than 2000 points are thinned evenly. Usable on an
-/// existing run; errors name the CSV when it is missing, malformed or has no loss column.
-///
-/// ```
-/// let dir = std::env::temp_dir().join(format!("rgan-doc-plot-{}", std::process::id()));
-/// std::fs::create_dir_all(&dir).unwrap();
-/// let csv = dir.join("scalars.csv");
-/// std::fs::write(&csv, "step,loss/generator,loss/discriminator\n1,2.0,1.0\n2,1.5,1.1\n3,1.2,1.3\n").unwrap();
-/// rgan::train::plot_loss_curves(&csv, dir.join("loss.png")).unwrap();
-/// let png = image::open(dir.join("loss.png")).unwrap();
-/// assert_eq!((png.width(), png.height()), (800, 500));
-/// let e = rgan::train::plot_loss_curves(dir.join("missing.csv"), dir.join("x.png")).unwrap_err();
-/// assert!(e.to_string().contains("missing.csv"), "{e}");
-/// # std::fs::remove_dir_all(&dir).ok();
-/// ```
-pub fn plot_loss_curves(csv: impl AsRef<Path>, out: impl AsRef<Path>) -> Result<()> {
-    let (csv, out) = (csv.as_ref(), out.as_ref());
-    let curves = read_loss_curves(csv)?;
-    let title = match csv.parent().and_then(Path::file_name) {
-        Some(run) => format!("Loss curves: {}", run.to_string_lossy()),
-        None => "Loss curves".to_string(),
-    };
-    let lines: Vec<ChartLine> = curves
-        .into_iter()
-        .enumerate()
-        .map(|(i, (name, points))| ChartLine { name, points, color: i, ..ChartLine::default() })
-        .collect();
-    draw_chart(out, &title, "step", "loss", &lines)
-}
-
-/// One line of a chart drawn by [`draw_chart`].
-#[derive(Clone, Debug)]
-pub(crate) struct ChartLine {
-    /// The legend entry.
-    pub name: String,
-    /// `(x, y)` points; non-finite ones are skipped.
-    pub points: Vec<(f64, f64)>,
-    /// The index of the line's colour in plotters' `Palette99`.
-    pub color: usize,
-    /// The line's width in pixels.
-    pub stroke_width: u32,
-    /// The radius of a dot drawn at every point (0: none).
-    pub point_size: u32,
-    /// The line's opacity, in `[0, 1]`.
-    pub opacity: f64,
-}
-
-impl Default for ChartLine {
-    fn default() -> Self {
-        Self { name: String::new(), points: Vec::new(), color: 0, stroke_width: 2, point_size: 0, opacity: 1.0 }
-    }
-}
-
-/// Draws lines (each thinned evenly to at most 2000 points) with a legend, axis descriptions and
-/// a title into an 800x500 PNG at `out` (written atomically, folder created if needed), in
-/// DejaVu Sans. Errors naming `out` when no line has a finite point or drawing fails.
-pub(crate) fn draw_chart(out: &Path, title: &str, x_desc: &str, y_desc: &str, lines: &[ChartLine]) -> Result<()> {
-    use plotters::prelude::*;
-
-    let lines: Vec<ChartLine> = lines
-        .iter()
-        .map(|line| {
-            let mut line = line.clone();
-            line.points.retain(|(x, y)| x.is_finite() && y.is_finite());
-            thin(&mut line.points, MAX_POINTS);
-            line
-        })
-        .collect();
-    if lines.iter().all(|line| line.points.is_empty()) {
-        return Err(file_error(out, "cannot be drawn: no finite value to plot"));
-    }
-    register_font().map_err(|e| file_error(out, e))?;
-    let points = || lines.iter().flat_map(|line| line.points.iter());
-    let (x_lo, x_hi) = points().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.0), b.max(p.0)));
-    let (y_lo, y_hi) = points().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1), b.max(p.1)));
-
-    let (width, height) = PLOT_SIZE;
-    let mut pixels = vec![0u8; width as usize * height as usize * 3];
-    let draw_error = |e: &dyn std::fmt::Display| file_error(out, format!("cannot draw the chart: {e}"));
-    {
-        let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| draw_error(&e))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 22))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(padded(x_lo, x_hi, 0.0), padded(y_lo, y_hi, 0.05))
-            .map_err(|e| draw_error(&e))?;
-        chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .label_style(("sans-serif", 14))
-            .axis_desc_style(("sans-serif", 16))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(|e| draw_error(&e))?;
-        for line in &lines {
-            let color = Palette99::pick(line.color).mix(line.opacity.clamp(0.0, 1.0));
-            let stroke = line.stroke_width;
-            chart
-                .draw_series(
-                    LineSeries::new(line.points.iter().copied(), color.stroke_width(stroke))
-                        .point_size(line.point_size),
-                )
-                .map_err(|e| draw_error(&e))?
-                .label(line.name.as_str())
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(stroke.max(2))));
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(|e| draw_error(&e))?;
-        root.present().map_err(|e| draw_error(&e))?;
-    }
-    let picture = image::RgbImage::from_raw(width, height, pixels).expect("sized above");
-    let png = encode_png(&image::DynamicImage::ImageRgb8(picture), out)?;
-    write_atomically(out, &png)
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::charts::{PLOT_SIZE, thin};
     use super::*;
     use crate::summary::{ReadValue, read_events};
 

@@ -1,6 +1,7 @@
 //! The classic GAN zoo on MNIST (`rgan train zoo --model NAME`): ten well-known GANs, each a
-//! [`TrainConfig`] with the paper's (or its common PyTorch implementation's) defaults and a pair
-//! of networks the ordinary [`Trainer`](crate::train::Trainer) trains.
+//! [`ZooRecipe`] (its networks) and a [`TrainConfig`] with the paper's (or its common PyTorch
+//! implementation's) defaults, trained by the ordinary [`GanStep`] and
+//! [`Trainer`](crate::train::Trainer).
 //!
 //! | name | networks | losses and updates |
 //! |---|---|---|
@@ -29,24 +30,28 @@ use super::networks::{
     ConvDiscriminator, ConvDiscriminatorConfig, MlpDiscriminator, MlpDiscriminatorConfig, MlpGenerator,
     MlpGeneratorConfig, SeparateRecognizer,
 };
+use crate::data::{ImageBatches, ImageDataset};
 use crate::error::{Result, RganError};
+use crate::eval::mnist_classifier::{MnistClassifier, MnistClassifierConfig};
 use crate::model::{
-    BatchNormMode, DiscriminatorOutput, GanDiscriminator, GanGenerator, GanModel, GeneratorInputs,
-    MnistDiscriminatorConfig, MnistGenerator, MnistGeneratorConfig,
+    BatchNormMode, DiscriminatorOutput, GanDiscriminator, GanGenerator, GanModel, GeneratorInputs, NoiseInputs,
 };
 use crate::penalties::GradientPenaltyOptions;
+use crate::recipes::Recipe;
+use crate::recipes::mnist::{MnistDiscriminatorConfig, MnistGenerator, MnistGeneratorConfig, check_mnist_shape};
 use crate::rng::Rng;
 use crate::train::{
-    ClassifierGuidanceConfig, GanLossConfig, GanLossKind, OptimizerConfig, OptimizerKind, TrainConfig, TrainSchedule,
+    ClassifierGuidanceConfig, GanLossConfig, GanLossKind, GanStep, OptimizerConfig, OptimizerKind, Seeds, TrainConfig,
+    TrainSchedule, Trainer,
 };
 
 /// One model of the classic zoo.
 ///
 /// ```
-/// use rgan::zoo::ZooModel;
+/// use rgan::recipes::zoo::ZooModel;
 /// let model: ZooModel = "wgan-gp".parse().unwrap();
 /// assert_eq!(model, ZooModel::WganGp);
-/// let config = model.config();
+/// let config = model.train_config();
 /// assert_eq!(config.loss.gradient_penalty_weight, Some(10.0));
 /// assert_eq!((config.discriminator_train_steps, config.generator_train_steps), (5, 1));
 /// assert!("wgan".parse::<ZooModel>().is_err());
@@ -94,7 +99,7 @@ impl ZooModel {
     /// The model's command-line name (`dcgan`, `cgan-mlp`, …).
     ///
     /// ```
-    /// assert_eq!(rgan::zoo::ZooModel::InfoganSeparate.name(), "infogan-separate");
+    /// assert_eq!(rgan::recipes::zoo::ZooModel::InfoganSeparate.name(), "infogan-separate");
     /// ```
     pub fn name(self) -> &'static str {
         match self {
@@ -114,7 +119,7 @@ impl ZooModel {
     /// One line on the networks and the training recipe.
     ///
     /// ```
-    /// assert!(rgan::zoo::ZooModel::WganMlp.description().contains("RMSProp"));
+    /// assert!(rgan::recipes::zoo::ZooModel::WganMlp.description().contains("RMSProp"));
     /// ```
     pub fn description(self) -> &'static str {
         match self {
@@ -170,32 +175,16 @@ impl ZooModel {
     ///
     /// ```
     /// use rgan::train::{GanLossKind, OptimizerKind};
-    /// let config = rgan::zoo::ZooModel::WganMlp.config();
+    /// let config = rgan::recipes::zoo::ZooModel::WganMlp.train_config();
     /// assert_eq!(config.loss.loss, GanLossKind::Wasserstein);
     /// assert_eq!(config.weight_clip, Some(0.01));
     /// assert_eq!(config.discriminator_optimizer.kind, OptimizerKind::RmsProp);
     /// assert_eq!(config.batch_size, 64);
     /// ```
-    pub fn config(self) -> TrainConfig {
+    pub fn train_config(self) -> TrainConfig {
         let adam = |lr: f64| OptimizerConfig::new(lr).with_beta_1(0.5);
         let rmsprop = OptimizerConfig::new(5e-5).with_kind(OptimizerKind::RmsProp);
-        let (noise, categorical, continuous) = if self.is_infogan() { (62, 10, 2) } else { (100, 0, 0) };
-        let generator = MnistGeneratorConfig::new()
-            .with_noise_dims(noise)
-            .with_num_classes(self.generator_classes())
-            .with_categorical_dim(categorical)
-            .with_continuous_dim(continuous)
-            .with_weight_decay(0.0);
-        let discriminator = MnistDiscriminatorConfig::new()
-            .with_num_classes(self.discriminator_classes())
-            .with_categorical_dim(categorical)
-            .with_continuous_dim(continuous)
-            .with_batch_norm(false);
-        let base = TrainConfig::new()
-            .with_batch_size(64)
-            .with_zoo(Some(self))
-            .with_generator(generator)
-            .with_discriminator(discriminator);
+        let base = TrainConfig::new().with_batch_size(64);
         let modified = GanLossConfig::new().with_loss(GanLossKind::Modified);
         let wasserstein = GanLossConfig::new().with_loss(GanLossKind::Wasserstein);
         let guidance = Some(ClassifierGuidanceConfig::new());
@@ -228,33 +217,96 @@ impl ZooModel {
         }
     }
 
-    /// Builds the model's generator and discriminator for `config` (from [`config`](Self::config),
-    /// possibly edited), drawing their weights from `rng`.
+    /// The model's networks: noise 100 (InfoGAN: 62 noise, 10 categories, 2 continuous codes),
+    /// no weight decay, no batch norm in the discriminator, and for the guided models the guiding
+    /// classifier (32 and 64 channels, 3 × 3 kernels, 128 features).
+    ///
+    /// ```
+    /// let recipe = rgan::recipes::zoo::ZooModel::CganClassifier.recipe();
+    /// assert_eq!(recipe.generator.num_classes, 10);
+    /// assert_eq!(recipe.classifier.unwrap().conv1_channels, 32);
+    /// ```
+    pub fn recipe(self) -> ZooRecipe {
+        let (noise, categorical, continuous) = if self.is_infogan() { (62, 10, 2) } else { (100, 0, 0) };
+        let generator = MnistGeneratorConfig::new()
+            .with_noise_dims(noise)
+            .with_num_classes(self.generator_classes())
+            .with_categorical_dim(categorical)
+            .with_continuous_dim(continuous)
+            .with_weight_decay(0.0);
+        let discriminator = MnistDiscriminatorConfig::new()
+            .with_num_classes(self.discriminator_classes())
+            .with_categorical_dim(categorical)
+            .with_continuous_dim(continuous)
+            .with_batch_norm(false);
+        let guided = matches!(self, Self::CganClassifier | Self::WganClassifier);
+        let classifier = guided.then(|| {
+            MnistClassifierConfig::new()
+                .with_conv1_channels(32)
+                .with_conv2_channels(64)
+                .with_kernel_size(3)
+                .with_feature_dims(128)
+        });
+        ZooRecipe { model: self, generator, discriminator, classifier }
+    }
+}
+
+/// One zoo model's networks: which model, the generator and discriminator specifications (the
+/// zoo's networks are built from TF-GAN's MNIST configurations: noise size, classes, codes), and
+/// the guiding classifier's network for the guided models.
+#[derive(Config, Debug, PartialEq)]
+pub struct ZooRecipe {
+    /// The model.
+    pub model: ZooModel,
+    /// The generator's specification.
+    pub generator: MnistGeneratorConfig,
+    /// The discriminator's specification.
+    pub discriminator: MnistDiscriminatorConfig,
+    /// The guiding classifier's network (`cgan-classifier`, `wgan-classifier`).
+    pub classifier: Option<MnistClassifierConfig>,
+}
+
+/// The step that trains a zoo model.
+pub type ZooStep = GanStep<ZooGenerator, ZooDiscriminator, NoiseInputs, MnistClassifier>;
+
+impl ZooRecipe {
+    /// How the generator's inputs are drawn.
+    pub fn noise_inputs(&self) -> NoiseInputs {
+        let (g, d) = (&self.generator, &self.discriminator);
+        NoiseInputs::new(g.noise_dims)
+            .with_num_classes(g.num_classes.max(d.num_classes).max(d.aux_classes))
+            .with_categorical_dim(g.categorical_dim)
+            .with_continuous_dim(g.continuous_dim)
+    }
+
+    /// Both networks, the generator from `generator_rng` and the discriminator from
+    /// `discriminator_rng`.
     ///
     /// ```
     /// use burn::prelude::*;
-    /// use rgan::zoo::ZooModel;
+    /// use rgan::recipes::zoo::{ZooGenerator, ZooModel};
     /// let device = Device::default();
-    /// let model = ZooModel::CganMlp;
-    /// let gan = model.init(&model.config(), &mut rgan::rng::Rng::seed_from_u64(0), &device).unwrap();
-    /// assert!(matches!(gan.generator, rgan::zoo::ZooGenerator::Mlp(_)));
+    /// let recipe = ZooModel::CganMlp.recipe();
+    /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
+    /// let gan = recipe.init(&mut rng.fork(), &mut rng.fork(), &device).unwrap();
+    /// assert!(matches!(gan.generator, ZooGenerator::Mlp(_)));
     /// ```
     pub fn init(
-        self,
-        config: &TrainConfig,
-        rng: &mut Rng,
+        &self,
+        generator_rng: &mut Rng,
+        discriminator_rng: &mut Rng,
         device: &Device,
     ) -> Result<GanModel<ZooGenerator, ZooDiscriminator>> {
         Ok(GanModel {
-            generator: self.init_generator(config, &mut rng.fork(), device)?,
-            discriminator: self.init_discriminator(config, &mut rng.fork(), device)?,
+            generator: self.init_generator(generator_rng, device)?,
+            discriminator: self.init_discriminator(discriminator_rng, device)?,
         })
     }
 
-    /// Builds the model's generator for `config` (the template a checkpoint is loaded into).
-    pub fn init_generator(self, config: &TrainConfig, rng: &mut Rng, device: &Device) -> Result<ZooGenerator> {
-        let spec = &config.generator;
-        Ok(if self.is_mlp() {
+    /// Builds the model's generator (the template a checkpoint is loaded into).
+    pub fn init_generator(&self, rng: &mut Rng, device: &Device) -> Result<ZooGenerator> {
+        let spec = &self.generator;
+        Ok(if self.model.is_mlp() {
             ZooGenerator::Mlp(
                 MlpGeneratorConfig::new()
                     .with_noise_dims(spec.noise_dims)
@@ -266,14 +318,14 @@ impl ZooModel {
         })
     }
 
-    fn init_discriminator(self, config: &TrainConfig, rng: &mut Rng, device: &Device) -> Result<ZooDiscriminator> {
-        let spec = &config.discriminator;
+    fn init_discriminator(&self, rng: &mut Rng, device: &Device) -> Result<ZooDiscriminator> {
+        let spec = &self.discriminator;
         let conv = ConvDiscriminatorConfig::new().with_num_classes(spec.num_classes);
-        Ok(match self {
-            Self::CganMlp | Self::WganMlp => ZooDiscriminator::Mlp(
+        Ok(match self.model {
+            ZooModel::CganMlp | ZooModel::WganMlp => ZooDiscriminator::Mlp(
                 MlpDiscriminatorConfig::new().with_num_classes(spec.num_classes).init(rng, device)?,
             ),
-            Self::InfoganSeparate => ZooDiscriminator::Separate(SeparateRecognizer::new(
+            ZooModel::InfoganSeparate => ZooDiscriminator::Separate(SeparateRecognizer::new(
                 conv.init(rng, device)?,
                 ConvDiscriminatorConfig::new()
                     .with_categorical_dim(spec.categorical_dim)
@@ -285,6 +337,49 @@ impl ZooModel {
                     .with_continuous_dim(spec.continuous_dim)
                     .init(rng, device)?,
             ),
+        })
+    }
+
+    /// The step training the networks (and the guiding classifier, for the guided models) with
+    /// `config`, drawn from the run's seeds.
+    pub fn step(&self, config: &TrainConfig, mut seeds: Seeds, device: &Device) -> Result<ZooStep> {
+        let device = device.clone().autodiff();
+        let model = self.init(&mut seeds.generator, &mut seeds.discriminator, &device)?;
+        match (&self.classifier, config.classifier_guidance.is_some()) {
+            (Some(network), true) => {
+                let build = |rng: &mut Rng| network.init(rng, &device);
+                GanStep::with_classifier(config.clone(), model, self.noise_inputs(), seeds.step, &device, build)
+            }
+            (None, false) => {
+                let step = GanStep::new(config.clone(), model, self.noise_inputs(), seeds.step, &device)?;
+                Ok(step.unguided())
+            }
+            (Some(_), false) => Err(RganError::invalid(
+                "classifier_guidance",
+                format!("is not set, but the zoo's {} trains a guiding classifier", self.model),
+            )),
+            (None, true) => Err(RganError::invalid(
+                "classifier_guidance",
+                format!("is set, but the zoo's {} has no guiding classifier", self.model),
+            )),
+        }
+    }
+
+    /// A run of the model on MNIST-shaped `data` in `logdir`: started, or resumed from its
+    /// newest checkpoint unless `restart`.
+    pub fn trainer<'d, D: ImageDataset + ?Sized>(
+        &self,
+        config: TrainConfig,
+        data: &'d D,
+        logdir: impl AsRef<std::path::Path>,
+        restart: bool,
+        device: &Device,
+    ) -> Result<Trainer<ZooStep, ImageBatches<'d, D>>> {
+        check_mnist_shape(data.image_shape())?;
+        let batches = ImageBatches::new(data, config.batch_size)?;
+        let description = Recipe::Zoo(self.clone()).description()?;
+        Trainer::start_or_resume(logdir, description, config, restart, batches, |config, seeds| {
+            self.step(config, seeds, device)
         })
     }
 }
@@ -393,18 +488,22 @@ impl GanDiscriminator for ZooDiscriminator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::GanInputs;
 
     #[test]
-    fn names_round_trip_and_configs_are_consistent() {
+    fn names_round_trip_and_recipes_are_consistent() {
         for model in ZooModel::ALL {
             assert_eq!(model.name().parse::<ZooModel>().unwrap(), model);
             let json = serde_json::to_string(&model).unwrap();
             assert_eq!(json, format!("\"{}\"", model.name()));
-            let config = model.config();
-            assert_eq!(config.zoo, Some(model));
+            let recipe = model.recipe();
+            assert_eq!(recipe.model, model);
+            assert_eq!(recipe.classifier.is_some(), model.train_config().classifier_guidance.is_some(), "{model}");
             let device = Device::default();
-            let gan = model.init(&config, &mut Rng::seed_from_u64(1), &device).unwrap();
-            let inputs = config.random_generator_inputs(4, 0, &mut Rng::seed_from_u64(2), &device);
+            let mut rng = Rng::seed_from_u64(1);
+            let gan = recipe.init(&mut rng.fork(), &mut rng.fork(), &device).unwrap();
+            let inputs = recipe.noise_inputs().random(4, 0, &mut Rng::seed_from_u64(2), &device);
+            assert_eq!(inputs.batch_size(), 4);
             let images = gan.generator.generate(&inputs).unwrap();
             assert_eq!(images.dims(), [4, 1, 28, 28], "{model}");
             let out = gan.discriminator.discriminate(images, &inputs).unwrap();

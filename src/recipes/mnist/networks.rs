@@ -5,60 +5,19 @@ use burn::nn::conv::{Conv2d, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, LeakyRelu, LeakyReluConfig, Linear};
 use burn::prelude::*;
 
-use super::gan::{DiscriminatorOutput, GanDiscriminator, GanGenerator, GeneratorInputs, one_hot};
-use super::init::{glorot_conv2d, glorot_linear, glorot_uniform, zeros};
 use crate::error::{Result, RganError};
 use crate::features::{
     ConditionTensorFromOnehot, ConditionTensorFromOnehotConfig, SpectralNormConv2d, SpectralNormLinear,
 };
 use crate::losses::{Distribution, StructuredInput};
-use crate::ops::{
-    Activation, batch_norm_layer, batch_norm_train, conv_transpose2d_layer, conv2d_layer, leaky_relu, linear_layer,
+use crate::model::{
+    BatchNormMode, DiscriminatorOutput, GanDiscriminator, GanGenerator, GeneratorInputs, glorot_conv2d, glorot_linear,
+    glorot_uniform, one_hot, zeros,
 };
+use crate::ops::{Activation, batch_norm_layer, conv_transpose2d_layer, conv2d_layer, leaky_relu, linear_layer};
 use crate::penalties::{CriticLayer, Flatten, GradientPenaltyOptions, SequentialCritic, wasserstein_gradient_penalty};
+use crate::recipes::layers::batch_norm_act;
 use crate::rng::Rng;
-
-/// How the generator's batch-norm layers normalize.
-///
-/// ```
-/// assert_eq!(rgan::model::BatchNormMode::default(), rgan::model::BatchNormMode::Layer);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum BatchNormMode {
-    /// burn's behaviour: batch statistics (and a moving-average update) on an autodiff device,
-    /// the moving averages otherwise.
-    #[default]
-    Layer,
-    /// The moving averages (TF's `training=False`), whatever the device.
-    MovingAverages,
-    /// The batch's own statistics without touching the moving averages (what TF-GAN's training
-    /// image summaries show).
-    BatchStatistics,
-}
-
-/// A batch norm layer in the given mode, followed by `activation` (fused on the CPU backend,
-/// [`crate::ops`]).
-pub(crate) fn batch_norm_act<const D: usize>(
-    layer: &BatchNorm,
-    x: Tensor<D>,
-    mode: BatchNormMode,
-    activation: Activation,
-) -> Tensor<D> {
-    match mode {
-        BatchNormMode::Layer => batch_norm_layer(layer, x, activation),
-        BatchNormMode::MovingAverages => activation.apply(burn::tensor::module::batch_norm(
-            x,
-            layer.gamma.val(),
-            layer.beta.val(),
-            layer.running_mean.value(),
-            layer.running_var.value(),
-            layer.epsilon,
-        )),
-        BatchNormMode::BatchStatistics => {
-            batch_norm_train(x, layer.gamma.val(), layer.beta.val(), layer.epsilon, activation).0
-        }
-    }
-}
 
 fn new_batch_norm(features: usize, momentum: f64, epsilon: f64, device: &Device) -> BatchNorm {
     BatchNormConfig::new(features).with_momentum(momentum).with_epsilon(epsilon).init(device)
@@ -89,12 +48,12 @@ fn l2_loss<const D: usize>(w: Tensor<D>) -> Tensor<1> {
 /// are concatenated to the noise).
 ///
 /// ```
-/// let config = rgan::model::MnistGeneratorConfig::new();
+/// let config = rgan::recipes::mnist::MnistGeneratorConfig::new();
 /// assert_eq!((config.noise_dims, config.weight_decay), (64, 2.5e-5));
 /// assert_eq!((config.batch_norm_momentum, config.batch_norm_epsilon), (0.001, 1e-3));
 /// assert_eq!((config.num_classes, config.categorical_dim, config.continuous_dim), (0, 0, 0));
 /// ```
-#[derive(Config, Debug)]
+#[derive(Config, Debug, PartialEq)]
 pub struct MnistGeneratorConfig {
     /// The size of the unstructured noise vector (TF-GAN's `noise_dims`; its InfoGAN uses
     /// `noise_dims - continuous_dim` = 62). Default 64.
@@ -138,7 +97,8 @@ pub struct MnistGeneratorConfig {
 ///
 /// ```
 /// use burn::prelude::*;
-/// use rgan::model::{GanGenerator, GeneratorInputs, MnistGeneratorConfig};
+/// use rgan::model::{GanGenerator, GeneratorInputs};
+/// use rgan::recipes::mnist::MnistGeneratorConfig;
 /// let device = Device::default();
 /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
 /// let generator = MnistGeneratorConfig::new().init(&mut rng, &device).unwrap();
@@ -201,7 +161,7 @@ impl MnistGeneratorConfig {
     /// ```
     /// use burn::prelude::*;
     /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
-    /// assert!(rgan::model::MnistGeneratorConfig::new().with_noise_dims(0).init(&mut rng, &Device::default()).is_err());
+    /// assert!(rgan::recipes::mnist::MnistGeneratorConfig::new().with_noise_dims(0).init(&mut rng, &Device::default()).is_err());
     /// ```
     pub fn init(&self, rng: &mut Rng, device: &Device) -> Result<MnistGenerator> {
         if self.noise_dims == 0 {
@@ -245,7 +205,8 @@ impl MnistGenerator {
     ///
     /// ```
     /// use burn::prelude::*;
-    /// use rgan::model::{BatchNormMode, MnistGeneratorConfig};
+    /// use rgan::model::BatchNormMode;
+    /// use rgan::recipes::mnist::MnistGeneratorConfig;
     /// let device = Device::default();
     /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
     /// let g = MnistGeneratorConfig::new().init(&mut rng, &device).unwrap();
@@ -356,7 +317,7 @@ impl MnistGenerator {
     /// ```
     /// use burn::prelude::*;
     /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
-    /// let g = rgan::model::MnistGeneratorConfig::new().init(&mut rng, &Device::default()).unwrap();
+    /// let g = rgan::recipes::mnist::MnistGeneratorConfig::new().init(&mut rng, &Device::default()).unwrap();
     /// assert!(g.regularization_loss().into_scalar::<f32>() > 0.0);
     /// ```
     pub fn regularization_loss(&self) -> Tensor<1> {
@@ -383,7 +344,7 @@ impl GanGenerator for MnistGenerator {
     }
 
     fn regularization_loss(&self) -> Option<Tensor<1>> {
-        Some(MnistGenerator::regularization_loss(self))
+        (self.weight_decay != 0.0).then(|| MnistGenerator::regularization_loss(self))
     }
 }
 
@@ -395,11 +356,11 @@ impl GanGenerator for MnistGenerator {
 /// add TF-GAN's InfoGAN recognizer heads (a Categorical and a Normal with σ = 1).
 ///
 /// ```
-/// let config = rgan::model::MnistDiscriminatorConfig::new();
+/// let config = rgan::recipes::mnist::MnistDiscriminatorConfig::new();
 /// assert_eq!((config.leaky_relu_slope, config.weight_decay), (0.01, 2.5e-5));
 /// assert_eq!((config.num_classes, config.aux_classes), (0, 0));
 /// ```
-#[derive(Config, Debug)]
+#[derive(Config, Debug, PartialEq)]
 pub struct MnistDiscriminatorConfig {
     /// The L2 weight decay on kernels; see [`MnistDiscriminator::regularization_loss`].
     /// Default 2.5e-5.
@@ -448,7 +409,7 @@ pub struct MnistDiscriminatorConfig {
 ///
 /// ```
 /// use burn::prelude::*;
-/// use rgan::model::MnistDiscriminatorConfig;
+/// use rgan::recipes::mnist::MnistDiscriminatorConfig;
 /// let device = Device::default();
 /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
 /// let d = MnistDiscriminatorConfig::new().init(&mut rng, &device).unwrap();
@@ -497,7 +458,7 @@ impl MnistDiscriminatorConfig {
     /// ```
     /// use burn::prelude::*;
     /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
-    /// let config = rgan::model::MnistDiscriminatorConfig::new().with_weight_decay(-1.0);
+    /// let config = rgan::recipes::mnist::MnistDiscriminatorConfig::new().with_weight_decay(-1.0);
     /// assert!(config.init(&mut rng, &Device::default()).is_err());
     /// ```
     pub fn init(&self, rng: &mut Rng, device: &Device) -> Result<MnistDiscriminator> {
@@ -533,7 +494,7 @@ impl MnistDiscriminator {
     /// use burn::prelude::*;
     /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
     /// let device = Device::default();
-    /// let d = rgan::model::MnistDiscriminatorConfig::new().init(&mut rng, &device).unwrap();
+    /// let d = rgan::recipes::mnist::MnistDiscriminatorConfig::new().init(&mut rng, &device).unwrap();
     /// let err = d.forward(Tensor::zeros([2, 3, 28, 28], &device)).unwrap_err();
     /// assert!(err.to_string().contains("[2, 3, 28, 28]"));
     /// ```
@@ -593,7 +554,7 @@ impl MnistDiscriminator {
     /// ```
     /// use burn::prelude::*;
     /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
-    /// let d = rgan::model::MnistDiscriminatorConfig::new().with_weight_decay(0.0).init(&mut rng, &Device::default()).unwrap();
+    /// let d = rgan::recipes::mnist::MnistDiscriminatorConfig::new().with_weight_decay(0.0).init(&mut rng, &Device::default()).unwrap();
     /// assert_eq!(d.regularization_loss().into_scalar::<f32>(), 0.0);
     /// ```
     pub fn regularization_loss(&self) -> Tensor<1> {
@@ -629,7 +590,7 @@ impl GanDiscriminator for MnistDiscriminator {
     }
 
     fn regularization_loss(&self) -> Option<Tensor<1>> {
-        Some(MnistDiscriminator::regularization_loss(self))
+        (self.weight_decay != 0.0).then(|| MnistDiscriminator::regularization_loss(self))
     }
 
     fn gradient_penalty(
@@ -690,5 +651,23 @@ mod tests {
         let c = g.forward_with(noise, BatchNormMode::BatchStatistics).unwrap();
         assert_eq!(a.to_data(), b.to_data());
         assert!(a.sub(c).abs().max().into_scalar::<f32>() > 1e-4);
+    }
+
+    #[test]
+    fn a_frozen_discriminator_passes_the_same_input_gradient() {
+        let device = Device::default().autodiff();
+        let mut rng = Rng::seed_from_u64(4);
+        let d = MnistDiscriminatorConfig::new().init(&mut rng, &device).unwrap();
+        let x = rng.uniform([4, 1, 28, 28], -1.0, 1.0, &device).require_grad();
+        // Each training forward advances the spectral-norm power iteration (state shared by
+        // clones); let it converge so that consecutive passes use the same normalized weights.
+        for _ in 0..200 {
+            d.forward(x.clone().detach()).unwrap();
+        }
+        let a = x.grad(&crate::model::frozen(&d).forward(x.clone()).unwrap().sum().backward()).unwrap();
+        let b = x.grad(&d.forward(x.clone()).unwrap().sum().backward()).unwrap();
+        let diff = a.clone().sub(b).abs().max().into_scalar::<f32>();
+        let scale = a.abs().max().into_scalar::<f32>();
+        assert!(scale > 0.0 && diff <= 1e-4 * scale.max(1.0), "diff {diff} scale {scale}");
     }
 }

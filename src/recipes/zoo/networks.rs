@@ -14,13 +14,14 @@ use burn::prelude::*;
 use crate::error::{Result, RganError};
 use crate::losses::Distribution;
 use crate::model::{
-    BatchNormMode, DiscriminatorOutput, GanDiscriminator, GanGenerator, GeneratorInputs, batch_norm_act, glorot_conv2d,
+    BatchNormMode, DiscriminatorOutput, GanDiscriminator, GanGenerator, GanInputs, GeneratorInputs, glorot_conv2d,
     glorot_linear,
 };
 use crate::ops::{Activation, conv2d_layer, leaky_relu, linear_layer};
 use crate::penalties::{
     ConcatConditioning, CriticLayer, Flatten, GradientPenaltyOptions, SequentialCritic, wasserstein_gradient_penalty,
 };
+use crate::recipes::layers::batch_norm_act;
 use crate::rng::Rng;
 
 /// The leaky ReLU slope of the zoo's networks (the DCGAN, cGAN and WGAN papers' 0.2).
@@ -58,7 +59,7 @@ fn labels(inputs: &GeneratorInputs, classes: usize, what: &str) -> Result<Option
 /// Configuration of [`MlpGenerator`].
 ///
 /// ```
-/// let config = rgan::zoo::MlpGeneratorConfig::new();
+/// let config = rgan::recipes::zoo::MlpGeneratorConfig::new();
 /// assert_eq!((config.noise_dims, config.num_classes), (100, 0));
 /// assert_eq!(config.hidden, vec![128, 256, 512, 1024]);
 /// ```
@@ -85,7 +86,7 @@ pub struct MlpGeneratorConfig {
 /// use rgan::model::{GanGenerator, GeneratorInputs};
 /// let device = Device::default();
 /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
-/// let g = rgan::zoo::MlpGeneratorConfig::new().init(&mut rng, &device).unwrap();
+/// let g = rgan::recipes::zoo::MlpGeneratorConfig::new().init(&mut rng, &device).unwrap();
 /// let images = g.generate(&GeneratorInputs::noise(rng.normal([3, 100], 0.0, 1.0, &device))).unwrap();
 /// assert_eq!(images.dims(), [3, 1, 28, 28]);
 /// ```
@@ -176,7 +177,7 @@ impl GanGenerator for MlpGenerator {
 /// Configuration of [`MlpDiscriminator`].
 ///
 /// ```
-/// let config = rgan::zoo::MlpDiscriminatorConfig::new();
+/// let config = rgan::recipes::zoo::MlpDiscriminatorConfig::new();
 /// assert_eq!((config.num_classes, config.hidden.clone()), (0, vec![512, 256]));
 /// ```
 #[derive(Config, Debug)]
@@ -199,7 +200,7 @@ pub struct MlpDiscriminatorConfig {
 /// use rgan::model::{GanDiscriminator, GeneratorInputs};
 /// let device = Device::default();
 /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
-/// let d = rgan::zoo::MlpDiscriminatorConfig::new().init(&mut rng, &device).unwrap();
+/// let d = rgan::recipes::zoo::MlpDiscriminatorConfig::new().init(&mut rng, &device).unwrap();
 /// let inputs = GeneratorInputs::noise(Tensor::zeros([2, 100], &device));
 /// assert_eq!(d.discriminate(Tensor::zeros([2, 1, 28, 28], &device), &inputs).unwrap().logits.dims(), [2, 1]);
 /// ```
@@ -287,7 +288,7 @@ impl GanDiscriminator for MlpDiscriminator {
 /// Configuration of [`ConvDiscriminator`].
 ///
 /// ```
-/// let config = rgan::zoo::ConvDiscriminatorConfig::new();
+/// let config = rgan::recipes::zoo::ConvDiscriminatorConfig::new();
 /// assert_eq!((config.num_classes, config.categorical_dim, config.continuous_dim), (0, 0, 0));
 /// ```
 #[derive(Config, Debug)]
@@ -319,7 +320,7 @@ pub struct ConvDiscriminatorConfig {
 /// use rgan::model::{GanDiscriminator, GeneratorInputs};
 /// let device = Device::default();
 /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
-/// let d = rgan::zoo::ConvDiscriminatorConfig::new().with_categorical_dim(10).init(&mut rng, &device).unwrap();
+/// let d = rgan::recipes::zoo::ConvDiscriminatorConfig::new().with_categorical_dim(10).init(&mut rng, &device).unwrap();
 /// let inputs = GeneratorInputs::noise(Tensor::zeros([2, 100], &device));
 /// let out = d.discriminate(Tensor::zeros([2, 1, 28, 28], &device), &inputs).unwrap();
 /// assert_eq!((out.logits.dims(), out.distributions.len()), ([2, 1], 1));
@@ -422,7 +423,7 @@ impl GanDiscriminator for ConvDiscriminator {
 /// ```
 /// use burn::prelude::*;
 /// use rgan::model::{GanDiscriminator, GeneratorInputs};
-/// use rgan::zoo::{ConvDiscriminatorConfig, SeparateRecognizer};
+/// use rgan::recipes::zoo::{ConvDiscriminatorConfig, SeparateRecognizer};
 /// let device = Device::default();
 /// let mut rng = rgan::rng::Rng::seed_from_u64(0);
 /// let d = SeparateRecognizer::new(

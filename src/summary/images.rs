@@ -13,7 +13,7 @@ use crate::error::{Result, RganError};
 /// ```
 /// use burn::prelude::*;
 /// let images = Tensor::<4>::from_floats([[[[-1.0, 1.0]]], [[[0.0, 1.0]]]], &Device::default());
-/// let grid = rgan::train::image_grid(images, 2).unwrap();
+/// let grid = rgan::summary::image_grid(images, 2).unwrap();
 /// assert_eq!((grid.width(), grid.height()), (4, 1));
 /// assert_eq!(grid.to_luma8().into_raw(), vec![0, 255, 128, 255]);
 /// ```
@@ -60,15 +60,21 @@ pub fn image_grid(images: Tensor<4>, columns: usize) -> Result<image::DynamicIma
 /// use burn::prelude::*;
 /// let path = std::env::temp_dir().join(format!("rgan-doc-grid-{}.png", std::process::id()));
 /// let images = Tensor::<4>::zeros([4, 1, 2, 2], &Device::default());
-/// rgan::train::save_image_grid(images, 2, &path).unwrap();
+/// rgan::summary::save_image_grid(images, 2, &path).unwrap();
 /// assert_eq!(image::open(&path).unwrap().width(), 4);
 /// std::fs::remove_file(&path).unwrap();
 /// ```
 pub fn save_image_grid(images: Tensor<4>, columns: usize, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    let grid = image_grid(images, columns)?;
+    let bytes = encode_png(&image_grid(images, columns)?, path)?;
+    crate::files::write_atomically(path, &bytes)
+}
+
+/// `image` encoded as a PNG; an error naming `path` (where it was to go) otherwise.
+pub(crate) fn encode_png(image: &image::DynamicImage, path: &Path) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    grid.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .map_err(|e| RganError::File { path: path.to_path_buf(), reason: format!("cannot encode the PNG: {e}") })?;
-    super::checkpoint::write_atomically(path, &bytes)
+    image
+        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .map_err(|e| RganError::file(path, format!("cannot encode the PNG: {e}")))?;
+    Ok(bytes)
 }
