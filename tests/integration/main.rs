@@ -9,6 +9,7 @@ mod common;
 mod data_idx;
 mod estimator;
 mod fid_inception;
+mod fixtures_cyclegan_stargan;
 mod fixtures_eval;
 mod fixtures_features;
 mod fixtures_gradient_penalty;
