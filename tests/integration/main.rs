@@ -16,6 +16,7 @@ mod fixtures_gradient_penalty;
 mod fixtures_losses;
 mod gan_loss;
 mod image_to_image;
+mod loss_history;
 mod mnist_classifier;
 mod penalty_finite_differences;
 mod tensorboard_reader;
