@@ -44,6 +44,20 @@ pub enum RganError {
         /// Which checkpoint is kept.
         kept: String,
     },
+    /// Training diverged without a loss showing it: weights or generated images hold NaN or
+    /// infinite values, so no checkpoint of them is written.
+    #[error(
+        "{what} hold NaN or infinite values at step {step}: training diverged and this step is not saved; {kept}. \
+         Try a lower learning rate or another --seed"
+    )]
+    NotFinite {
+        /// What holds them (`the weights in generator.bpk`, `the sample grid`, …).
+        what: String,
+        /// The global step.
+        step: usize,
+        /// Which checkpoint is kept.
+        kept: String,
+    },
     /// A file could not be read or written.
     #[error("{path}: {reason}")]
     File {

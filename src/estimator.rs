@@ -44,7 +44,7 @@ use crate::model::{GanDiscriminator, GanGenerator, GanModel, GeneratorInputs, No
 use crate::rng::Rng;
 use crate::summary::RunLog;
 use crate::train::{
-    Checkpoint, GanStep, RunConfig, Seeds, TrainConfig, TrainHook, TrainStep, TrainSummary, Trainer, resolve_checkpoint,
+    Checkpoint, GanStep, Seeds, TrainConfig, TrainHook, TrainStep, TrainSummary, Trainer, resolve_checkpoint,
 };
 
 /// Builds a network from a random stream on a device (TF-GAN's `generator_fn` /
@@ -175,7 +175,7 @@ impl<G: GanGenerator, D: GanDiscriminator> GanEstimator<G, D> {
         }
         let checkpoint = Checkpoint::open(self.checkpoint("evaluate")?)?;
         let device = self.device.clone().autodiff();
-        let config = TrainConfig::resumed(checkpoint.config()?, &self.config)?;
+        let config: TrainConfig = checkpoint.config()?;
         let mut step =
             Trainer::<EstimatorStep<G, D>, ImageBatches<Data>>::load_step(&checkpoint, &config, |c, seeds| {
                 self.build(c, seeds, &device)

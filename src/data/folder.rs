@@ -50,6 +50,9 @@ fn is_image(path: &Path) -> bool {
 }
 
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    if dir.is_file() {
+        return Err(RganError::file(dir, "is a file, not a folder of images"));
+    }
     let entries = std::fs::read_dir(dir).map_err(|e| RganError::file(dir, format!("cannot list the folder: {e}")))?;
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
@@ -74,27 +77,8 @@ impl ImageFolder {
         if channels != 1 && channels != 3 {
             return Err(RganError::invalid("channels", format!("is {channels}; it must be 1 (grey) or 3 (RGB)")));
         }
-        let mut files: Vec<(PathBuf, i64)> = Vec::new();
-        let mut classes = Vec::new();
-        for entry in sorted_entries(dir)? {
-            if entry.is_dir() {
-                let label = classes.len() as i64;
-                let name = entry.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                let inner: Vec<PathBuf> = sorted_entries(&entry)?.into_iter().filter(|p| is_image(p)).collect();
-                if !inner.is_empty() {
-                    classes.push(name);
-                    files.extend(inner.into_iter().map(|p| (p, label)));
-                }
-            } else if is_image(&entry) {
-                files.push((entry, 0));
-            }
-        }
-        if files.is_empty() {
-            return Err(RganError::File {
-                path: dir.to_path_buf(),
-                reason: "holds no .png, .jpg or .jpeg images (directly or in its sub-folders)".into(),
-            });
-        }
+        let ImageFiles { paths, labels, classes } = ImageFiles::list(dir)?;
+        let files: Vec<(PathBuf, i64)> = paths.into_iter().zip(labels).collect();
         let plane = size * size;
         let mut pixels = Vec::with_capacity(files.len() * channels * plane);
         for (path, _) in &files {
@@ -114,6 +98,108 @@ impl ImageFolder {
         let (paths, labels): (Vec<PathBuf>, Vec<i64>) = files.into_iter().unzip();
         Ok(Self { count: paths.len(), channels, size, pixels, labels, classes, paths })
     }
+}
+
+/// The image files of a folder (PNG or JPEG, directly in it or in its sub-folders, one class
+/// per sub-folder), in [`ImageFolder`]'s order, without reading them: for evaluation over
+/// folders of any size, one batch of images in memory at a time ([`read_image`]).
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("rgan-doc-files-{}", std::process::id()));
+/// std::fs::create_dir_all(dir.join("cats")).unwrap();
+/// image::GrayImage::new(2, 2).save(dir.join("cats/a.png")).unwrap();
+/// image::GrayImage::new(2, 2).save(dir.join("b.png")).unwrap();
+/// let files = rgan::data::ImageFiles::list(&dir).unwrap();
+/// assert_eq!((files.paths.len(), files.classes.clone()), (2, vec!["cats".to_string()]));
+/// std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImageFiles {
+    /// The files.
+    pub paths: Vec<PathBuf>,
+    /// One label per file (index into `classes`, or 0 for files directly in the folder).
+    pub labels: Vec<i64>,
+    /// The sub-folder names, sorted.
+    pub classes: Vec<String>,
+}
+
+impl ImageFiles {
+    /// Lists `dir`'s images; an error naming the folder when it is missing, a file, or holds
+    /// no image.
+    pub fn list(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        let (mut paths, mut labels, mut classes) = (Vec::new(), Vec::new(), Vec::new());
+        for entry in sorted_entries(dir)? {
+            if entry.is_dir() {
+                let label = classes.len() as i64;
+                let name = entry.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let inner: Vec<PathBuf> = sorted_entries(&entry)?.into_iter().filter(|p| is_image(p)).collect();
+                if !inner.is_empty() {
+                    classes.push(name);
+                    labels.extend(std::iter::repeat_n(label, inner.len()));
+                    paths.extend(inner);
+                }
+            } else if is_image(&entry) {
+                paths.push(entry);
+                labels.push(0);
+            }
+        }
+        if paths.is_empty() {
+            return Err(RganError::File {
+                path: dir.to_path_buf(),
+                reason: "holds no .png, .jpg or .jpeg images (directly or in its sub-folders)".into(),
+            });
+        }
+        Ok(Self { paths, labels, classes })
+    }
+}
+
+/// One image file decoded at its own size: `channels × height × width` values in `[-1, 1]`
+/// (channel-major), and the channels the file itself has (1 for grey, 3 for colour; an alpha
+/// channel is dropped).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecodedImage {
+    /// The channels of `pixels`.
+    pub channels: usize,
+    /// The file's own channels (grey 1, colour 3), whatever `pixels` were converted to.
+    pub file_channels: usize,
+    /// The height.
+    pub height: usize,
+    /// The width.
+    pub width: usize,
+    /// The values, channel-major, in `[-1, 1]`.
+    pub pixels: Vec<f32>,
+}
+
+/// Decodes `path` at its own size, converted to `channels` (1: grey, 3: RGB; `None`: as the
+/// file is), scaled to `[-1, 1]` as [`ImageFolder`] does.
+///
+/// ```
+/// let path = std::env::temp_dir().join(format!("rgan-doc-read-{}.png", std::process::id()));
+/// image::GrayImage::from_pixel(3, 2, image::Luma([255])).save(&path).unwrap();
+/// let image = rgan::data::read_image(&path, Some(3)).unwrap();
+/// assert_eq!((image.channels, image.file_channels, image.height, image.width), (3, 1, 2, 3));
+/// assert_eq!(image.pixels, vec![1.0; 18]);
+/// std::fs::remove_file(&path).unwrap();
+/// ```
+pub fn read_image(path: impl AsRef<Path>, channels: Option<usize>) -> Result<DecodedImage> {
+    let path = path.as_ref();
+    let img = image::open(path)
+        .map_err(|e| RganError::File { path: path.into(), reason: format!("cannot be decoded: {e}") })?;
+    let file_channels = if img.color().has_color() { 3 } else { 1 };
+    let channels = channels.unwrap_or(file_channels);
+    let (width, height) = (img.width() as usize, img.height() as usize);
+    let plane = width * height;
+    let pixels = match channels {
+        1 => img.to_luma8().as_raw().iter().map(|&x| scale_pixel(x)).collect(),
+        3 => {
+            let rgb = img.to_rgb8();
+            let raw = rgb.as_raw();
+            (0..3).flat_map(|c| (0..plane).map(move |i| scale_pixel(raw[3 * i + c]))).collect()
+        }
+        other => return Err(RganError::invalid("channels", format!("is {other}; it must be 1 (grey) or 3 (RGB)"))),
+    };
+    Ok(DecodedImage { channels, file_channels, height, width, pixels })
 }
 
 impl ImageFolder {

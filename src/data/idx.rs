@@ -297,8 +297,10 @@ fn find_file(dir: &Path, name: &str) -> Result<PathBuf> {
     } else {
         let hint = if dir.is_dir() {
             "the directory exists but holds neither".to_string()
+        } else if dir.exists() {
+            format!("{} is a file, not a directory", dir.display())
         } else {
-            "the directory does not exist".to_string()
+            format!("the directory {} does not exist", dir.display())
         };
         Err(RganError::file(
             &gz,

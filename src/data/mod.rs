@@ -11,7 +11,7 @@ mod paired;
 mod source;
 
 pub use batcher::{Batch, Batcher, BatcherState};
-pub use folder::ImageFolder;
+pub use folder::{DecodedImage, ImageFiles, ImageFolder, read_image};
 pub use idx::{IMAGES_MAGIC, IdxImages, LABELS_MAGIC, Mnist, Split, read_idx_images, read_idx_labels};
 pub use paired::{PairedDataset, PairedImageFolder};
 pub use source::{

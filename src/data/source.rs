@@ -49,6 +49,12 @@ pub trait BatchSource {
 
     /// Goes back to a saved position; an error when it does not fit this data (another size).
     fn restore(&mut self, state: &serde_json::Value) -> Result<()>;
+
+    /// Sets the examples per batch (before [`start`](Self::start) or
+    /// [`restore`](Self::restore)): the training loop gives the batch size of the configuration
+    /// a run actually uses, which for a resumed run is the saved one. Errors when it is 0 or
+    /// larger than the data set.
+    fn set_batch_size(&mut self, batch_size: usize) -> Result<()>;
 }
 
 /// The seed [`fixed_batch`] draws with: every run's sample grids show the same examples.
@@ -288,6 +294,11 @@ impl<D: ImageDataset + ?Sized> BatchSource for ImageBatches<'_, D> {
         self.rng = state.augmentation;
         Ok(())
     }
+
+    fn set_batch_size(&mut self, batch_size: usize) -> Result<()> {
+        self.batcher = Batcher::new(self.data.len(), batch_size, 0)?;
+        Ok(())
+    }
 }
 
 /// A batch of input images and the target images they should become (image-to-image
@@ -383,6 +394,11 @@ impl<D: PairedDataset + ?Sized> BatchSource for PairedBatches<'_, D> {
         self.rng = state.augmentation;
         Ok(())
     }
+
+    fn set_batch_size(&mut self, batch_size: usize) -> Result<()> {
+        self.batcher = Batcher::new(self.data.len(), batch_size, 0)?;
+        Ok(())
+    }
 }
 
 /// A batch of each of two image domains (CycleGAN's `data_x` and `data_y`).
@@ -444,6 +460,11 @@ impl<X: ImageDataset + ?Sized, Y: ImageDataset + ?Sized> BatchSource for Unpaire
         let part = |name: &str| state.get(name).ok_or_else(|| state_error(format!("has no `{name}` domain")));
         self.x.restore(part("x")?)?;
         self.y.restore(part("y")?)
+    }
+
+    fn set_batch_size(&mut self, batch_size: usize) -> Result<()> {
+        self.x.set_batch_size(batch_size)?;
+        self.y.set_batch_size(batch_size)
     }
 }
 

@@ -255,6 +255,43 @@ pub fn frozen<M: Module>(module: &M) -> M {
     module.clone().no_grad()
 }
 
+/// Whether every value of `tensor` is finite (one reduction: `x - x` is 0 for a finite value
+/// and NaN for NaN or ±∞).
+///
+/// ```
+/// use burn::prelude::*;
+/// let device = Device::default();
+/// assert!(rgan::model::all_finite(&Tensor::<2>::from_floats([[1.0, -3e38]], &device)));
+/// assert!(!rgan::model::all_finite(&Tensor::<2>::from_floats([[1.0, f32::INFINITY]], &device)));
+/// ```
+pub fn all_finite<const D: usize>(tensor: &Tensor<D>) -> bool {
+    let t = tensor.clone().detach();
+    let probe = (t.clone() - t).sum().into_scalar::<f64>();
+    probe == 0.0
+}
+
+/// Whether every float parameter of `module` is finite.
+///
+/// ```
+/// use burn::nn::LinearConfig;
+/// use burn::prelude::*;
+/// let layer = LinearConfig::new(3, 2).init(&Device::default());
+/// assert!(rgan::model::parameters_finite(&layer));
+/// ```
+pub fn parameters_finite<M: Module>(module: &M) -> bool {
+    struct Finite(bool);
+    impl burn::module::ModuleVisitor for Finite {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            if self.0 {
+                self.0 = all_finite(&param.val());
+            }
+        }
+    }
+    let mut check = Finite(true);
+    module.visit(&mut check);
+    check.0
+}
+
 /// The two networks of a GAN (TF-GAN's `gan_model` inputs).
 #[derive(Clone, Debug)]
 pub struct GanModel<G, D> {

@@ -16,7 +16,8 @@ mod stargan;
 pub use cyclegan::{CycleGanModel, CycleGanOutputs, cyclegan_model};
 pub(crate) use gan::check_generated_shape;
 pub use gan::{
-    BatchNormMode, DiscriminatorOutput, GanDiscriminator, GanGenerator, GanModel, GanOutputs, ImageClassifier, frozen,
+    BatchNormMode, DiscriminatorOutput, GanDiscriminator, GanGenerator, GanModel, GanOutputs, ImageClassifier,
+    all_finite, frozen, parameters_finite,
 };
 pub use init::{glorot_conv2d, glorot_linear, glorot_uniform, zeros};
 pub(crate) use inputs::class_ids;

@@ -29,7 +29,7 @@ use crate::model::{
 use crate::ops::{Activation, batch_norm_layer, conv_transpose2d_layer, conv2d_layer, leaky_relu, linear_layer};
 use crate::penalties::{CriticLayer, Flatten, GradientPenaltyOptions, SequentialCritic, wasserstein_gradient_penalty};
 use crate::rng::Rng;
-use crate::train::{GanLossConfig, GanLossKind, GanStep, OptimizerConfig, Seeds, TrainConfig, Trainer};
+use crate::train::{GanLossConfig, GanLossKind, GanStep, OptimizerConfig, Resume, Seeds, TrainConfig, Trainer};
 
 /// The number of stride-2 layers between 4×4 and `image_size` (`log2(image_size / 4)`), or an
 /// error when `image_size` is not a power of two ≥ 16.
@@ -510,13 +510,13 @@ impl DcganNetworks {
     }
 
     /// A run of the networks on `data` (images of the generator's size and channels) in
-    /// `logdir`: started, or resumed from its newest checkpoint unless `restart`.
+    /// `logdir`: started, or resumed from its newest checkpoint as `resume` says (a `bool`: restart).
     pub fn trainer<'d, D: ImageDataset + ?Sized>(
         &self,
         config: TrainConfig,
         data: &'d D,
         logdir: impl AsRef<std::path::Path>,
-        restart: bool,
+        resume: impl Into<Resume>,
         device: &Device,
     ) -> Result<Trainer<DcganStep, ImageBatches<'d, D>>> {
         let g = &self.generator;
@@ -530,7 +530,7 @@ impl DcganNetworks {
         }
         let batches = ImageBatches::new(data, config.batch_size)?;
         let description = Recipe::Dcgan(self.clone()).description()?;
-        Trainer::start_or_resume(logdir, description, config, restart, batches, |config, seeds| {
+        Trainer::start_or_resume(logdir, description, config, resume, batches, |config, seeds| {
             self.step(config, seeds, device)
         })
     }

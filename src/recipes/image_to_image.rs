@@ -42,8 +42,8 @@ use crate::ops::{Activation, batch_norm_layer, conv_transpose2d_layer, conv2d_la
 use crate::penalties::{CriticLayer, GradientPenaltyOptions, SequentialCritic, wasserstein_gradient_penalty};
 use crate::rng::Rng;
 use crate::train::{
-    CycleGanStep, GanLossConfig, GanLossKind, GanStep, NonAdversarialLossConfig, OptimizerConfig, PairedInputs, Seeds,
-    StarGanLossConfig, StarGanStep, TrainConfig, TrainSchedule, Trainer, stargan_adversarial_loss,
+    CycleGanStep, GanLossConfig, GanLossKind, GanStep, NonAdversarialLossConfig, OptimizerConfig, PairedInputs, Resume,
+    Seeds, StarGanLossConfig, StarGanStep, TrainConfig, TrainSchedule, Trainer, stargan_adversarial_loss,
 };
 
 /// The standard deviation of the N(0, σ²) kernels.
@@ -758,7 +758,7 @@ impl Pix2PixRecipe {
     }
 
     /// A run on the pairs of `data`, augmented by `augmentation`, in `logdir`: started, or
-    /// resumed from its newest checkpoint unless `restart`. The sample grid shows `grid_size`
+    /// resumed from its newest checkpoint as `resume` says (a `bool`: restart). The sample grid shows `grid_size`
     /// fixed pairs.
     pub fn trainer<'d, D: PairedDataset + ?Sized>(
         &self,
@@ -766,14 +766,14 @@ impl Pix2PixRecipe {
         data: &'d D,
         augmentation: Augmentation,
         logdir: impl AsRef<std::path::Path>,
-        restart: bool,
+        resume: impl Into<Resume>,
         device: &Device,
     ) -> Result<Trainer<Pix2PixStep, PairedBatches<'d, D>>> {
         let batches = PairedBatches::new(data, config.batch_size, augmentation.clone())?;
         let plain = device.clone().without_autodiff();
         let samples = fixed_batch(PairedBatches::new(data, config.grid_size.min(data.len()), augmentation)?, &plain)?;
         let description = Recipe::Pix2Pix(self.clone()).description()?;
-        Trainer::start_or_resume(logdir, description, config, restart, batches, |config, seeds| {
+        Trainer::start_or_resume(logdir, description, config, resume, batches, |config, seeds| {
             self.step(config, seeds, samples, device)
         })
     }
@@ -848,14 +848,14 @@ impl CycleGanRecipe {
     }
 
     /// A run translating between the images of `x` and `y`, augmented by `augmentation`, in
-    /// `logdir`: started, or resumed from its newest checkpoint unless `restart`.
+    /// `logdir`: started, or resumed from its newest checkpoint as `resume` says (a `bool`: restart).
     pub fn trainer<'x, 'y, X: ImageDataset + ?Sized, Y: ImageDataset + ?Sized>(
         &self,
         config: TrainConfig,
         (x, y): (&'x X, &'y Y),
         augmentation: Augmentation,
         logdir: impl AsRef<std::path::Path>,
-        restart: bool,
+        resume: impl Into<Resume>,
         device: &Device,
     ) -> Result<Trainer<CycleGanRecipeStep, UnpairedBatches<'x, 'y, X, Y>>> {
         let batches = UnpairedBatches::new(x, y, config.batch_size, augmentation.clone())?;
@@ -863,7 +863,7 @@ impl CycleGanRecipe {
         let plain = device.clone().without_autodiff();
         let samples = fixed_batch(UnpairedBatches::new(x, y, count, augmentation)?, &plain)?;
         let description = Recipe::CycleGan(self.clone()).description()?;
-        Trainer::start_or_resume(logdir, description, config, restart, batches, |config, seeds| {
+        Trainer::start_or_resume(logdir, description, config, resume, batches, |config, seeds| {
             self.step(config, seeds, samples, device)
         })
     }
@@ -941,15 +941,15 @@ impl StarGanRecipe {
     }
 
     /// A run on the labelled images of `data` (the labels are the domains), augmented by
-    /// `augmentation`, in `logdir`: started, or resumed from its newest checkpoint unless
-    /// `restart`.
+    /// `augmentation`, in `logdir`: started, or resumed from its newest checkpoint as `resume`
+    /// says (a `bool`: restart).
     pub fn trainer<'d, D: ImageDataset + ?Sized>(
         &self,
         config: TrainConfig,
         data: &'d D,
         augmentation: Augmentation,
         logdir: impl AsRef<std::path::Path>,
-        restart: bool,
+        resume: impl Into<Resume>,
         device: &Device,
     ) -> Result<Trainer<StarGanRecipeStep, ImageBatches<'d, D>>> {
         let batches = ImageBatches::with_augmentation(data, config.batch_size, augmentation.clone())?;
@@ -957,7 +957,7 @@ impl StarGanRecipe {
         let plain = device.clone().without_autodiff();
         let samples = fixed_batch(ImageBatches::with_augmentation(data, count, augmentation)?, &plain)?;
         let description = Recipe::StarGan(self.clone()).description()?;
-        Trainer::start_or_resume(logdir, description, config, restart, batches, |config, seeds| {
+        Trainer::start_or_resume(logdir, description, config, resume, batches, |config, seeds| {
             self.step(config, seeds, samples.images, device)
         })
     }

@@ -70,7 +70,13 @@ impl CheckpointWriter {
     }
 
     /// Adds `name` (e.g. `generator.bpk`) holding `module`'s record.
+    ///
+    /// Errors ([`RganError::NotFinite`]) when a weight is NaN or infinite: such a checkpoint is
+    /// never written.
     pub fn module<M: Module>(&mut self, name: &str, module: &M) -> Result<()> {
+        if !crate::model::parameters_finite(module) {
+            return Err(RganError::NotFinite { what: format!("the weights of {name}"), step: 0, kept: String::new() });
+        }
         let bytes = module_bytes(module, Path::new(name))?;
         self.files.push((name.to_string(), bytes));
         Ok(())
@@ -123,8 +129,9 @@ impl Checkpoint {
                 return Err(RganError::file(
                     &file,
                     format!(
-                        "was written by an earlier rgan (checkpoint format 1); this rgan reads format \
-                         {CHECKPOINT_FORMAT}: train the model again"
+                        "was written by an earlier rgan (checkpoint format 1, before the core's redesign \
+                         after commit 759f809); this rgan reads format {CHECKPOINT_FORMAT}: sample or resume it \
+                         with that rgan, or train the model again"
                     ),
                 ));
             }
@@ -235,27 +242,39 @@ pub(crate) fn write_checkpoint(
     let name = format!("step-{:06}", meta.step);
     let dir = root.join(&name);
     let tmp = root.join(format!(".{name}.tmp-{}", std::process::id()));
-    if tmp.exists() {
-        let _ = std::fs::remove_dir_all(&tmp);
+    let old = root.join(format!(".{name}.old-{}", std::process::id()));
+    for leftover in [&tmp, &old] {
+        if leftover.exists() {
+            let _ = std::fs::remove_dir_all(leftover);
+        }
     }
     let written = write_folder(&tmp, meta, writer).and_then(|()| {
+        // A folder of the same step (a run resumed and saved at once) is moved aside, not
+        // deleted, until the new one is in place; a crash in between leaves `latest` naming a
+        // missing folder, which `existing_checkpoint` steps past to the newest complete one.
         if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(|e| RganError::file(&dir, format!("cannot replace it: {e}")))?;
+            std::fs::rename(&dir, &old).map_err(|e| RganError::file(&dir, format!("cannot replace it: {e}")))?;
         }
         std::fs::rename(&tmp, &dir).map_err(|e| RganError::file(&dir, format!("cannot be moved into place: {e}")))
     });
     if let Err(e) = written {
         let _ = std::fs::remove_dir_all(&tmp);
+        if old.exists() && !dir.exists() {
+            let _ = std::fs::rename(&old, &dir);
+        }
         return Err(e);
+    }
+    if old.exists() {
+        let _ = std::fs::remove_dir_all(&old);
     }
     write_atomically(root.join("latest"), name.as_bytes())?;
     if keep > 0 {
         let mut all: Vec<PathBuf> = std::fs::read_dir(&root)
             .map_err(|e| RganError::file(&root, format!("cannot list: {e}")))?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_dir() && p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("step-")))
+            .filter(|p| p.is_dir() && p.file_name().is_some_and(|n| is_step_folder(&n.to_string_lossy())))
             .collect();
-        all.sort();
+        all.sort_by_key(|p| step_of_folder(p));
         let excess = all.len().saturating_sub(keep);
         for old in &all[..excess] {
             let _ = std::fs::remove_dir_all(old);
@@ -269,7 +288,7 @@ fn write_folder(tmp: &Path, meta: CheckpointMeta, writer: CheckpointWriter) -> R
     let mut files = BTreeMap::new();
     for (file, bytes) in &writer.files {
         let path = tmp.join(file);
-        std::fs::write(&path, bytes).map_err(|e| RganError::file(&path, format!("cannot be written: {e}")))?;
+        write_durably(&path, bytes)?;
         files.insert(file.clone(), crc32c::crc32c(bytes));
     }
     let state = CheckpointState {
@@ -282,8 +301,118 @@ fn write_folder(tmp: &Path, meta: CheckpointMeta, writer: CheckpointWriter) -> R
         files,
     };
     let json = serde_json::to_vec_pretty(&state).map_err(|e| RganError::file(tmp, format!("state: {e}")))?;
-    let path = tmp.join(STATE_FILE);
-    std::fs::write(&path, json).map_err(|e| RganError::file(&path, format!("cannot be written: {e}")))
+    write_durably(&tmp.join(STATE_FILE), &json)
+}
+
+/// Writes `bytes` to `path` and flushes them to the disk (`fsync`) before the folder is renamed
+/// into place, so that a power cut cannot leave a renamed folder of empty files.
+fn write_durably(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path).map_err(|e| RganError::file(path, format!("cannot be created: {e}")))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| RganError::file(path, format!("cannot be written: {e}")))
+}
+
+/// Whether `name` is a checkpoint folder's name (`step-000200`).
+fn is_step_folder(name: &str) -> bool {
+    name.strip_prefix("step-").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The step a `step-N` folder holds (by number: `step-1000000` comes after `step-999999`).
+fn step_of_folder(path: &Path) -> u64 {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    name.strip_prefix("step-").and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+/// The checkpoint a run in `logdir` resumes from: the one `checkpoints/latest` names, or, when
+/// that file is missing or names a folder that is not there (a crash between two renames), the
+/// newest complete `step-*` folder, with a note saying so. `None` when the folder holds no
+/// checkpoint at all. A `latest` that cannot be read, and a folder whose step folders are all
+/// incomplete, are errors: a run never starts afresh over checkpoints it could not read.
+pub(crate) fn existing_checkpoint(logdir: &Path) -> Result<Option<(PathBuf, Option<String>)>> {
+    let root = logdir.join("checkpoints");
+    let latest = root.join("latest");
+    let named = if latest.is_file() {
+        let name =
+            std::fs::read_to_string(&latest).map_err(|e| RganError::file(&latest, format!("cannot read: {e}")))?;
+        let dir = root.join(name.trim());
+        if dir.join(STATE_FILE).is_file() {
+            return Ok(Some((dir, None)));
+        }
+        Some(dir)
+    } else {
+        None
+    };
+    let mut steps: Vec<PathBuf> = match std::fs::read_dir(&root) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.file_name().is_some_and(|n| is_step_folder(&n.to_string_lossy())))
+            .collect(),
+        Err(_) if named.is_none() => return Ok(None),
+        Err(e) => return Err(RganError::file(&root, format!("cannot list: {e}"))),
+    };
+    if steps.is_empty() && named.is_none() {
+        return Ok(None);
+    }
+    steps.sort_by_key(|p| step_of_folder(p));
+    let Some(newest) = steps.into_iter().rev().find(|d| d.join(STATE_FILE).is_file()) else {
+        return Err(RganError::file(
+            &root,
+            "holds no complete checkpoint (no step folder has its state.json): restart the run to replace them",
+        ));
+    };
+    let note = match named {
+        Some(dir) => format!(
+            "{} names {}, which is not a complete checkpoint; resuming from {}",
+            latest.display(),
+            dir.display(),
+            newest.display()
+        ),
+        None => format!("{} is missing; resuming from the newest checkpoint, {}", latest.display(), newest.display()),
+    };
+    Ok(Some((newest, Some(note))))
+}
+
+/// Removes the partial checkpoint folders (`.step-N.tmp-PID`, `.step-N.old-PID`) and temporary
+/// files an interrupted write left in `logdir/checkpoints`, and says what it removed. Only safe
+/// while the folder is locked ([`FolderLock`](crate::files::FolderLock)): another run could be
+/// writing them.
+pub(crate) fn remove_partial_checkpoints(logdir: &Path) -> Result<Option<String>> {
+    let root = logdir.join("checkpoints");
+    let Ok(entries) = std::fs::read_dir(&root) else { return Ok(None) };
+    let (mut removed, mut bytes) = (Vec::new(), 0u64);
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if !(name.starts_with('.') && (name.contains(".tmp-") || name.contains(".old-"))) {
+            continue;
+        }
+        bytes += folder_size(&path);
+        let gone = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+        gone.map_err(|e| RganError::file(&path, format!("is a partial checkpoint that cannot be removed: {e}")))?;
+        removed.push(name);
+    }
+    if removed.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "removed {} partial checkpoint file(s) an interrupted write left in {} ({:.1} MB): {}",
+        removed.len(),
+        root.display(),
+        bytes as f64 / 1e6,
+        removed.join(", ")
+    )))
+}
+
+/// The bytes of the files under `path`.
+fn folder_size(path: &Path) -> u64 {
+    if path.is_dir() {
+        std::fs::read_dir(path)
+            .map(|entries| entries.filter_map(|e| e.ok()).map(|e| folder_size(&e.path())).sum())
+            .unwrap_or(0)
+    } else {
+        path.metadata().map(|m| m.len()).unwrap_or(0)
+    }
 }
 
 /// Finds a checkpoint folder from a path that is the checkpoint folder itself, a `checkpoints`

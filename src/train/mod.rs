@@ -44,4 +44,7 @@ pub use stargan::{StarGanLossConfig, StarGanStep, stargan_adversarial_loss, star
 pub use step::{
     GanStep, InputFn, NoClassifier, PairedInputs, SampleGrid, SampleImages, StepReport, StepSummary, TrainStep,
 };
-pub use trainer::{EvaluationBatch, HookAction, RunConfig, RunSchedule, Seeds, TrainHook, TrainSummary, Trainer};
+pub use trainer::{
+    EvaluationBatch, Explicit, HookAction, Resume, RunConfig, RunSchedule, Seeds, TrainHook, TrainSummary, Trainer,
+    resume_config,
+};

@@ -16,10 +16,13 @@ use burn::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::checkpoint::{Checkpoint, CheckpointMeta, CheckpointWriter, resolve_checkpoint, write_checkpoint};
+use super::checkpoint::{
+    Checkpoint, CheckpointMeta, CheckpointWriter, existing_checkpoint, remove_partial_checkpoints, write_checkpoint,
+};
 use super::{StepSummary, TrainConfig, TrainStep};
 use crate::data::BatchSource;
 use crate::error::{Result, RganError};
+use crate::files::FolderLock;
 use crate::rng::Rng;
 use crate::summary::RunLog;
 
@@ -72,17 +75,20 @@ pub struct RunSchedule {
     pub keep_checkpoints: usize,
 }
 
-/// A run's configuration as the loop needs it: its schedule, its seed, and how a resumed run
-/// combines the saved configuration with the one it was started with.
+/// A run's configuration as the loop needs it: its schedule, its seed, and what a resumed run
+/// may change.
 pub trait RunConfig: Serialize + DeserializeOwned + Clone {
     /// The schedule.
     fn schedule(&self) -> RunSchedule;
     /// The seed of every random draw.
     fn seed(&self) -> u64;
-    /// The configuration a run resumed from `saved` goes on with when `requested` asked for it:
-    /// what may change between the two runs (the steps to train to, the cadence of outputs) is
-    /// `requested`'s, the rest `saved`'s.
-    fn resumed(saved: Self, requested: &Self) -> Result<Self>;
+    /// The examples per batch (the data source is set to it).
+    fn batch_size(&self) -> usize;
+    /// The settings a resumed run may take from the command that resumes it, as paths into the
+    /// configuration's JSON (`generator_optimizer.learning_rate`): the steps to train to, the
+    /// cadence of outputs, learning rates. Every other setting is the saved run's, and asking
+    /// for another value is an error.
+    fn changeable_on_resume() -> &'static [&'static str];
 }
 
 impl RunConfig for TrainConfig {
@@ -101,17 +107,143 @@ impl RunConfig for TrainConfig {
         self.seed
     }
 
-    fn resumed(saved: Self, requested: &Self) -> Result<Self> {
-        Ok(TrainConfig {
-            steps: requested.steps,
-            sample_every: requested.sample_every,
-            checkpoint_every: requested.checkpoint_every,
-            checkpoint_secs: requested.checkpoint_secs,
-            log_every: requested.log_every,
-            keep_checkpoints: requested.keep_checkpoints,
-            ..saved
-        })
+    fn batch_size(&self) -> usize {
+        self.batch_size
     }
+
+    fn changeable_on_resume() -> &'static [&'static str] {
+        &[
+            "steps",
+            "sample_every",
+            "checkpoint_every",
+            "checkpoint_secs",
+            "log_every",
+            "keep_checkpoints",
+            "generator_optimizer.learning_rate",
+            "discriminator_optimizer.learning_rate",
+        ]
+    }
+}
+
+/// Which settings of a requested configuration were chosen on purpose, for a resume to compare
+/// with the saved run's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Explicit {
+    /// Every setting (a program that builds its configuration in code).
+    #[default]
+    All,
+    /// Only these paths into the configuration's JSON (a command line's flags given); the
+    /// others are the saved run's, whatever the requested configuration says.
+    Only(Vec<String>),
+}
+
+impl Explicit {
+    /// Whether the setting at `path` (or a setting above it) was chosen on purpose.
+    pub fn covers(&self, path: &str) -> bool {
+        match self {
+            Explicit::All => true,
+            Explicit::Only(paths) => paths
+                .iter()
+                .any(|p| path == p || path.strip_prefix(p.as_str()).is_some_and(|rest| rest.starts_with('.'))),
+        }
+    }
+}
+
+/// How [`Trainer::start_or_resume`] treats a log folder that holds checkpoints. A `bool` is
+/// `restart`.
+///
+/// ```
+/// use rgan::train::{Explicit, Resume};
+/// let resume: Resume = false.into();
+/// assert_eq!(resume, Resume { restart: false, explicit: Explicit::All });
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Resume {
+    /// Start afresh, replacing the folder's checkpoints as the run goes.
+    pub restart: bool,
+    /// Which settings of the requested configuration the resumed run compares and takes.
+    pub explicit: Explicit,
+}
+
+impl From<bool> for Resume {
+    fn from(restart: bool) -> Self {
+        Self { restart, explicit: Explicit::All }
+    }
+}
+
+/// One setting that differs between two configurations.
+struct Difference {
+    path: String,
+    saved: serde_json::Value,
+    requested: serde_json::Value,
+}
+
+/// Every leaf of `a` and `b` that differs, with its path.
+fn leaf_differences(a: &serde_json::Value, b: &serde_json::Value, path: &str, out: &mut Vec<Difference>) {
+    use serde_json::Value;
+    if a == b {
+        return;
+    }
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for key in keys {
+                let (u, v) = (x.get(key).unwrap_or(&Value::Null), y.get(key).unwrap_or(&Value::Null));
+                let inner = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                leaf_differences(u, v, &inner, out);
+            }
+        }
+        _ => out.push(Difference { path: path.to_string(), saved: a.clone(), requested: b.clone() }),
+    }
+}
+
+/// The configuration a run resumed from `saved` goes on with when `requested` asks for it, and
+/// the changes it took: each setting `explicit` covers that differs is taken from `requested`
+/// if [`RunConfig::changeable_on_resume`] lists it, else refused with both values named; the
+/// settings `explicit` does not cover are `saved`'s.
+///
+/// ```
+/// use rgan::train::{Explicit, TrainConfig, resume_config};
+/// let saved = TrainConfig::new().with_steps(100).with_batch_size(64);
+/// let (config, changes) = resume_config(saved.clone(), &saved.clone().with_steps(500), &Explicit::All).unwrap();
+/// assert_eq!((config.steps, changes.len()), (500, 1));
+/// let err = resume_config(saved.clone(), &saved.clone().with_batch_size(32), &Explicit::All).unwrap_err();
+/// assert!(err.to_string().contains("`batch_size`: the saved run has 64, this run asks for 32"));
+/// // A command line that did not give --batch-size keeps the saved one.
+/// let only_steps = Explicit::Only(vec!["steps".into()]);
+/// let (config, _) = resume_config(saved, &TrainConfig::new().with_steps(500), &only_steps).unwrap();
+/// assert_eq!((config.steps, config.batch_size), (500, 64));
+/// ```
+pub fn resume_config<C: RunConfig>(saved: C, requested: &C, explicit: &Explicit) -> Result<(C, Vec<String>)> {
+    let mut json = to_json(&saved)?;
+    let mut differences = Vec::new();
+    leaf_differences(&json, &to_json(requested)?, "", &mut differences);
+    let changeable = C::changeable_on_resume();
+    let (mut changes, mut refused) = (Vec::new(), Vec::new());
+    for d in differences.into_iter().filter(|d| explicit.covers(&d.path)) {
+        if changeable.contains(&d.path.as_str()) {
+            if let Some(slot) = json.pointer_mut(&format!("/{}", d.path.replace('.', "/"))) {
+                *slot = d.requested.clone();
+            }
+            changes.push(format!("`{}`: {} (the saved run had {})", d.path, d.requested, d.saved));
+        } else {
+            refused.push(format!("`{}`: the saved run has {}, this run asks for {}", d.path, d.saved, d.requested));
+        }
+    }
+    if !refused.is_empty() {
+        return Err(RganError::invalid(
+            "config",
+            format!(
+                "a resumed run keeps its settings, but {}; drop these options, or pass another log folder, or \
+                 restart the run (settings a resumed run may change: {})",
+                refused.join("; "),
+                changeable.join(", ")
+            ),
+        ));
+    }
+    let config = serde_json::from_value(json)
+        .map_err(|e| RganError::invalid("config", format!("the resumed configuration is invalid: {e}")))?;
+    Ok((config, changes))
 }
 
 /// What a hook asks the loop to do next.
@@ -210,6 +342,9 @@ pub struct Trainer<S: TrainStep, B> {
     last_checkpoint: Option<PathBuf>,
     last_checkpoint_time: Instant,
     last_samples: Option<PathBuf>,
+    /// The log folder's lock, held as long as the trainer lives.
+    _lock: Option<FolderLock>,
+    notices: Vec<String>,
 }
 
 /// The differences between two JSON values, as `path: a vs b` lines (at most `limit`).
@@ -232,32 +367,54 @@ fn differences(a: &serde_json::Value, b: &serde_json::Value, path: &str, out: &m
 }
 
 impl<S: TrainStep, B: BatchSource<Batch = S::Batch>> Trainer<S, B> {
-    /// Starts a run in `logdir`, or resumes its newest checkpoint (unless `restart`): TF-GAN's
-    /// `gan_train` with `MonitoredTrainingSession`'s automatic resume, made absolute (the run
-    /// trains to `config`'s step count, whether it starts or resumes).
+    /// Starts a run in `logdir`, or resumes its newest checkpoint: TF-GAN's `gan_train` with
+    /// `MonitoredTrainingSession`'s automatic resume, made absolute (the run trains to
+    /// `config`'s step count, whether it starts or resumes).
+    ///
+    /// The run holds the folder's lock ([`FolderLock`]) until it is dropped: a second run on the
+    /// folder is refused, naming the one that holds it. Partial checkpoints an interrupted write
+    /// left are removed first ([`notices`](Self::notices) says so).
     ///
     /// `recipe` describes the networks (what a checkpoint needs to rebuild them; saved as is,
     /// and a checkpoint of another description is refused, naming what differs); `build` makes
-    /// the step from the configuration and the run's [`Seeds`]. On a resume, the step is built
-    /// the same way, then takes the checkpoint's networks, optimizers and random state, and the
-    /// data source its position, so the run goes on as if it had not stopped.
+    /// the step from the configuration and the run's [`Seeds`]. On a resume, the configuration
+    /// is the saved one with the changes `config` asks for where [`resume_config`] allows them
+    /// (`resume` says which settings were asked for on purpose, and whether to restart
+    /// instead; a `bool` is `restart`); the step is built the same way, then takes the
+    /// checkpoint's networks, optimizers and random state, and the data source its position, so
+    /// the run goes on as if it had not stopped.
     pub fn start_or_resume<C: RunConfig>(
         logdir: impl AsRef<Path>,
         recipe: serde_json::Value,
         config: C,
-        restart: bool,
+        resume: impl Into<Resume>,
         mut data: B,
         build: impl FnOnce(&C, Seeds) -> Result<S>,
     ) -> Result<Self> {
-        let logdir = logdir.as_ref();
-        let existing = if restart { None } else { resolve_checkpoint(logdir).ok() };
-        let Some(existing) = existing else {
+        let (logdir, resume) = (logdir.as_ref(), resume.into());
+        let lock = FolderLock::acquire(logdir)?;
+        let mut notices = Vec::new();
+        if let Some(owner) = lock.taken_over() {
+            notices.push(format!(
+                "{} was held by a run that ended without releasing it ({owner}); this run takes it over",
+                logdir.display()
+            ));
+        }
+        notices.extend(remove_partial_checkpoints(logdir)?);
+        let existing = if resume.restart { None } else { existing_checkpoint(logdir)? };
+        let Some((existing, note)) = existing else {
+            if config.schedule().steps == 0 {
+                return Err(RganError::invalid("steps", "is 0: a new run must train at least 1 step"));
+            }
             let seeds = Seeds::new(config.seed());
+            data.set_batch_size(config.batch_size())?;
             data.start(seeds.data)?;
             let step = build(&config, seeds)?;
             let log = RunLog::open(logdir, None)?;
-            return Self::with_outputs(step, data, &config, Outputs { log, recipe, config: to_json(&config)? }, None);
+            let outputs = Outputs { log, recipe, config: to_json(&config)? };
+            return Self::with_outputs(step, data, &config, outputs, None, (lock, notices));
         };
+        notices.extend(note);
         let checkpoint = Checkpoint::open(&existing)?;
         if checkpoint.recipe() != &recipe {
             let mut lines = Vec::new();
@@ -270,12 +427,15 @@ impl<S: TrainStep, B: BatchSource<Batch = S::Batch>> Trainer<S, B> {
                 ),
             ));
         }
-        let config = C::resumed(checkpoint.config()?, &config)?;
+        let (config, changes) = resume_config(checkpoint.config()?, &config, &resume.explicit)
+            .map_err(|e| RganError::file(logdir, format!("cannot be resumed as asked: {e}")))?;
+        notices.extend(changes.into_iter().map(|c| format!("the resumed run changes {c}")));
         let step = Self::load_step(&checkpoint, &config, build)?;
+        data.set_batch_size(config.batch_size())?;
         data.restore(&checkpoint.state().data)?;
         let log = RunLog::open(logdir, Some(checkpoint.step()))?;
         let outputs = Outputs { log, recipe, config: to_json(&config)? };
-        Self::with_outputs(step, data, &config, outputs, Some(checkpoint.dir().to_path_buf()))
+        Self::with_outputs(step, data, &config, outputs, Some(checkpoint.dir().to_path_buf()), (lock, notices))
     }
 
     /// The step of `checkpoint`: built by `build` from `config` and the run's seeds, then given
@@ -304,6 +464,8 @@ impl<S: TrainStep, B: BatchSource<Batch = S::Batch>> Trainer<S, B> {
             last_checkpoint: None,
             last_checkpoint_time: Instant::now(),
             last_samples: None,
+            _lock: None,
+            notices: Vec::new(),
         })
     }
 
@@ -313,6 +475,7 @@ impl<S: TrainStep, B: BatchSource<Batch = S::Batch>> Trainer<S, B> {
         config: &C,
         outputs: Outputs,
         checkpoint: Option<PathBuf>,
+        (lock, notices): (FolderLock, Vec<String>),
     ) -> Result<Self> {
         let resumed_from = checkpoint.as_ref().map(|_| step.global_step());
         Ok(Self {
@@ -325,7 +488,15 @@ impl<S: TrainStep, B: BatchSource<Batch = S::Batch>> Trainer<S, B> {
             last_checkpoint: checkpoint,
             last_checkpoint_time: Instant::now(),
             last_samples: None,
+            _lock: Some(lock),
+            notices,
         })
+    }
+
+    /// What the start or resume did that a user should hear of: a lock taken over from a killed
+    /// run, partial checkpoints removed, settings a resume changed.
+    pub fn notices(&self) -> &[String] {
+        &self.notices
     }
 
     /// A flag that, once set (e.g. by a Ctrl-C handler), makes [`run`](Self::run) write a
@@ -380,16 +551,22 @@ impl<S: TrainStep, B: BatchSource<Batch = S::Batch>> Trainer<S, B> {
         let device = self.step.device();
         let batches =
             (0..self.step.batches_per_step()).map(|_| self.data.next_batch(&device)).collect::<Result<Vec<_>>>()?;
-        self.step.step(batches).map_err(|e| match e {
-            RganError::Diverged { loss, value, step, .. } => {
-                let kept = match &self.last_checkpoint {
-                    Some(dir) => format!("the last checkpoint, {}, is kept", dir.display()),
-                    None => "no checkpoint had been written yet".to_string(),
-                };
-                RganError::Diverged { loss, value, step, kept }
+        self.step.step(batches).map_err(|e| self.with_kept_checkpoint(e))
+    }
+
+    /// `error`, when it is a divergence, naming the checkpoint kept (and the step, if unset).
+    fn with_kept_checkpoint(&self, error: RganError) -> RganError {
+        let kept = || match &self.last_checkpoint {
+            Some(dir) => format!("the last good checkpoint, {}, is kept", dir.display()),
+            None => "no checkpoint had been written yet".to_string(),
+        };
+        match error {
+            RganError::Diverged { loss, value, step, .. } => RganError::Diverged { loss, value, step, kept: kept() },
+            RganError::NotFinite { what, .. } => {
+                RganError::NotFinite { what, step: self.step.global_step(), kept: kept() }
             }
             other => other,
-        })
+        }
     }
 
     /// Logs `values` at the current step (CSV and TensorBoard) and flushes them.
@@ -417,11 +594,21 @@ impl<S: TrainStep, B: BatchSource<Batch = S::Batch>> Trainer<S, B> {
         Ok(first)
     }
 
-    /// Writes a checkpoint of the current step (see [`resolve_checkpoint`] for the layout) and
+    /// Writes a checkpoint of the current step (see [`resolve_checkpoint`](super::resolve_checkpoint) for the layout) and
     /// returns its folder.
+    ///
+    /// Only a good step is saved: when a weight, or an image of the step's sample grids, is NaN
+    /// or infinite, nothing is written and the error ([`RganError::NotFinite`]) names the last
+    /// good checkpoint, which is kept.
     pub fn save_checkpoint(&mut self) -> Result<PathBuf> {
+        for grid in self.step.samples()? {
+            if !crate::model::all_finite(&grid.images) {
+                let what = format!("the generated images of the sample grid `{}`", grid.tag);
+                return Err(self.with_kept_checkpoint(RganError::NotFinite { what, step: 0, kept: String::new() }));
+            }
+        }
         let mut writer = CheckpointWriter::new();
-        self.step.save(&mut writer)?;
+        self.step.save(&mut writer).map_err(|e| self.with_kept_checkpoint(e))?;
         let data = self.data.state()?;
         let (step, keep) = (self.global_step(), self.schedule.keep_checkpoints);
         let outputs = self.outputs()?;

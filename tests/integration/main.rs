@@ -19,6 +19,7 @@ mod image_to_image;
 mod loss_history;
 mod mnist_classifier;
 mod penalty_finite_differences;
+mod reliability;
 mod tensorboard_reader;
 mod train_end_to_end;
 mod train_images;

@@ -11,7 +11,7 @@ use super::Recipe;
 use crate::data::{ImageBatches, ImageDataset};
 use crate::error::{Result, RganError};
 use crate::model::{GanModel, NoiseInputs};
-use crate::train::{GanLossConfig, GanLossKind, GanStep, OptimizerConfig, Seeds, TrainConfig, Trainer};
+use crate::train::{GanLossConfig, GanLossKind, GanStep, OptimizerConfig, Resume, Seeds, TrainConfig, Trainer};
 
 /// Which of TF-GAN's MNIST GANs.
 ///
@@ -159,19 +159,19 @@ impl MnistRecipe {
     }
 
     /// A run of the recipe on `data` (`[1, 28, 28]` images) in `logdir`: started, or resumed from
-    /// its newest checkpoint unless `restart`.
+    /// its newest checkpoint as `resume` says (a `bool`: restart).
     pub fn trainer<'d, D: ImageDataset + ?Sized>(
         &self,
         config: TrainConfig,
         data: &'d D,
         logdir: impl AsRef<std::path::Path>,
-        restart: bool,
+        resume: impl Into<Resume>,
         device: &Device,
     ) -> Result<Trainer<MnistStep, ImageBatches<'d, D>>> {
         check_mnist_shape(data.image_shape())?;
         let batches = ImageBatches::new(data, config.batch_size)?;
         let description = Recipe::Mnist(self.clone()).description()?;
-        Trainer::start_or_resume(logdir, description, config, restart, batches, |config, seeds| {
+        Trainer::start_or_resume(logdir, description, config, resume, batches, |config, seeds| {
             self.step(config, seeds, device)
         })
     }

@@ -41,8 +41,8 @@ use crate::recipes::Recipe;
 use crate::recipes::mnist::{MnistDiscriminatorConfig, MnistGenerator, MnistGeneratorConfig, check_mnist_shape};
 use crate::rng::Rng;
 use crate::train::{
-    ClassifierGuidanceConfig, GanLossConfig, GanLossKind, GanStep, OptimizerConfig, OptimizerKind, Seeds, TrainConfig,
-    TrainSchedule, Trainer,
+    ClassifierGuidanceConfig, GanLossConfig, GanLossKind, GanStep, OptimizerConfig, OptimizerKind, Resume, Seeds,
+    TrainConfig, TrainSchedule, Trainer,
 };
 
 /// One model of the classic zoo.
@@ -366,19 +366,19 @@ impl ZooRecipe {
     }
 
     /// A run of the model on MNIST-shaped `data` in `logdir`: started, or resumed from its
-    /// newest checkpoint unless `restart`.
+    /// newest checkpoint as `resume` says (a `bool`: restart).
     pub fn trainer<'d, D: ImageDataset + ?Sized>(
         &self,
         config: TrainConfig,
         data: &'d D,
         logdir: impl AsRef<std::path::Path>,
-        restart: bool,
+        resume: impl Into<Resume>,
         device: &Device,
     ) -> Result<Trainer<ZooStep, ImageBatches<'d, D>>> {
         check_mnist_shape(data.image_shape())?;
         let batches = ImageBatches::new(data, config.batch_size)?;
         let description = Recipe::Zoo(self.clone()).description()?;
-        Trainer::start_or_resume(logdir, description, config, restart, batches, |config, seeds| {
+        Trainer::start_or_resume(logdir, description, config, resume, batches, |config, seeds| {
             self.step(config, seeds, device)
         })
     }
