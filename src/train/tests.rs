@@ -467,6 +467,7 @@ fn a_resumed_run_checks_its_model_and_trains_on() {
     let mut again = tiny_trainer(small().with_steps(3), &data, &dir);
     assert_eq!(again.resumed_from(), Some(1));
     assert_eq!(again.run(|_: &StepReport| {}).unwrap().step, 3);
+    drop(again); // releases the log folder
     let batches = ImageBatches::new(&data, 4).unwrap();
     let device = Device::default().autodiff();
     let other = Trainer::start_or_resume(
