@@ -50,11 +50,13 @@ fn dcgan_trains_samples_and_resumes_on_an_image_folder() {
     assert!(loaded.sub(trained).abs().max().into_scalar::<f32>() < 1e-6);
 
     // The same command again resumes from the checkpoint and trains on to step 3.
+    drop(trainer); // releases the log folder
     let mut resumed = networks.trainer(config.clone().with_steps(3), &data, &logdir, false, &device).unwrap();
     assert_eq!(resumed.resumed_from(), Some(2));
     let summary = resumed.run(|_: &rgan::train::StepReport| {}).unwrap();
     assert_eq!(summary.step, 3);
     assert_eq!(Checkpoint::open(&logdir).unwrap().step(), 3);
+    drop(resumed);
     // Other networks are refused, naming what differs.
     let mut wider = networks.clone();
     wider.generator.base_filters = 16;
