@@ -5,14 +5,20 @@ to the fastest reference. Use `bench/run.sh`, which installs the references firs
 
 Each benchmark process prints one JSON line; a run's time is the median of its timed iterations,
 and an implementation's figure is the median of its rounds.
+
+`fid-stats` first has rgan write its two activation sets as .npy files into a temporary folder
+(`rgan bench fid-stats --write-inputs DIR`); pytorch-fid's side reads them, and the script checks
+that both sides' FID values agree to 1e-6 relative.
 """
 import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -54,14 +60,18 @@ def main():
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--iters", type=int, default=20)
     parser.add_argument("--fid-iters", type=int, default=5)
+    parser.add_argument("--fid-stats-iters", type=int, default=3)
     parser.add_argument("--weights", default=os.environ.get("RGAN_INCEPTION_WEIGHTS",
                                                             "../shared/models/fid_inception_v3.safetensors"))
-    parser.add_argument("--only", choices=["mnist-step", "wgan-gp-step", "fid-features"], action="append")
+    parser.add_argument("--only", choices=["mnist-step", "wgan-gp-step", "fid-features", "fid-stats"],
+                        action="append")
     parser.add_argument("--json-out", help="also write every result to this file")
     parser.add_argument("--rgan-one-thread", action="store_true",
                         help="also run rgan with RAYON_NUM_THREADS=1 (for a build with --features parallel)")
     args = parser.parse_args()
     py, it = args.python, str(args.iters)
+    stats_dir = tempfile.mkdtemp(prefix="rgan-fid-stats-")
+    stats_it = str(args.fid_stats_iters)
     suites = {
         "mnist-step": {
             "rgan": [args.rgan, "bench", "mnist-step", "--json", "--iters", it],
@@ -81,15 +91,33 @@ def main():
             "pytorch-fid": [py, os.path.join(REF, "torch_fid_features.py"), "--iters", str(args.fid_iters),
                             "--weights", args.weights],
         },
+        "fid-stats": {
+            "rgan": [args.rgan, "bench", "fid-stats", "--json", "--iters", stats_it, "--warmup", "1"],
+            "pytorch-fid": [py, os.path.join(REF, "torch_fid_stats.py"), "--inputs", stats_dir,
+                            "--iters", stats_it, "--warmup", "1"],
+        },
     }
+    try:
+        compare(args, suites, stats_dir)
+    finally:
+        shutil.rmtree(stats_dir, ignore_errors=True)
+
+
+def compare(args, suites, stats_dir):
     if args.rgan_one_thread:
-        for suite in ("mnist-step", "wgan-gp-step"):
+        for suite in ("mnist-step", "wgan-gp-step", "fid-stats"):
             suites[suite]["rgan-1-thread"] = (suites[suite]["rgan"], {"RAYON_NUM_THREADS": "1"})
     cpu = cpu_description()
     print(f"CPU: {cpu['model']}, {cpu['cores']} cores, SIMD: {' '.join(cpu['simd'])}", flush=True)
     everything = {"cpu": cpu, "results": {}}
     for suite in args.only or suites:
         impls = suites[suite]
+        if suite == "fid-stats":
+            written = subprocess.run([args.rgan, "bench", "fid-stats", "--write-inputs", stats_dir],
+                                     capture_output=True, text=True)
+            if written.returncode != 0:
+                sys.stderr.write(f"rgan bench fid-stats --write-inputs failed:\n{written.stderr[-3000:]}\n")
+                continue
         rounds = {name: [] for name in impls}
         for r in range(args.rounds):
             for name, cmd in impls.items():
@@ -107,20 +135,37 @@ def main():
                 print(f"| {name} | failed | | | | |")
                 continue
             ms = statistics.median(r["ms_per_iter"] for r in results)
-            batch = 16 if suite == "fid-features" else 32
+            batch = {"fid-features": 16, "fid-stats": 10000}.get(suite, 32)
             gflops = statistics.median(r["gflops"] for r in results) if "gflops" in results[0] else None
             rss = max(r["peak_rss_mb"] for r in results)
             summary[name] = {"ms_per_iter": ms, "gflops": gflops, "images_per_sec": batch / (ms * 1e-3),
                              "peak_rss_mb": rss, "rounds": [r["ms_per_iter"] for r in results]}
+            if "fid" in results[0]:
+                summary[name]["fid"] = [r["fid"] for r in results]
+            if "stats_ms" in results[0]:
+                for step in ("stats_ms", "frechet_ms"):
+                    summary[name][step] = statistics.median(r[step] for r in results)
             g = f"{gflops:.1f}" if gflops is not None else "–"
             per = ", ".join(f"{r['ms_per_iter']:.0f}" for r in results)
             print(f"| {name} | {ms:.1f} | {g} | {batch / (ms * 1e-3):.1f} | {rss:.0f} | {per} |")
+        for name, v in summary.items():
+            if "stats_ms" in v:
+                print(f"{name}: means and covariances {v['stats_ms']:.1f} ms, distance {v['frechet_ms']:.1f} ms")
         refs = {k: v for k, v in summary.items() if not k.startswith("rgan")}
         if "rgan" in summary and refs:
             fastest = min(refs, key=lambda k: refs[k]["ms_per_iter"])
             ratio = summary["rgan"]["ms_per_iter"] / refs[fastest]["ms_per_iter"]
             summary["ratio_to_fastest"] = {"fastest": fastest, "ratio": ratio}
             print(f"\nrgan / fastest reference ({fastest}): {ratio:.2f}\n", flush=True)
+        if suite == "fid-stats" and "rgan" in summary and "pytorch-fid" in summary:
+            fids = {name: summary[name]["fid"] for name in ("rgan", "pytorch-fid")}
+            mine, theirs = fids["rgan"][0], fids["pytorch-fid"][0]
+            rel = abs(mine - theirs) / abs(theirs)
+            ok = rel <= 1e-6 and all(len(set(v)) == 1 for v in fids.values())
+            summary["fid_agreement"] = {"rgan": mine, "pytorch-fid": theirs, "relative_difference": rel, "ok": ok}
+            print(f"FID: rgan {mine!r}, pytorch-fid {theirs!r}, relative difference {rel:.2e} "
+                  f"({'agree' if ok else 'DISAGREE'} to 1e-6, same value every round: "
+                  f"{all(len(set(v)) == 1 for v in fids.values())})\n", flush=True)
         everything["results"][suite] = summary
     if args.json_out:
         with open(args.json_out, "w") as f:

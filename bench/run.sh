@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The benchmark comparison: installs the TensorFlow and PyTorch references into a virtual
 # environment (once; RGAN_BENCH_VENV, default bench/.venv), builds rgan with its multi-threaded
-# kernels (`--features parallel`), then runs rgan and each
-# reference alternately (bench/compare.py; its flags pass through, e.g. --rounds 3).
+# kernels (`--features parallel`; into $CARGO_TARGET_DIR when set), then runs rgan and each
+# reference alternately (bench/compare.py; its flags pass through, e.g. --rounds 3 or
+# --only fid-stats).
 # Run it on an otherwise idle machine: only ratios measured in the same run mean anything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,4 +14,5 @@ if [ ! -x "$venv/bin/python" ]; then
     "$venv/bin/pip" install -q -r bench/reference/requirements.txt
 fi
 cargo build --release --features parallel -p rgan-cli
-exec "$venv/bin/python" bench/compare.py --rgan target/release/rgan --python "$venv/bin/python" "$@"
+exec "$venv/bin/python" bench/compare.py --rgan "${CARGO_TARGET_DIR:-target}/release/rgan" \
+    --python "$venv/bin/python" "$@"

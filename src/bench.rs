@@ -12,6 +12,10 @@
 //! - [`wgan_gp_step`]: the same iteration with a critic without batch norm, Wasserstein losses
 //!   and the exact gradient penalty with λ = 10.
 //! - [`fid_features`]: pool3 features of the FID Inception network on 299×299 inputs.
+//! - [`fid_stats`]: the Fréchet distance of two sets of 5000 activations of 2048 features (the
+//!   size of a usual FID evaluation): both means and unbiased covariances, then the distance
+//!   ([`frechet_classifier_distance_from_activations_f64`](crate::eval::frechet_classifier_distance_from_activations_f64),
+//!   what `rgan eval fid` computes).
 //!
 //! Inputs are seeded random tensors of the right shapes (no data loading), as in the
 //! references. Times are wall-clock medians after warm-up iterations.
@@ -26,6 +30,7 @@ use serde::Serialize;
 use crate::data::Batch;
 use crate::error::{Result, RganError};
 use crate::eval::inception::FidInceptionV3;
+use crate::eval::{ActivationMoments, HostMatrix, MatrixRef, frechet_distance_from_moments};
 use crate::model::{GanModel, NoiseInputs};
 use crate::recipes::mnist::{MnistDiscriminatorConfig, MnistGeneratorConfig, MnistStep};
 use crate::rng::Rng;
@@ -58,7 +63,7 @@ impl Default for BenchConfig {
 /// One benchmark's result, printed as JSON by `rgan bench … --json`.
 #[derive(Clone, Debug, Serialize)]
 pub struct BenchReport {
-    /// The benchmark's name (`mnist-step`, `wgan-gp-step`, `fid-features`).
+    /// The benchmark's name (`mnist-step`, `wgan-gp-step`, `fid-features`, `fid-stats`).
     pub bench: String,
     /// Median wall time of one timed iteration, in milliseconds.
     pub ms_per_iter: f64,
@@ -67,12 +72,22 @@ pub struct BenchReport {
     /// Achieved GFLOP/s: the iteration's floating-point operations by layer count (see
     /// [`mnist_step_flops`]) over the median time.
     pub gflops: f64,
-    /// Images per second (batch size over the median time).
+    /// Images per second (batch size over the median time; activations of both sets for
+    /// `fid-stats`).
     pub images_per_sec: f64,
     /// The process's peak resident memory in MiB (Linux `VmHWM`), `None` elsewhere.
     pub peak_rss_mb: Option<f64>,
     /// Every timed iteration, in milliseconds.
     pub times_ms: Vec<f64>,
+    /// The Fréchet distance computed (`fid-stats` only; the same every iteration).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fid: Option<f64>,
+    /// `fid-stats` only: the median time of the means and covariances of both sets, in ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stats_ms: Option<f64>,
+    /// `fid-stats` only: the median time of the distance from the means and covariances, in ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frechet_ms: Option<f64>,
 }
 
 /// Multiply-adds of one sample through TF-GAN's MNIST generator (dense 64→1024, dense
@@ -157,6 +172,9 @@ fn time_iterations(
         images_per_sec: config.batch_size as f64 / (ms * 1e-3),
         peak_rss_mb: peak_rss_mb(),
         times_ms,
+        fid: None,
+        stats_ms: None,
+        frechet_ms: None,
     })
 }
 
@@ -260,6 +278,109 @@ pub fn fid_features(config: &BenchConfig, weights: &Path, device: &Device) -> Re
     })
 }
 
+/// The activations per set of the `fid-stats` workload (a usual FID evaluation's count).
+pub const FID_STATS_SAMPLES: usize = 5000;
+
+/// The features per activation of the `fid-stats` workload (Inception's pool3).
+pub const FID_STATS_DIMS: usize = 2048;
+
+/// The latent dimension that correlates the features of [`fid_stats_inputs`].
+const FID_STATS_LATENT: usize = 64;
+
+/// The two activation sets `[samples, dims]` of [`fid_stats`], deterministic in `seed`.
+///
+/// Each row is `relu(z W + 0.5 e + b)`. The 64-dim Gaussian latent `z` through a random mixing `W`
+/// (column scales from 0.5 to 1.5) correlates the features as a network's are, with a few strong
+/// directions; the independent noise `e` makes the covariance full rank once
+/// `samples > dims`; the ReLU makes the features non-negative and skewed like Inception's pool3
+/// features. The second set mixes with `W + 0.25 V` and a bias 0.05 higher, so the two
+/// distributions differ in both mean and covariance.
+///
+/// ```
+/// let [a, b] = rgan::bench::fid_stats_inputs(100, 8, 0).unwrap();
+/// assert_eq!((a.rows, a.cols, b.rows, b.cols), (100, 8, 100, 8));
+/// assert!(a.data.iter().chain(&b.data).all(|&v| v >= 0.0));
+/// assert_eq!(rgan::bench::fid_stats_inputs(100, 8, 0).unwrap()[1], b);
+/// ```
+pub fn fid_stats_inputs(samples: usize, dims: usize, seed: u64) -> Result<[HostMatrix; 2]> {
+    if samples < 2 {
+        return Err(RganError::invalid("samples", format!("an unbiased covariance needs at least 2, got {samples}")));
+    }
+    if dims == 0 {
+        return Err(RganError::invalid("dims", "must be at least 1"));
+    }
+    let (k, d) = (FID_STATS_LATENT, dims);
+    let mut rng = Rng::seed_from_u64(seed);
+    let scale: Vec<f64> = (0..d).map(|_| 0.5 + rng.next_f64()).collect();
+    let mixing = |rng: &mut Rng| -> Vec<f64> {
+        (0..k * d).map(|i| rng.next_normal() * scale[i % d] / (k as f64).sqrt()).collect()
+    };
+    let w1 = mixing(&mut rng);
+    let w2: Vec<f64> = w1.iter().zip(mixing(&mut rng)).map(|(w, v)| w + 0.25 * v).collect();
+    let bias: Vec<f64> = (0..d).map(|_| 0.2 * rng.next_normal()).collect();
+    let mut set = |w: &[f64], shift: f64| -> HostMatrix {
+        let mut data = vec![0.0; samples * d];
+        let mut z = vec![0.0; k];
+        for row in data.chunks_exact_mut(d) {
+            z.iter_mut().for_each(|v| *v = rng.next_normal());
+            for (x, b) in row.iter_mut().zip(&bias) {
+                *x = 0.5 * rng.next_normal() + b + shift;
+            }
+            for (zt, w_row) in z.iter().zip(w.chunks_exact(d)) {
+                row.iter_mut().zip(w_row).for_each(|(x, w)| *x += zt * w);
+            }
+            row.iter_mut().for_each(|x| *x = x.max(0.0));
+        }
+        HostMatrix { data, rows: samples, cols: d }
+    };
+    let a = set(&w1, 0.0);
+    let b = set(&w2, 0.05);
+    Ok([a, b])
+}
+
+/// Times the FID statistics of two activation sets (e.g. [`fid_stats_inputs`]): the means and
+/// unbiased covariances of both ([`ActivationMoments`]), then their Fréchet distance
+/// ([`frechet_distance_from_moments`]), all in f64: the two steps of
+/// [`frechet_classifier_distance_from_activations_f64`](crate::eval::frechet_classifier_distance_from_activations_f64)
+/// (what `rgan eval fid` runs on two `.npy` files), timed apart as `stats_ms` and `frechet_ms`.
+/// The report's `fid` is the distance; `images_per_sec` counts the activations of both sets;
+/// GFLOP/s counts only the two covariance products (`2 n d²` each), the bulk of the arithmetic.
+///
+/// ```
+/// use rgan::bench::{BenchConfig, fid_stats, fid_stats_inputs};
+/// let inputs = fid_stats_inputs(50, 4, 0).unwrap();
+/// let config = BenchConfig { warmup: 0, iters: 1, ..BenchConfig::default() };
+/// let report = fid_stats(&config, &inputs).unwrap();
+/// assert_eq!(report.bench, "fid-stats");
+/// assert!(report.fid.unwrap() > 0.0);
+/// ```
+pub fn fid_stats(config: &BenchConfig, inputs: &[HostMatrix; 2]) -> Result<BenchReport> {
+    let [a, b] = inputs;
+    let (n, d) = (a.rows + b.rows, a.cols);
+    let flops = 2.0 * n as f64 * (d * d) as f64;
+    let timed = BenchConfig { batch_size: n, ..config.clone() };
+    let (mut fid, mut stats_ms, mut frechet_ms) = (f64::NAN, Vec::new(), Vec::new());
+    let mut report = time_iterations("fid-stats", &timed, flops, || {
+        let start = Instant::now();
+        let (m1, m2) = (ActivationMoments::from_f64(a.view())?, ActivationMoments::from_f64(b.view())?);
+        let (c1, c2) = (m1.covariance()?, m2.covariance()?);
+        let middle = Instant::now();
+        fid = frechet_distance_from_moments(
+            m1.mean(),
+            MatrixRef::new("sigma1", &c1, d, d)?,
+            m2.mean(),
+            MatrixRef::new("sigma2", &c2, d, d)?,
+        )?;
+        stats_ms.push((middle - start).as_secs_f64() * 1e3);
+        frechet_ms.push(middle.elapsed().as_secs_f64() * 1e3);
+        Ok(())
+    })?;
+    report.fid = Some(fid);
+    report.stats_ms = Some(median(&stats_ms[config.warmup..]));
+    report.frechet_ms = Some(median(&frechet_ms[config.warmup..]));
+    Ok(report)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,6 +403,24 @@ mod tests {
         let config = BenchConfig { iters: 0, ..BenchConfig::default() };
         let err = mnist_step(&config, &Device::default()).unwrap_err().to_string();
         assert!(err.contains("iters"), "{err}");
+    }
+
+    #[test]
+    fn fid_stats_is_deterministic_and_checks_its_sizes() {
+        let inputs = fid_stats_inputs(40, 6, 3).unwrap();
+        let config = BenchConfig { warmup: 1, iters: 2, ..BenchConfig::default() };
+        let (r1, r2) = (fid_stats(&config, &inputs).unwrap(), fid_stats(&config, &inputs).unwrap());
+        assert_eq!(r1.fid, r2.fid);
+        // The same computation as the batch function.
+        let [a, b] = &inputs;
+        let batch = crate::eval::frechet_classifier_distance_from_activations_f64(a.view(), b.view()).unwrap();
+        assert_eq!(r1.fid, Some(batch));
+        assert!(r1.stats_ms.unwrap() > 0.0 && r1.frechet_ms.unwrap() > 0.0);
+        assert_eq!(r1.times_ms.len(), 2);
+        // The second set is shifted: a clearly positive distance.
+        assert!(r1.fid.unwrap() > 1e-3, "{:?}", r1.fid);
+        assert!(fid_stats_inputs(1, 6, 0).unwrap_err().to_string().contains("samples"));
+        assert!(fid_stats_inputs(4, 0, 0).unwrap_err().to_string().contains("dims"));
     }
 
     #[test]

@@ -5,12 +5,17 @@
 //! rgan bench mnist-step [--iters 20] [--warmup 3] [--json]
 //! rgan bench wgan-gp-step [--iters 20] [--warmup 3] [--json]
 //! rgan bench fid-features [--batch-size 16] [--inception-weights FILE] [--json]
+//! rgan bench fid-stats [--iters 3] [--warmup 1] [--json] [--write-inputs DIR]
 //! ```
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use rgan::bench::{BenchConfig, BenchReport, fid_features, mnist_step, wgan_gp_step};
+use rgan::bench::{
+    BenchConfig, BenchReport, FID_STATS_DIMS, FID_STATS_SAMPLES, fid_features, fid_stats, fid_stats_inputs, mnist_step,
+    wgan_gp_step,
+};
+use rgan::eval::HostMatrix;
 use rgan::eval::inception::inception_weights_path;
 
 /// What to benchmark.
@@ -22,6 +27,9 @@ pub enum BenchCommand {
     WganGpStep(BenchArgs),
     /// FID Inception-v3 pool3 features of 299×299 images.
     FidFeatures(FidBenchArgs),
+    /// The Fréchet distance of two sets of 5000 activations of 2048 features: both means and
+    /// covariances, then the distance (f64, multi-threaded), as `rgan eval fid` on two .npy files.
+    FidStats(FidStatsArgs),
 }
 
 /// Options shared by the benchmarks.
@@ -58,6 +66,41 @@ pub struct FidBenchArgs {
     pub inception_weights: Option<PathBuf>,
 }
 
+/// Options of `rgan bench fid-stats`.
+#[derive(clap::Args, Debug)]
+pub struct FidStatsArgs {
+    /// Timed iterations (the report gives their median).
+    #[arg(long, default_value_t = 3)]
+    pub iters: usize,
+    /// Untimed iterations first.
+    #[arg(long, default_value_t = 1)]
+    pub warmup: usize,
+    /// Seed of the activations.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Activations per set.
+    #[arg(long, default_value_t = FID_STATS_SAMPLES)]
+    pub samples: usize,
+    /// Features per activation.
+    #[arg(long, default_value_t = FID_STATS_DIMS)]
+    pub dims: usize,
+    /// Print one JSON object: ms_per_iter (median), iters, gflops, images_per_sec, peak_rss_mb,
+    /// fid, and the medians of its two steps stats_ms (means and covariances) and frechet_ms.
+    #[arg(long)]
+    pub json: bool,
+    /// Only write the two activation sets to DIR/activations1.npy and DIR/activations2.npy
+    /// (float64 [samples, dims]), for the reference bench/reference/torch_fid_stats.py; times
+    /// nothing.
+    #[arg(long, value_name = "DIR")]
+    pub write_inputs: Option<PathBuf>,
+}
+
+/// Writes `m` as a float64 .npy matrix.
+fn write_npy(m: &HostMatrix, path: &Path) -> Result<()> {
+    let array = ndarray::Array2::from_shape_vec((m.rows, m.cols), m.data.clone())?;
+    ndarray_npy::write_npy(path, &array).with_context(|| format!("--write-inputs: cannot write {}", path.display()))
+}
+
 fn config(args: &BenchArgs, batch_size: usize) -> BenchConfig {
     BenchConfig { warmup: args.warmup, iters: args.iters, batch_size, seed: args.seed }
 }
@@ -72,7 +115,7 @@ fn print(report: &BenchReport, json: bool) -> Result<()> {
     } else {
         let fastest = report.times_ms.iter().cloned().fold(f64::INFINITY, f64::min);
         println!(
-            "{}: {:.1} ms/iter (median of {}, fastest {:.1}), {:.1} GFLOP/s, {:.1} images/s, peak RSS {}",
+            "{}: {:.1} ms/iter (median of {}, fastest {:.1}), {:.1} GFLOP/s, {:.1} images/s, peak RSS {}{}",
             report.bench,
             report.ms_per_iter,
             report.iters,
@@ -80,6 +123,11 @@ fn print(report: &BenchReport, json: bool) -> Result<()> {
             report.gflops,
             report.images_per_sec,
             report.peak_rss_mb.map_or("n/a".to_string(), |mb| format!("{mb:.0} MiB")),
+            report.fid.map_or(String::new(), |fid| format!(
+                ", FID {fid:.10} (means and covariances {:.1} ms, distance {:.1} ms)",
+                report.stats_ms.unwrap_or(f64::NAN),
+                report.frechet_ms.unwrap_or(f64::NAN)
+            )),
         );
     }
     Ok(())
@@ -101,6 +149,19 @@ pub fn run(command: BenchCommand) -> Result<()> {
             let weights = inception_weights_path(args.inception_weights.as_deref())
                 .context("the FID benchmark needs the Inception weights")?;
             print(&fid_features(&config(&args.common, args.batch_size), &weights, &device)?, args.common.json)
+        }
+        BenchCommand::FidStats(args) => {
+            let inputs = fid_stats_inputs(args.samples, args.dims, args.seed)?;
+            if let Some(dir) = &args.write_inputs {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("--write-inputs: cannot create {}", dir.display()))?;
+                for (m, name) in inputs.iter().zip(["activations1.npy", "activations2.npy"]) {
+                    write_npy(m, &dir.join(name))?;
+                }
+                return Ok(());
+            }
+            let config = BenchConfig { warmup: args.warmup, iters: args.iters, batch_size: 1, seed: args.seed };
+            print(&fid_stats(&config, &inputs)?, args.json)
         }
     }
 }

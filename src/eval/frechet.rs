@@ -1,15 +1,21 @@
 //! The Fréchet (classifier / Inception) distance: TF-GAN's
 //! `frechet_classifier_distance_from_activations`, its diagonal-only and mean-only variants,
 //! `trace_sqrt_product`, and a streaming accumulator.
+//!
+//! The full distance follows TF-GAN number for number (unbiased covariances, TF-GAN's SVD-based
+//! matrix square roots, f64) but computes it with faer's blocked, multi-threaded matrix products
+//! and symmetric eigendecompositions (see `linalg`): the covariances as products of centred
+//! activations, the trace term from two eigendecompositions. At Inception's 2048 features that is
+//! seconds where a scalar triple loop and nalgebra's SVD took minutes.
 
 use burn::prelude::*;
-use nalgebra::DMatrix;
 
 use super::{MatrixRef, host, linalg, min_rows, same_features};
 use crate::error::{Result, RganError};
 
 /// The mean and the sum of centred outer products (`M2`) of a set of activations, accumulated
-/// batch by batch with Chan et al.'s parallel update (numerically stable in f64).
+/// batch by batch with Chan et al.'s parallel update (numerically stable in f64). Each batch's
+/// `M2` is one matrix product of its rows centred at the batch mean (`Xc^T Xc`, faer).
 ///
 /// ```
 /// use rgan::eval::{ActivationMoments, MatrixRef};
@@ -86,34 +92,25 @@ impl ActivationMoments {
             }
         }
         mean_b.iter_mut().for_each(|m| *m /= n as f64);
-        let mut m2_b = vec![0.0; d * d];
-        let mut centred = vec![0.0; d];
-        for i in 0..n {
-            for ((c, x), m) in centred.iter_mut().zip(activations.row(i)).zip(&mean_b) {
-                *c = x - m;
-            }
-            for a in 0..d {
-                let ca = centred[a];
-                let row = &mut m2_b[a * d..(a + 1) * d];
-                for (r, cb) in row.iter_mut().zip(&centred) {
-                    *r += ca * cb;
-                }
-            }
-        }
         if self.count == 0 {
+            let mut m2 = vec![0.0; d * d];
+            linalg::add_centred_gram(activations, &mean_b, &mut m2, true);
             self.count = n;
             self.mean = mean_b;
-            self.m2 = m2_b;
+            self.m2 = m2;
             return Ok(());
         }
-        // Chan et al.: merge (count, mean, M2) with (n, mean_b, M2_b).
+        // Chan et al.: merge (count, mean, M2) with (n, mean_b, M2_b):
+        // M2 += M2_b + delta delta^T na nb / (na + nb), with M2_b added in place.
         let (na, nb) = (self.count as f64, n as f64);
         let total = na + nb;
         let delta: Vec<f64> = mean_b.iter().zip(&self.mean).map(|(b, a)| b - a).collect();
         let factor = na * nb / total;
-        for a in 0..d {
-            for b in 0..d {
-                self.m2[a * d + b] += m2_b[a * d + b] + delta[a] * delta[b] * factor;
+        linalg::add_centred_gram(activations, &mean_b, &mut self.m2, false);
+        for (row, da) in self.m2.chunks_exact_mut(d).zip(&delta) {
+            let scale = da * factor;
+            for (r, db) in row.iter_mut().zip(&delta) {
+                *r += scale * db;
             }
         }
         for (m, dl) in self.mean.iter_mut().zip(&delta) {
@@ -199,10 +196,9 @@ pub fn frechet_distance_from_moments(
             return Err(RganError::shape(name, &s.shape(), format!("but the means have shape [{d}]")));
         }
     }
-    let s1 = DMatrix::from_row_slice(d, d, sigma1.data());
-    let s2 = DMatrix::from_row_slice(d, d, sigma2.data());
-    let sqrt_trace = linalg::trace_sqrt_product(&s1, &s2);
-    let trace = (&s1 + &s2).trace() - 2.0 * sqrt_trace;
+    let diagonal_sum = |s: MatrixRef| (0..d).map(|i| s.row(i)[i]).sum::<f64>();
+    let sqrt_trace = linalg::trace_sqrt_product(linalg::view(sigma1), linalg::view(sigma2))?;
+    let trace = (diagonal_sum(sigma1) + diagonal_sum(sigma2)) - 2.0 * sqrt_trace;
     Ok(trace + squared_mean_difference(mean1, mean2))
 }
 
@@ -248,8 +244,10 @@ fn fd_of_moments(m1: &ActivationMoments, m2: &ActivationMoments) -> Result<f64> 
 /// TF-GAN's `frechet_classifier_distance_from_activations(activations1, activations2)`: the
 /// Fréchet distance between Gaussians fitted to two sets of activations `[n1, d]`, `[n2, d]`,
 /// `|m1-m2|^2 + tr(S1) + tr(S2) - 2 tr(sqrt(S1 S2))`, with **unbiased** covariances and the trace
-/// term computed as `tr(sqrtm(A S2 A))`, `A = sqrtm(S1)`, each `sqrtm` by SVD (singular values
-/// below 1e-10 left un-rooted), all in f64. Each set needs at least 2 samples.
+/// term computed as `tr(sqrtm(A S2 A))`, `A = sqrtm(S1)`, each `sqrtm` TF-GAN's SVD square root
+/// (singular values below 1e-10 left un-rooted), all in f64. Each set needs at least 2 samples.
+/// The square roots come from symmetric eigendecompositions, which give the same matrices, and
+/// run on all cores (see [`trace_sqrt_product`]).
 ///
 /// ```
 /// use burn::prelude::*;
@@ -374,14 +372,19 @@ pub fn trace_sqrt_product_f64(sigma: MatrixRef, sigma_v: MatrixRef) -> Result<f6
     if sigma_v.shape() != [d, d] {
         return Err(RganError::shape("sigma_v", &sigma_v.shape(), format!("but `sigma` has shape [{d}, {d}]")));
     }
-    let s1 = DMatrix::from_row_slice(d, d, sigma.data());
-    let s2 = DMatrix::from_row_slice(d, d, sigma_v.data());
-    Ok(linalg::trace_sqrt_product(&s1, &s2))
+    linalg::trace_sqrt_product(linalg::view(sigma), linalg::view(sigma_v))
 }
 
 /// TF-GAN's `trace_sqrt_product(sigma, sigma_v)`: `tr(sqrt(sigma sigma_v))` for symmetric
 /// positive semi-definite matrices, computed as `tr(sqrtm(A sigma_v A))` with
-/// `A = sqrtm(sigma)`, each square root by SVD (singular values below 1e-10 left un-rooted).
+/// `A = sqrtm(sigma)`, each square root TF-GAN's SVD square root (singular values below 1e-10
+/// left un-rooted).
+///
+/// For a symmetric `S = Q diag(λ) Q^T` that square root is `Q diag(sign(λ) g(|λ|)) Q^T`, with
+/// `g(x) = x` below 1e-10 and `sqrt(x)` from it on; rgan computes it from faer's symmetric
+/// eigendecompositions, in f64 on all cores, and needs only the eigenvalues for the outer one.
+/// `sigma` is read through its lower triangle; NaN if a value is not finite. For a fixed thread
+/// count the result is the same bit for bit on every run.
 ///
 /// ```
 /// use burn::prelude::*;
@@ -475,5 +478,193 @@ impl FrechetClassifierDistanceStreaming {
     /// ```
     pub fn value(&self) -> Result<f64> {
         fd_of_moments(&self.moments1, &self.moments2)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// Eigenvalues and eigenvectors (columns of the row-major `d × d` result) of a symmetric
+    /// matrix by cyclic Jacobi rotations: an algorithm independent of faer's.
+    fn jacobi_eigen(mut a: Vec<f64>, d: usize) -> (Vec<f64>, Vec<f64>) {
+        let mut v: Vec<f64> = (0..d * d).map(|i| if i / d == i % d { 1.0 } else { 0.0 }).collect();
+        for _sweep in 0..100 {
+            let off: f64 = (0..d)
+                .flat_map(|p| (0..d).filter(move |&q| q != p).map(move |q| (p, q)))
+                .map(|(p, q)| a[p * d + q].powi(2))
+                .sum();
+            let scale: f64 = (0..d).map(|p| a[p * d + p].powi(2)).sum();
+            if off <= 1e-30 * scale {
+                break;
+            }
+            for p in 0..d {
+                for q in p + 1..d {
+                    let apq = a[p * d + q];
+                    if apq == 0.0 {
+                        continue;
+                    }
+                    let theta = (a[q * d + q] - a[p * d + p]) / (2.0 * apq);
+                    let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                    let t = if theta == 0.0 { 1.0 } else { t };
+                    let (c, s) = (1.0 / (t * t + 1.0).sqrt(), t / (t * t + 1.0).sqrt());
+                    for k in 0..d {
+                        let (akp, akq) = (a[k * d + p], a[k * d + q]);
+                        a[k * d + p] = c * akp - s * akq;
+                        a[k * d + q] = s * akp + c * akq;
+                    }
+                    for k in 0..d {
+                        let (apk, aqk) = (a[p * d + k], a[q * d + k]);
+                        a[p * d + k] = c * apk - s * aqk;
+                        a[q * d + k] = s * apk + c * aqk;
+                    }
+                    for k in 0..d {
+                        let (vkp, vkq) = (v[k * d + p], v[k * d + q]);
+                        v[k * d + p] = c * vkp - s * vkq;
+                        v[k * d + q] = s * vkp + c * vkq;
+                    }
+                }
+            }
+        }
+        ((0..d).map(|i| a[i * d + i]).collect(), v)
+    }
+
+    fn matmul(a: &[f64], b: &[f64], d: usize) -> Vec<f64> {
+        let mut c = vec![0.0; d * d];
+        for i in 0..d {
+            for k in 0..d {
+                let aik = a[i * d + k];
+                for j in 0..d {
+                    c[i * d + j] += aik * b[k * d + j];
+                }
+            }
+        }
+        c
+    }
+
+    /// TF-GAN's formula computed independently: two-pass covariances, `A = sqrtm(S1)` and the
+    /// eigenvalues of `A S2 A` by Jacobi, each root as TF-GAN's SVD square root.
+    fn reference_fd(x: &[f64], y: &[f64], d: usize) -> f64 {
+        let stats = |z: &[f64]| {
+            let n = z.len() / d;
+            let mean: Vec<f64> = (0..d).map(|j| (0..n).map(|i| z[i * d + j]).sum::<f64>() / n as f64).collect();
+            let mut cov = vec![0.0; d * d];
+            for i in 0..n {
+                for a in 0..d {
+                    for b in 0..d {
+                        cov[a * d + b] += (z[i * d + a] - mean[a]) * (z[i * d + b] - mean[b]) / (n - 1) as f64;
+                    }
+                }
+            }
+            (mean, cov)
+        };
+        let root = |l: f64| if l.abs() < 1e-10 { l } else { l.abs().sqrt().copysign(l) };
+        let ((m1, s1), (m2, s2)) = (stats(x), stats(y));
+        let (l1, q) = jacobi_eigen(s1.clone(), d);
+        let mut qf = q.clone();
+        for i in 0..d {
+            for j in 0..d {
+                qf[i * d + j] *= root(l1[j]);
+            }
+        }
+        let qt: Vec<f64> = (0..d * d).map(|i| q[(i % d) * d + i / d]).collect();
+        let a = matmul(&qf, &qt, d);
+        let (mu, _) = jacobi_eigen(matmul(&a, &matmul(&s2, &a, d), d), d);
+        let trace_sqrt: f64 = mu.into_iter().map(root).sum();
+        let tr = |s: &[f64]| (0..d).map(|i| s[i * d + i]).sum::<f64>();
+        squared_mean_difference(&m1, &m2) + tr(&s1) + tr(&s2) - 2.0 * trace_sqrt
+    }
+
+    /// `n` rows of `relu(z W + 0.3 e + shift)`: correlated, non-negative features.
+    fn activations(n: usize, d: usize, shift: f64, rng: &mut Rng) -> Vec<f64> {
+        let k = 8;
+        let w: Vec<f64> = (0..k * d).map(|_| rng.next_normal() / (k as f64).sqrt()).collect();
+        let mut x = vec![0.0; n * d];
+        for row in x.chunks_exact_mut(d) {
+            let z: Vec<f64> = (0..k).map(|_| rng.next_normal()).collect();
+            for (j, v) in row.iter_mut().enumerate() {
+                let mix: f64 = (0..k).map(|t| z[t] * w[t * d + j]).sum();
+                *v = (mix + 0.3 * rng.next_normal() + shift).max(0.0);
+            }
+        }
+        x
+    }
+
+    #[test]
+    fn the_distance_matches_an_independent_computation_at_64_features() {
+        let d = 64;
+        let mut rng = Rng::seed_from_u64(11);
+        // Full-rank covariances (n > d), then rank-deficient ones (n < d), where eigenvalues
+        // near zero meet TF-GAN's 1e-10 threshold.
+        for (n1, n2) in [(300, 250), (40, 30)] {
+            let x = activations(n1, d, 0.0, &mut rng);
+            let y = activations(n2, d, 0.1, &mut rng);
+            let got = frechet_classifier_distance_from_activations_f64(
+                MatrixRef::new("activations1", &x, n1, d).unwrap(),
+                MatrixRef::new("activations2", &y, n2, d).unwrap(),
+            )
+            .unwrap();
+            let expected = reference_fd(&x, &y, d);
+            assert!(expected > 1.0, "{expected}");
+            assert!((got - expected).abs() <= 1e-9 * expected, "n = ({n1}, {n2}): {got} vs {expected}");
+        }
+    }
+
+    #[test]
+    fn commuting_covariances_have_the_closed_form_trace() {
+        // S1 = Q diag(a) Q^T and S2 = Q diag(b) Q^T commute: tr(sqrt(S1 S2)) = Σ sqrt(a_i b_i).
+        let d = 64;
+        let mut rng = Rng::seed_from_u64(12);
+        let g: Vec<f64> = (0..d * d).map(|_| rng.next_normal()).collect();
+        let sym: Vec<f64> = (0..d * d).map(|i| g[i] + g[(i % d) * d + i / d]).collect();
+        let (_, q) = jacobi_eigen(sym, d);
+        let a: Vec<f64> = (0..d).map(|_| 0.1 + rng.next_f64()).collect();
+        let b: Vec<f64> = (0..d).map(|_| 0.1 + 2.0 * rng.next_f64()).collect();
+        let rebuild = |diag: &[f64]| -> Vec<f64> {
+            let mut s = vec![0.0; d * d];
+            for i in 0..d {
+                for j in 0..d {
+                    s[i * d + j] = (0..d).map(|k| q[i * d + k] * diag[k] * q[j * d + k]).sum();
+                }
+            }
+            s
+        };
+        let (s1, s2) = (rebuild(&a), rebuild(&b));
+        let got = trace_sqrt_product_f64(
+            MatrixRef::new("sigma", &s1, d, d).unwrap(),
+            MatrixRef::new("sigma_v", &s2, d, d).unwrap(),
+        )
+        .unwrap();
+        let expected: f64 = a.iter().zip(&b).map(|(a, b)| (a * b).sqrt()).sum();
+        assert!((got - expected).abs() <= 1e-11 * expected, "{got} vs {expected}");
+    }
+
+    #[test]
+    fn merged_batches_give_the_covariance_of_the_whole_set() {
+        let (n, d) = (300, 16);
+        let mut rng = Rng::seed_from_u64(13);
+        let x = activations(n, d, 0.0, &mut rng);
+        let whole = ActivationMoments::from_f64(MatrixRef::new("a", &x, n, d).unwrap()).unwrap();
+        let mut merged = ActivationMoments::new();
+        let mut start = 0;
+        for size in [1, 7, 0, 100, 192] {
+            merged.update_f64(MatrixRef::new("a", &x[start * d..(start + size) * d], size, d).unwrap()).unwrap();
+            start += size;
+        }
+        assert_eq!(merged.count(), n);
+        let (cw, cm) = (whole.covariance().unwrap(), merged.covariance().unwrap());
+        for (w, m) in cw.iter().zip(&cm) {
+            assert!((w - m).abs() <= 1e-12 * w.abs().max(1e-3), "{w} vs {m}");
+        }
+        // Symmetric, with the two-pass variances on the diagonal.
+        for a in 0..d {
+            let mean = (0..n).map(|i| x[i * d + a]).sum::<f64>() / n as f64;
+            let var = (0..n).map(|i| (x[i * d + a] - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+            assert!((cw[a * d + a] - var).abs() <= 1e-12 * var);
+            for b in 0..d {
+                assert_eq!(cw[a * d + b], cw[b * d + a]);
+            }
+        }
     }
 }
