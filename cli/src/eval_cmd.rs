@@ -2,19 +2,25 @@
 //! from the command line, as one JSON object with `--json`.
 //!
 //! ```text
-//! rgan eval fid --real A --fake B [--json] [--features mnist|inception] [--kid-block-size 1024]
-//!               [--inception-weights PATH] [--batch-size 16] [--device cpu]
+//! rgan eval fid --real A --fake B [--json] [--features inception|mnist] [--allow-mixed]
+//!               [--kid-block-size 1024] [--inception-weights PATH] [--batch-size 16] [--device cpu]
+//! rgan eval fid --real A --save-stats A.npz [--features inception|mnist] ...
 //! rgan eval mnist --checkpoint DIR [--json] [--num 1000] [--seed 0] [--ema] [--data-dir DIR] [--device cpu]
 //! rgan eval classifier [--json] [--data-dir DIR] [--device cpu]
 //! ```
 //!
-//! `fid`: A and B are `.npy` activation matrices `[N, D]` (rows are samples, float32 or float64)
-//! or folders of images. Folders are turned into activations: with `--features mnist` (the
-//! default) 28×28 grey digits go through rgan's MNIST classifier and the **logits** are used, as
-//! TF-GAN's MNIST Frechet distance; with `--features inception` images are loaded as 299×299 RGB
-//! and the FID Inception-v3 pool3 features are used. It prints
-//! `{"frechet_distance": x, "kernel_distance": y, "kernel_distance_std": z}` (`null` where the
-//! std is undefined: a single KID block).
+//! `fid`: A and B are each a folder of images, a `.npy` activation matrix `[N, D]` (rows are
+//! samples, float32 or float64), or a `.npz` of statistics in pytorch-fid's layout (`mu` `[D]`,
+//! `sigma` `[D, D]`, as its `--save-stats` writes them and `--save-stats` here writes them).
+//! Folders are turned into activations batch by batch (one batch of images in memory at a
+//! time): with `--features inception` (the default, pytorch-fid's FID) each image is read at
+//! its own size as RGB, resized bilinearly to 299×299 and sent through the FID Inception-v3
+//! network (pool3 features); with `--features mnist` 28×28 grey digits go through rgan's MNIST
+//! classifier and the **logits** are used, as TF-GAN's MNIST Frechet distance. The images of a
+//! folder must share their size and colour (grey or RGB); `--allow-mixed` converts and resizes
+//! each image on its own instead (pytorch-fid's result with batch size 1). It prints
+//! `{"frechet_distance": x, "kernel_distance": y, "kernel_distance_std": z}` (`null` where
+//! undefined: the kernel distance needs activations on both sides, its std more than one block).
 //!
 //! `mnist`: TF-GAN's MNIST score and Frechet distance of `--num` digits drawn from a checkpoint's
 //! generator (moving-average batch norm, TF's inference mode) against `--num` real test digits,
@@ -30,12 +36,12 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use clap::ValueEnum;
 use ndarray::Array2;
-use rgan::data::{ImageFolder, Mnist, Split};
-use rgan::eval::inception::{FidInceptionV3, InputRange, inception_weights_path, preprocess};
+use rgan::data::{ImageFiles, Mnist, Split, read_image};
+use rgan::eval::inception::{FidInceptionV3, InputRange, inception_weights_path, preprocess, resize_bilinear};
 use rgan::eval::mnist::{MNIST_EVAL_SAMPLES, MnistEvaluation, dataset_images, evaluate_mnist_images};
 use rgan::eval::mnist_classifier::MnistClassifier;
 use rgan::eval::{
-    HostMatrix, frechet_classifier_distance_from_activations_f64,
+    ActivationMoments, HostMatrix, MatrixRef, frechet_distance_from_moments,
     kernel_classifier_distance_and_std_from_activations_f64,
 };
 use rgan::recipes::{Recipe, load_noise_generator};
@@ -43,27 +49,37 @@ use rgan::recipes::{Recipe, load_noise_generator};
 /// Which network turns image folders into activations.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FeatureKind {
+    /// FID Inception-v3 pool3 features (2048) of images resized to 299×299 RGB (pytorch-fid's).
+    Inception,
     /// rgan's MNIST classifier's logits of 28×28 grey digits (TF-GAN's MNIST Frechet distance).
     Mnist,
-    /// FID Inception-v3 pool3 features (2048) of images resized to 299×299 RGB.
-    Inception,
 }
 
 /// Arguments of `rgan eval fid`.
 #[derive(clap::Args, Debug)]
 pub struct FidArgs {
-    /// Real activations: a .npy matrix [N, D] (float32 or float64), or a folder of images.
+    /// Real data: a folder of images, a .npy activation matrix [N, D] (float32 or float64), or
+    /// a .npz of statistics (mu, sigma: pytorch-fid's layout).
     #[arg(long)]
     pub real: PathBuf,
-    /// Generated activations: a .npy matrix [M, D], or a folder of images.
-    #[arg(long)]
-    pub fake: PathBuf,
+    /// Generated data, as --real (not needed with --save-stats).
+    #[arg(long, required_unless_present = "save_stats")]
+    pub fake: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
-    /// The network for image folders (.npy inputs are used as they are).
-    #[arg(long, value_enum, default_value_t = FeatureKind::Mnist)]
+    /// The network for image folders (.npy and .npz inputs are used as they are).
+    #[arg(long, value_enum, default_value_t = FeatureKind::Inception)]
     pub features: FeatureKind,
+    /// Accept a folder whose images differ in size or colour: each is converted (RGB for
+    /// Inception, grey for MNIST) and resized on its own. Without it such a folder is an error
+    /// naming the first image that differs.
+    #[arg(long)]
+    pub allow_mixed: bool,
+    /// Write the statistics of --real (mu, sigma; float64, pytorch-fid's .npz layout) to this
+    /// file and exit.
+    #[arg(long)]
+    pub save_stats: Option<PathBuf>,
     /// The kernel distance's largest block (TF-GAN's max_block_size).
     #[arg(long, default_value_t = rgan::eval::DEFAULT_MAX_BLOCK_SIZE)]
     pub kid_block_size: usize,
@@ -71,7 +87,7 @@ pub struct FidArgs {
     /// $RGAN_INCEPTION_WEIGHTS, else the cache location).
     #[arg(long)]
     pub inception_weights: Option<PathBuf>,
-    /// Images per forward pass.
+    /// Images per forward pass (the images of one batch are all that is held in memory).
     #[arg(long, default_value_t = 16)]
     pub batch_size: usize,
     /// Compute device: cpu, cuda or wgpu (the GPU ones need rgan built with that feature).
@@ -129,9 +145,9 @@ fn load_test_set(explicit: Option<&Path>) -> Result<Mnist> {
 pub struct FidReport {
     /// Fréchet distance.
     pub frechet_distance: f64,
-    /// Kernel (KID) distance.
-    pub kernel_distance: f64,
-    /// Its standard error; `None` where undefined (a single block).
+    /// Kernel (KID) distance; `None` when a side is given as statistics.
+    pub kernel_distance: Option<f64>,
+    /// Its standard error; `None` where undefined (a single block, or no kernel distance).
     pub kernel_distance_std: Option<f64>,
 }
 
@@ -140,7 +156,7 @@ impl FidReport {
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "frechet_distance": finite(self.frechet_distance),
-            "kernel_distance": finite(self.kernel_distance),
+            "kernel_distance": self.kernel_distance.and_then(finite),
             "kernel_distance_std": self.kernel_distance_std.and_then(finite),
         })
     }
@@ -171,22 +187,173 @@ fn read_npy_matrix(path: &Path) -> Result<HostMatrix> {
     Ok(HostMatrix { data, rows, cols })
 }
 
-/// Runs `rows × …` images in chunks of `batch` through `f`, collecting the rows on the host.
-fn batched(
-    images: &[f32],
-    shape: [usize; 3],
-    batch: usize,
-    device: &Device,
-    f: impl Fn(Tensor<4>) -> Result<Tensor<2>>,
-) -> Result<HostMatrix> {
-    let per_image = shape.iter().product::<usize>();
-    let n = images.len() / per_image;
+/// What one side of `rgan eval fid` is: activations (from a folder or a .npy), or the
+/// statistics of a .npz.
+enum Side {
+    Activations(HostMatrix),
+    Statistics { mu: Vec<f64>, sigma: Vec<f64> },
+}
+
+impl Side {
+    /// The mean and the unbiased covariance.
+    fn moments(&self, role: &str) -> Result<(Vec<f64>, Vec<f64>)> {
+        match self {
+            Side::Activations(m) => {
+                let moments = ActivationMoments::from_f64(m.view()).with_context(|| format!("--{role}"))?;
+                Ok((moments.mean().to_vec(), moments.covariance().with_context(|| format!("--{role}"))?))
+            }
+            Side::Statistics { mu, sigma } => Ok((mu.clone(), sigma.clone())),
+        }
+    }
+
+    fn dims(&self) -> usize {
+        match self {
+            Side::Activations(m) => m.cols,
+            Side::Statistics { mu, .. } => mu.len(),
+        }
+    }
+
+    /// `activations of shape [N, D]` or `statistics of D features`, for messages.
+    fn describe(&self) -> String {
+        match self {
+            Side::Activations(m) => format!("activations of shape [{}, {}]", m.rows, m.cols),
+            Side::Statistics { mu, .. } => format!("statistics of {} features", mu.len()),
+        }
+    }
+}
+
+/// Reads pytorch-fid's statistics: `mu` `[D]` and `sigma` `[D, D]`, float64 or float32.
+fn read_npz_statistics(path: &Path) -> Result<(Vec<f64>, Vec<f64>)> {
+    let file = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let mut npz = ndarray_npy::NpzReader::new(file)
+        .with_context(|| format!("{}: not a .npz archive (expected pytorch-fid's mu and sigma)", path.display()))?;
+    let mut read = |name: &str| -> Result<(Vec<f64>, Vec<usize>)> {
+        let array: ndarray::ArrayD<f64> = match npz.by_name::<ndarray::OwnedRepr<f64>, ndarray::IxDyn>(name) {
+            Ok(a) => a,
+            Err(_) => npz
+                .by_name::<ndarray::OwnedRepr<f32>, ndarray::IxDyn>(name)
+                .map(|a| a.mapv(f64::from))
+                .with_context(|| {
+                    format!("{}: no float array `{name}` (pytorch-fid's statistics hold mu and sigma)", path.display())
+                })?,
+        };
+        let shape = array.shape().to_vec();
+        Ok((array.as_standard_layout().iter().copied().collect(), shape))
+    };
+    let (mu, mu_shape) = read("mu")?;
+    let (sigma, sigma_shape) = read("sigma")?;
+    let d = mu.len();
+    if mu_shape.len() != 1 || sigma_shape != [d, d] {
+        bail!("{}: mu has shape {mu_shape:?} and sigma {sigma_shape:?}; expected [D] and [D, D]", path.display());
+    }
+    if let Some(i) = mu.iter().chain(&sigma).position(|v| !v.is_finite()) {
+        bail!("{}: {} holds NaN or infinite values", path.display(), if i < d { "mu" } else { "sigma" });
+    }
+    Ok((mu, sigma))
+}
+
+/// Writes pytorch-fid's statistics file (`np.savez_compressed(path, mu=mu, sigma=sigma)`).
+fn write_npz_statistics(path: &Path, mu: &[f64], sigma: &[f64]) -> Result<()> {
+    let d = mu.len();
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp-{}",
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        std::process::id()
+    ));
+    let write = || -> Result<()> {
+        let file = std::fs::File::create(&tmp)?;
+        let mut npz = ndarray_npy::NpzWriter::new_compressed(file);
+        npz.add_array("mu", &ndarray::Array1::from(mu.to_vec()))?;
+        npz.add_array("sigma", &Array2::from_shape_vec((d, d), sigma.to_vec())?)?;
+        npz.finish()?.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    };
+    write()
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+        .with_context(|| format!("{}: cannot write the statistics", path.display()))
+}
+
+/// The network a folder's images go through, with the channels and size it reads them at.
+struct FeatureNet {
+    channels: usize,
+    /// The side images are resized to one by one with --allow-mixed (the network's input).
+    size: usize,
+    /// Native-size images in [-1, 1] → features.
+    features: Box<dyn Fn(Tensor<4>) -> Result<Tensor<2>>>,
+}
+
+fn feature_net(args: &FidArgs, device: &Device) -> Result<FeatureNet> {
+    Ok(match args.features {
+        FeatureKind::Mnist => {
+            let classifier = MnistClassifier::pretrained(device)?;
+            FeatureNet { channels: 1, size: 28, features: Box::new(move |x| Ok(classifier.logits(x)?)) }
+        }
+        FeatureKind::Inception => {
+            let weights = inception_weights_path(args.inception_weights.as_deref())?;
+            let net = FidInceptionV3::load(&weights, device)?;
+            FeatureNet {
+                channels: 3,
+                size: rgan::eval::inception::INCEPTION_INPUT_SIZE,
+                features: Box::new(move |x| Ok(net.features(preprocess(x, InputRange::MinusOneToOne)?)?)),
+            }
+        }
+    })
+}
+
+/// `grey` or `RGB`, for messages.
+fn colour(channels: usize) -> &'static str {
+    if channels == 1 { "grey" } else { "RGB" }
+}
+
+/// The activations of a folder's images, `args.batch_size` images at a time.
+fn folder_activations(path: &Path, role: &str, args: &FidArgs) -> Result<HostMatrix> {
+    let device = rgan::device::device_by_name(&args.device)?;
+    let files = ImageFiles::list(path).with_context(|| format!("--{role}"))?;
+    let net = feature_net(args, &device)?;
+    // The first image's size and colour, which every other must share (without --allow-mixed).
+    let mut first: Option<(PathBuf, usize, usize, usize)> = None;
     let mut out = HostMatrix { data: Vec::new(), rows: 0, cols: 0 };
-    for start in (0..n).step_by(batch.max(1)) {
-        let count = batch.min(n - start);
-        let chunk = images[start * per_image..(start + count) * per_image].to_vec();
-        let x = Tensor::<4>::from_data(TensorData::new(chunk, [count, shape[0], shape[1], shape[2]]), device);
-        let y = f(x)?;
+    for chunk in files.paths.chunks(args.batch_size) {
+        let mut images = Vec::with_capacity(chunk.len());
+        for file in chunk {
+            let image = read_image(file, Some(net.channels)).with_context(|| format!("--{role}"))?;
+            let (h, w, c) = (image.height, image.width, image.file_channels);
+            let reference = first.get_or_insert_with(|| (file.clone(), h, w, c)).clone();
+            if !args.allow_mixed {
+                if (h, w, c) != (reference.1, reference.2, reference.3) {
+                    bail!(
+                        "--{role} {}: {} is {w}×{h} {}, but {} is {}×{} {}: the images of a folder must share \
+                         their size and colour (--allow-mixed converts and resizes each on its own)",
+                        path.display(),
+                        file.display(),
+                        colour(c),
+                        reference.0.display(),
+                        reference.2,
+                        reference.1,
+                        colour(reference.3)
+                    );
+                }
+                if net.channels == 1 && (h != net.size || w != net.size || c != 1) {
+                    bail!(
+                        "--{role} {}: {} is {w}×{h} {}, but the MNIST classifier takes 28×28 grey digits \
+                         (--allow-mixed converts and resizes them)",
+                        path.display(),
+                        file.display(),
+                        colour(c)
+                    );
+                }
+            }
+            let x = Tensor::<4>::from_data(TensorData::new(image.pixels, [1, net.channels, h, w]), &device);
+            images.push(if args.allow_mixed && (h, w) != (net.size, net.size) {
+                resize_bilinear(x, net.size, net.size)
+            } else {
+                x
+            });
+        }
+        let y = (net.features)(Tensor::cat(images, 0))?;
         let [rows, cols] = y.dims();
         let values = y.into_data().convert::<f64>().try_into_vec::<f64>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
         out.rows += rows;
@@ -196,27 +363,14 @@ fn batched(
     Ok(out)
 }
 
-/// The activations of `path` (a .npy matrix, or a folder of images through `--features`).
-fn activations(path: &Path, role: &str, args: &FidArgs) -> Result<HostMatrix> {
+/// One side of `rgan eval fid`: a folder through `--features`, a .npy matrix, or .npz statistics.
+fn side(path: &Path, role: &str, args: &FidArgs) -> Result<Side> {
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npz")) {
+        let (mu, sigma) = read_npz_statistics(path).with_context(|| format!("--{role}"))?;
+        return Ok(Side::Statistics { mu, sigma });
+    }
     let m = if path.is_dir() {
-        let device = rgan::device::device_by_name(&args.device)?;
-        match args.features {
-            FeatureKind::Mnist => {
-                let folder = ImageFolder::load(path, 28, 1)
-                    .with_context(|| format!("--{role}: loading 28×28 grey images from {}", path.display()))?;
-                let classifier = MnistClassifier::pretrained(&device)?;
-                batched(&folder.pixels, [1, 28, 28], args.batch_size.max(500), &device, |x| Ok(classifier.logits(x)?))?
-            }
-            FeatureKind::Inception => {
-                let weights = inception_weights_path(args.inception_weights.as_deref())?;
-                let net = FidInceptionV3::load(&weights, &device)?;
-                let folder = ImageFolder::load(path, 299, 3)
-                    .with_context(|| format!("--{role}: loading 299×299 RGB images from {}", path.display()))?;
-                batched(&folder.pixels, [3, 299, 299], args.batch_size, &device, |x| {
-                    Ok(net.features(preprocess(x, InputRange::MinusOneToOne)?)?)
-                })?
-            }
-        }
+        folder_activations(path, role, args)?
     } else {
         read_npy_matrix(path).with_context(|| format!("--{role}"))?
     };
@@ -235,46 +389,74 @@ fn activations(path: &Path, role: &str, args: &FidArgs) -> Result<HostMatrix> {
             m.data[i]
         );
     }
-    Ok(m)
+    Ok(Side::Activations(m))
 }
 
-/// The distances of `rgan eval fid`.
-pub fn fid_report(args: &FidArgs) -> Result<FidReport> {
+/// The distances of `rgan eval fid` (with `--save-stats`, the statistics are written and the
+/// report is `None`).
+pub fn fid_report(args: &FidArgs) -> Result<Option<FidReport>> {
     if args.kid_block_size == 0 {
         bail!("--kid-block-size must be at least 1");
     }
     if args.batch_size == 0 {
         bail!("--batch-size must be at least 1");
     }
-    let real = activations(&args.real, "real", args)?;
-    let fake = activations(&args.fake, "fake", args)?;
-    if real.cols != fake.cols {
+    let real = side(&args.real, "real", args)?;
+    if let Some(out) = &args.save_stats {
+        let (mu, sigma) = real.moments("real")?;
+        write_npz_statistics(out, &mu, &sigma)?;
+        return Ok(None);
+    }
+    let fake_path = args.fake.as_deref().context("--fake is required (unless --save-stats)")?;
+    let fake = side(fake_path, "fake", args)?;
+    if real.dims() != fake.dims() {
         bail!(
-            "feature dimensions differ: --real {} has shape [{}, {}] but --fake {} has shape [{}, {}]",
+            "feature dimensions differ: --real {} holds {} but --fake {} holds {}",
             args.real.display(),
-            real.rows,
-            real.cols,
-            args.fake.display(),
-            fake.rows,
-            fake.cols
+            real.describe(),
+            fake_path.display(),
+            fake.describe()
         );
     }
-    let frechet_distance = frechet_classifier_distance_from_activations_f64(real.view(), fake.view())
-        .context("computing the Fréchet distance")?;
-    let (kernel_distance, std) =
-        kernel_classifier_distance_and_std_from_activations_f64(real.view(), fake.view(), args.kid_block_size)
-            .context("computing the kernel distance")?;
-    Ok(FidReport { frechet_distance, kernel_distance, kernel_distance_std: finite(std) })
+    let ((mu1, sigma1), (mu2, sigma2)) = (real.moments("real")?, fake.moments("fake")?);
+    let d = mu1.len();
+    let frechet_distance = frechet_distance_from_moments(
+        &mu1,
+        MatrixRef::new("sigma1", &sigma1, d, d)?,
+        &mu2,
+        MatrixRef::new("sigma2", &sigma2, d, d)?,
+    )
+    .context("computing the Fréchet distance")?;
+    let (kernel_distance, kernel_distance_std) = match (&real, &fake) {
+        (Side::Activations(r), Side::Activations(f)) => {
+            let (kid, std) =
+                kernel_classifier_distance_and_std_from_activations_f64(r.view(), f.view(), args.kid_block_size)
+                    .context("computing the kernel distance")?;
+            (Some(kid), finite(std))
+        }
+        _ => (None, None),
+    };
+    Ok(Some(FidReport { frechet_distance, kernel_distance, kernel_distance_std }))
 }
 
 /// Runs `rgan eval fid`.
 pub fn run_fid(args: FidArgs) -> Result<()> {
-    let report = fid_report(&args)?;
+    let Some(report) = fid_report(&args)? else {
+        let out = args.save_stats.as_deref().unwrap_or(Path::new(""));
+        println!("statistics of {} written to {}", args.real.display(), out.display());
+        return Ok(());
+    };
     if args.json {
         println!("{}", report.to_json());
     } else {
-        let std = report.kernel_distance_std.map(|s| format!(" ± {s:.6}")).unwrap_or_default();
-        println!("Fréchet distance {:.6}, kernel distance {:.6}{std}", report.frechet_distance, report.kernel_distance);
+        let kid = match report.kernel_distance {
+            Some(kid) => {
+                let std = report.kernel_distance_std.map(|s| format!(" ± {s:.6}")).unwrap_or_default();
+                format!(", kernel distance {kid:.6}{std}")
+            }
+            None => String::new(),
+        };
+        println!("Fréchet distance {:.6}{kid}", report.frechet_distance);
     }
     Ok(())
 }
@@ -365,9 +547,11 @@ mod tests {
     fn args(real: &Path, fake: &Path) -> FidArgs {
         FidArgs {
             real: real.to_path_buf(),
-            fake: fake.to_path_buf(),
+            fake: Some(fake.to_path_buf()),
             json: true,
             features: FeatureKind::Mnist,
+            allow_mixed: false,
+            save_stats: None,
             kid_block_size: 1024,
             inception_weights: None,
             batch_size: 16,
@@ -385,7 +569,7 @@ mod tests {
         let (a, b) = (dir.join("a.npy"), dir.join("b.npy"));
         ndarray_npy::write_npy(&a, &matrix(8, 3, 0.0)).unwrap();
         ndarray_npy::write_npy(&b, &matrix(6, 3, 1.0).mapv(|v| v as f32)).unwrap();
-        let report = fid_report(&args(&a, &b)).unwrap();
+        let report = fid_report(&args(&a, &b)).unwrap().unwrap();
         let json = report.to_json();
         let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
         assert_eq!(keys.len(), 3);
@@ -395,8 +579,8 @@ mod tests {
         // Smaller blocks give a std; the same set is at distance 0.
         let mut small = args(&a, &b);
         small.kid_block_size = 3;
-        assert!(fid_report(&small).unwrap().to_json()["kernel_distance_std"].is_f64());
-        let same = fid_report(&args(&a, &a)).unwrap();
+        assert!(fid_report(&small).unwrap().unwrap().to_json()["kernel_distance_std"].is_f64());
+        let same = fid_report(&args(&a, &a)).unwrap().unwrap();
         assert!(same.frechet_distance.abs() < 1e-9, "{same:?}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -429,11 +613,64 @@ mod tests {
             let e = error(&good, bad);
             assert!(e.contains("--fake") && e.contains("cannot read") && e.contains(&bad.display().to_string()), "{e}");
         }
-        let mut inception = args(&dir, &good);
+        let folder = dir.join("images");
+        std::fs::create_dir_all(&folder).unwrap();
+        image_file(&folder.join("a.png"));
+        let mut inception = args(&folder, &good);
         inception.features = FeatureKind::Inception;
         inception.inception_weights = Some(dir.join("no-weights.safetensors"));
         let e = format!("{:#}", fid_report(&inception).unwrap_err());
         assert!(e.contains("no-weights.safetensors") && e.contains("not found"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn image_file(path: &Path) {
+        ::image::GrayImage::from_fn(28, 28, |x, y| ::image::Luma([((x * 7 + y) % 251) as u8])).save(path).unwrap();
+    }
+
+    #[test]
+    fn statistics_round_trip_through_pytorch_fids_npz_layout() {
+        let dir = temp_dir("npz");
+        let (a, b) = (dir.join("a.npy"), dir.join("b.npy"));
+        ndarray_npy::write_npy(&a, &matrix(9, 3, 0.0)).unwrap();
+        ndarray_npy::write_npy(&b, &matrix(7, 3, 1.0)).unwrap();
+        let from_activations = fid_report(&args(&a, &b)).unwrap().unwrap();
+        // --save-stats writes mu and sigma of --real (float64, pytorch-fid's keys).
+        let stats = |from: &Path, to: &Path| {
+            let mut save = args(from, from);
+            save.fake = None;
+            save.save_stats = Some(to.to_path_buf());
+            assert!(fid_report(&save).unwrap().is_none());
+        };
+        let (sa, sb) = (dir.join("a.npz"), dir.join("b.npz"));
+        stats(&a, &sa);
+        stats(&b, &sb);
+        let mut npz = ndarray_npy::NpzReader::new(std::fs::File::open(&sa).unwrap()).unwrap();
+        let mut names = npz.names().unwrap();
+        names.sort();
+        assert_eq!(names, vec!["mu", "sigma"]);
+        let sigma: Array2<f64> = npz.by_name("sigma").unwrap();
+        assert_eq!(sigma.dim(), (3, 3));
+        // The same distance from statistics on either side, and no kernel distance.
+        for (real, fake) in [(&sa, &sb), (&sa, &b), (&a, &sb)] {
+            let report = fid_report(&args(real, fake)).unwrap().unwrap();
+            let rel =
+                (report.frechet_distance - from_activations.frechet_distance).abs() / from_activations.frechet_distance;
+            assert!(rel < 1e-12, "{report:?} vs {from_activations:?}");
+            assert_eq!((report.kernel_distance, report.kernel_distance_std), (None, None));
+            assert!(report.to_json()["kernel_distance"].is_null());
+        }
+        // A float32 .npz (numpy's default for float32 features) reads too; a wrong one is named.
+        let mut writer = ndarray_npy::NpzWriter::new(std::fs::File::create(dir.join("f32.npz")).unwrap());
+        writer.add_array("mu", &ndarray::Array1::<f32>::zeros(3)).unwrap();
+        writer.add_array("sigma", &Array2::<f32>::eye(3)).unwrap();
+        writer.finish().unwrap();
+        assert!(fid_report(&args(&dir.join("f32.npz"), &sb)).unwrap().unwrap().frechet_distance > 0.0);
+        let mut writer = ndarray_npy::NpzWriter::new(std::fs::File::create(dir.join("bad.npz")).unwrap());
+        writer.add_array("mean", &ndarray::Array1::<f64>::zeros(3)).unwrap();
+        writer.finish().unwrap();
+        let e = format!("{:#}", fid_report(&args(&dir.join("bad.npz"), &sb)).unwrap_err());
+        assert!(e.contains("bad.npz") && e.contains("`mu`"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

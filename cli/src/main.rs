@@ -16,20 +16,19 @@ mod bench;
 mod eval_classifier;
 mod eval_cmd;
 mod eval_inception;
+mod signals;
 mod vanilla;
 mod zoo;
 
 mod allocator;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rgan::data::{BatchSource, ImageDataset, ImageFolder, Mnist, Split};
 use rgan::eval::mnist::{MNIST_EVAL_SAMPLES, MnistEvalHook, dataset_images};
@@ -38,8 +37,10 @@ use rgan::model::{BatchNormMode, GanGenerator, GeneratorInputs, NoiseInputs, one
 use rgan::recipes::dcgan::DcganNetworks;
 use rgan::recipes::mnist::{GanKind, MnistRecipe};
 use rgan::recipes::{Recipe, load_noise_generator};
-use rgan::summary::save_image_grid;
-use rgan::train::{GanLossKind, StepSummary, TrainConfig, TrainHook, TrainSchedule, TrainStep, Trainer};
+use rgan::summary::ImageGrid;
+use rgan::train::{
+    Explicit, GanLossKind, Resume, StepSummary, TrainConfig, TrainHook, TrainSchedule, TrainStep, Trainer,
+};
 
 #[derive(Parser, Debug)]
 #[command(name = "rgan", version, about = "Generative Adversarial Networks in Rust (a TF-GAN port on burn)")]
@@ -212,8 +213,8 @@ struct TrainArgs {
     /// The update order within a step.
     #[arg(long, value_enum, default_value_t = Schedule::Joint)]
     schedule: Schedule,
-    /// Discriminator updates per GAN step.
-    #[arg(long, default_value_t = 1)]
+    /// Discriminator updates per GAN step (at least 1).
+    #[arg(long, default_value_t = 1, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     discriminator_steps: usize,
     /// Generator learning rate [default: the example's].
     #[arg(long)]
@@ -309,6 +310,10 @@ struct SampleArgs {
     /// Seed of the noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Images generated per forward pass (memory stays bounded by one batch, whatever --num;
+    /// with batch statistics, each batch is normalized by its own).
+    #[arg(long, default_value_t = 256)]
+    batch_size: usize,
     /// Images per row [default: ceil(sqrt(num)), or the per-class count].
     #[arg(long)]
     columns: Option<usize>,
@@ -392,22 +397,35 @@ fn images_setup(args: &ImagesArgs) -> (DcganNetworks, TrainConfig) {
     (networks, apply_train_args(config, &args.train))
 }
 
-/// Ctrl-C sets the flag (the trainer saves a checkpoint and returns after the current step); a
-/// second Ctrl-C exits at once.
-fn stop_flag_on_ctrl_c() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let handler_flag = flag.clone();
-    let installed = ctrlc::set_handler(move || {
-        if handler_flag.swap(true, Ordering::SeqCst) {
-            eprintln!("\nsecond Ctrl-C: exiting without saving");
-            std::process::exit(130);
-        }
-        eprintln!("\nCtrl-C: saving a checkpoint after this step (Ctrl-C again to quit at once)");
-    });
-    if let Err(e) = installed {
-        eprintln!("warning: Ctrl-C will not save a checkpoint ({e})");
-    }
-    flag
+/// The settings of a run's configuration (paths into its JSON) that each `rgan train` flag
+/// sets: a resumed run compares and takes only those given on the command line; the others are
+/// the saved run's (see `rgan::train::resume_config`).
+const FLAG_SETTINGS: &[(&str, &str)] = &[
+    ("steps", "steps"),
+    ("seed", "seed"),
+    ("batch_size", "batch_size"),
+    ("sample_every", "sample_every"),
+    ("checkpoint_every", "checkpoint_every"),
+    ("checkpoint_secs", "checkpoint_secs"),
+    ("loss", "loss.loss"),
+    ("gradient_penalty_weight", "loss.gradient_penalty_weight"),
+    ("schedule", "schedule"),
+    ("discriminator_steps", "discriminator_train_steps"),
+    ("generator_lr", "generator_optimizer.learning_rate"),
+    ("discriminator_lr", "discriminator_optimizer.learning_rate"),
+    ("ema_decay", "generator_ema_decay"),
+];
+
+/// How a `rgan train` command treats a log folder with checkpoints: `--restart`, and the
+/// settings given on its command line (`matches`: the command's own arguments).
+pub(crate) fn resume_policy(matches: &clap::ArgMatches, restart: bool) -> Resume {
+    use clap::parser::ValueSource;
+    let given = |id: &str| {
+        matches.try_get_raw(id).is_ok_and(|v| v.is_some())
+            && matches!(matches.value_source(id), Some(ValueSource::CommandLine | ValueSource::EnvVariable))
+    };
+    let explicit = FLAG_SETTINGS.iter().filter(|(flag, _)| given(flag)).map(|(_, path)| path.to_string()).collect();
+    Resume { restart, explicit: Explicit::Only(explicit) }
 }
 
 /// Says what is trained, and from which step when resumed.
@@ -417,6 +435,9 @@ pub(crate) fn describe<S: TrainStep, B: BatchSource<Batch = S::Batch>>(
     what: &str,
 ) {
     let logdir = trainer.logdir().map(|d| d.display().to_string()).unwrap_or_default();
+    for notice in trainer.notices() {
+        eprintln!("note: {notice}");
+    }
     if let Some(step) = trainer.resumed_from() {
         eprintln!("resuming from step {step} (checkpoint in {logdir}), training to step {}", trainer.schedule().steps);
     }
@@ -430,13 +451,15 @@ pub(crate) fn describe<S: TrainStep, B: BatchSource<Batch = S::Batch>>(
     );
 }
 
-/// Runs `trainer` to its last step with a progress bar, Ctrl-C saving a checkpoint, and prints
-/// where its outputs went.
+/// Runs `trainer` to its last step with a progress bar, prints where its outputs went, and
+/// exits with 128 + the signal's number when SIGINT or SIGTERM stopped it (after its checkpoint;
+/// see [`signals`]).
 pub(crate) fn run_with_progress<S: TrainStep, B: BatchSource<Batch = S::Batch>>(
     mut trainer: Trainer<S, B>,
     extra_hook: Option<&mut dyn TrainHook<S>>,
 ) -> Result<()> {
-    trainer.set_stop_flag(stop_flag_on_ctrl_c());
+    let signals = signals::StopSignals::install()?;
+    trainer.set_stop_flag(signals.flag.clone());
     let logdir = trainer.logdir().map(Path::to_path_buf).unwrap_or_default();
     let bar = ProgressBar::new(trainer.schedule().steps as u64).with_position(trainer.global_step() as u64);
     bar.set_style(
@@ -470,10 +493,15 @@ pub(crate) fn run_with_progress<S: TrainStep, B: BatchSource<Batch = S::Batch>>(
         logdir.join("scalars.csv").display(),
         logdir.display()
     );
+    // The trainer releases the log folder's lock when dropped; `exit` runs no destructors.
+    drop(trainer);
+    if let Some(code) = signals.exit_code() {
+        std::process::exit(code);
+    }
     Ok(())
 }
 
-fn train_mnist(args: MnistArgs) -> Result<()> {
+fn train_mnist(args: MnistArgs, resume: Resume) -> Result<()> {
     let logdir = args
         .logdir
         .clone()
@@ -486,7 +514,7 @@ fn train_mnist(args: MnistArgs) -> Result<()> {
     }
     let device = device(args.train.device)?.autodiff();
     let (recipe, config) = mnist_setup(&args);
-    let trainer = recipe.trainer(config.clone(), &data, &logdir, args.train.restart, &device)?;
+    let trainer = recipe.trainer(config.clone(), &data, &logdir, resume, &device)?;
     let what =
         format!("a {:?} GAN on {} {} images from {}", recipe.kind, data.len(), args.dataset.folder(), dir.display());
     describe(&trainer, trainer.step().config(), &what);
@@ -500,12 +528,12 @@ fn train_mnist(args: MnistArgs) -> Result<()> {
     run_with_progress(trainer, eval_hook.as_mut().map(|h| h as &mut dyn TrainHook<_>))
 }
 
-fn train_images(args: ImagesArgs) -> Result<()> {
+fn train_images(args: ImagesArgs, resume: Resume) -> Result<()> {
     let data = ImageFolder::load(&args.data_dir, args.size, args.channels)
         .with_context(|| format!("loading images from {}", args.data_dir.display()))?;
     let device = device(args.train.device)?.autodiff();
     let (networks, config) = images_setup(&args);
-    let trainer = networks.trainer(config, &data, &args.logdir, args.train.restart, &device)?;
+    let trainer = networks.trainer(config, &data, &args.logdir, resume, &device)?;
     let what = format!(
         "DCGAN on {} {}×{} images ({} channels) from {}",
         data.len(),
@@ -522,19 +550,48 @@ fn sample(args: SampleArgs) -> Result<()> {
     if args.num == 0 {
         bail!("--num must be at least 1");
     }
+    if args.batch_size == 0 {
+        bail!("--batch-size must be at least 1");
+    }
     let device = device(args.device)?;
     let mode = if args.moving_averages { BatchNormMode::MovingAverages } else { BatchNormMode::BatchStatistics };
     let (generator, inputs, recipe) = load_noise_generator(&args.checkpoint, args.ema, &device)?;
+    let diverged = || {
+        format!(
+            "sampling the generator of {} (if it makes NaN pixels, its weights diverged: sample an earlier checkpoint)",
+            args.checkpoint.display()
+        )
+    };
     if matches!(recipe, Recipe::Dcgan(_) | Recipe::Vanilla(_)) {
         let mut rng = rgan::rng::Rng::seed_from_u64(args.seed);
-        let noise = rng.normal([args.num, inputs.noise_dims], 0.0, 1.0, &device);
-        let images = generator.generate_with(&GeneratorInputs::noise(noise), mode)?;
         let columns = args.columns.unwrap_or_else(|| (args.num as f64).sqrt().ceil() as usize);
-        save_image_grid(images, columns, &args.out)?;
+        let grid = generate_grid(&generator, args.num, columns, args.batch_size, mode, |_, count| {
+            Ok(GeneratorInputs::noise(rng.normal([count, inputs.noise_dims], 0.0, 1.0, &device)))
+        })
+        .with_context(diverged)?;
+        grid.save(&args.out)?;
         println!("{} samples written to {}", args.num, args.out.display());
         return Ok(());
     }
-    sample_mnist(&args, &generator, &inputs, mode, &device)
+    sample_mnist(&args, &generator, &inputs, mode, &device).with_context(diverged)
+}
+
+/// `n` images of `generator` in batches of at most `batch` (the inputs of images `start..start
+/// + count` from `inputs(start, count)`), tiled into a grid of `columns` per row as they come.
+fn generate_grid<G: GanGenerator>(
+    generator: &G,
+    n: usize,
+    columns: usize,
+    batch: usize,
+    mode: BatchNormMode,
+    mut inputs: impl FnMut(usize, usize) -> Result<GeneratorInputs>,
+) -> Result<ImageGrid> {
+    let mut grid = ImageGrid::new(n, columns)?;
+    for start in (0..n).step_by(batch) {
+        let count = batch.min(n - start);
+        grid.push(generator.generate_with(&inputs(start, count)?, mode)?)?;
+    }
+    Ok(grid)
 }
 
 /// Samples of an MNIST generator: a grid of digits, one row per class for conditional
@@ -552,21 +609,23 @@ fn sample_mnist<G: GanGenerator>(
     if spec.categorical_dim > 0 || spec.continuous_dim > 0 {
         return sample_infogan(args, generator, spec, mode, &device);
     }
-    let (inputs, columns) = if classes > 0 {
+    let grid = if classes > 0 {
         // One row per class, as TF-GAN's conditional eval grid.
         let per_class = args.columns.unwrap_or_else(|| args.num.div_ceil(classes));
-        let n = per_class * classes;
-        let ids: Vec<i64> = (0..n).map(|i| (i / per_class) as i64).collect();
-        let labels = one_hot(Tensor::from_data(TensorData::new(ids, [n]), &device), classes);
-        let noise = rng.normal([n, spec.noise_dims], 0.0, 1.0, &device);
-        (GeneratorInputs::noise(noise).with_labels(labels), per_class)
+        generate_grid(generator, per_class * classes, per_class, args.batch_size, mode, |start, count| {
+            let ids: Vec<i64> = (start..start + count).map(|i| (i / per_class) as i64).collect();
+            let labels = one_hot(Tensor::from_data(TensorData::new(ids, [count]), &device), classes);
+            let noise = rng.normal([count, spec.noise_dims], 0.0, 1.0, &device);
+            Ok(GeneratorInputs::noise(noise).with_labels(labels))
+        })?
     } else {
-        let noise = rng.normal([args.num, spec.noise_dims], 0.0, 1.0, &device);
-        (GeneratorInputs::noise(noise), args.columns.unwrap_or_else(|| (args.num as f64).sqrt().ceil() as usize))
+        let columns = args.columns.unwrap_or_else(|| (args.num as f64).sqrt().ceil() as usize);
+        generate_grid(generator, args.num, columns, args.batch_size, mode, |_, count| {
+            Ok(GeneratorInputs::noise(rng.normal([count, spec.noise_dims], 0.0, 1.0, &device)))
+        })?
     };
-    let images = generator.generate_with(&inputs, mode)?;
-    let n = images.dims()[0];
-    save_image_grid(images, columns, &args.out)?;
+    grid.save(&args.out)?;
+    let n = if classes > 0 { args.columns.unwrap_or_else(|| args.num.div_ceil(classes)) * classes } else { args.num };
     println!("{n} samples written to {}", args.out.display());
     Ok(())
 }
@@ -586,40 +645,41 @@ fn sample_infogan<G: GanGenerator>(
     let mut rng = rgan::rng::Rng::seed_from_u64(args.seed);
     let noise_rows: Vec<f32> = (0..rows * spec.noise_dims).map(|_| rng.next_normal() as f32).collect();
     let fixed_category: Vec<i64> = (0..rows).map(|_| rng.below(cat.max(1)) as i64).collect();
-    let grid =
-        |category: &dyn Fn(usize, usize) -> i64, code: &dyn Fn(usize, usize, usize) -> f32| -> Result<Tensor<4>> {
-            let columns = if cat > 0 && category(0, 0) < 0 { cat } else { points };
-            let n = rows * columns;
-            let mut noise = Vec::with_capacity(n * spec.noise_dims);
-            let (mut ids, mut codes) = (Vec::with_capacity(n), Vec::with_capacity(n * cont));
-            for r in 0..rows {
-                for c in 0..columns {
-                    noise.extend_from_slice(&noise_rows[r * spec.noise_dims..(r + 1) * spec.noise_dims]);
-                    ids.push(if category(0, 0) < 0 { c as i64 } else { category(r, c) });
-                    codes.extend((0..cont).map(|k| code(r, c, k)));
-                }
+    // Cell (r, c) of a grid of `columns` per row: its category and continuous codes.
+    let grid = |columns: usize,
+                category: &dyn Fn(usize, usize) -> i64,
+                code: &dyn Fn(usize, usize, usize) -> f32|
+     -> Result<ImageGrid> {
+        generate_grid(generator, rows * columns, columns, args.batch_size, mode, |start, count| {
+            let mut noise = Vec::with_capacity(count * spec.noise_dims);
+            let (mut ids, mut codes) = (Vec::with_capacity(count), Vec::with_capacity(count * cont));
+            for cell in start..start + count {
+                let (r, c) = (cell / columns, cell % columns);
+                noise.extend_from_slice(&noise_rows[r * spec.noise_dims..(r + 1) * spec.noise_dims]);
+                ids.push(category(r, c));
+                codes.extend((0..cont).map(|k| code(r, c, k)));
             }
             let mut structured = Vec::new();
             if cat > 0 {
-                structured.push(StructuredInput::ClassIds(Tensor::from_data(TensorData::new(ids, [n]), device)));
+                structured.push(StructuredInput::ClassIds(Tensor::from_data(TensorData::new(ids, [count]), device)));
             }
             if cont > 0 {
-                structured.push(StructuredInput::Values(Tensor::from_data(TensorData::new(codes, [n, cont]), device)));
+                let values = Tensor::from_data(TensorData::new(codes, [count, cont]), device);
+                structured.push(StructuredInput::Values(values));
             }
-            let noise = Tensor::from_data(TensorData::new(noise, [n, spec.noise_dims]), device);
-            Ok(generator.generate_with(&GeneratorInputs::noise(noise).with_structured(structured), mode)?)
-        };
+            let noise = Tensor::from_data(TensorData::new(noise, [count, spec.noise_dims]), device);
+            Ok(GeneratorInputs::noise(noise).with_structured(structured))
+        })
+    };
     let linspace = |c: usize| -2.0 + 4.0 * c as f32 / (points - 1) as f32;
     if cat > 0 {
-        let images = grid(&|_, _| -1, &|_, _, _| 0.0)?;
-        save_image_grid(images, cat, &args.out)?;
+        grid(cat, &|_, c| c as i64, &|_, _, _| 0.0)?.save(&args.out)?;
         println!("categorical code varied along rows: {}", args.out.display());
     }
     let stem = args.out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "samples".into());
     for k in 0..cont {
         let out = args.out.with_file_name(format!("{stem}_continuous{}.png", k + 1));
-        let images = grid(&|r, _| fixed_category[r], &|_, c, j| if j == k { linspace(c) } else { 0.0 })?;
-        save_image_grid(images, points, &out)?;
+        grid(points, &|r, _| fixed_category[r], &|_, c, j| if j == k { linspace(c) } else { 0.0 })?.save(&out)?;
         println!("continuous code {} varied over [-2, 2] along rows: {}", k + 1, out.display());
     }
     Ok(())
@@ -627,10 +687,26 @@ fn sample_infogan<G: GanGenerator>(
 
 fn main() -> Result<()> {
     allocator::tune();
-    match Cli::parse().command {
-        Command::Train { example: TrainExample::Mnist(args) } => train_mnist(args),
-        Command::Train { example: TrainExample::Images(args) } => train_images(args),
-        Command::Train { example: TrainExample::Zoo(args) } => zoo::run(args),
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // The matches of the innermost subcommand (`train mnist`): which flags were given.
+    let mut inner = &matches;
+    while let Some((_, sub)) = inner.subcommand() {
+        inner = sub;
+    }
+    match cli.command {
+        Command::Train { example: TrainExample::Mnist(args) } => {
+            let resume = resume_policy(inner, args.train.restart);
+            train_mnist(args, resume)
+        }
+        Command::Train { example: TrainExample::Images(args) } => {
+            let resume = resume_policy(inner, args.train.restart);
+            train_images(args, resume)
+        }
+        Command::Train { example: TrainExample::Zoo(args) } => {
+            let resume = resume_policy(inner, args.restart);
+            zoo::run(args, resume)
+        }
         Command::Sample(args) => sample(args),
         Command::Vanilla(args) => vanilla::run(args),
         Command::Eval { command: EvalCommand::InceptionFeatures(args) } => eval_inception::run(args),

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use rgan::data::{Mnist, Split};
 use rgan::eval::mnist::{MNIST_EVAL_SAMPLES, MnistEvalHook, dataset_images};
 use rgan::recipes::zoo::ZooModel;
-use rgan::train::TrainHook;
+use rgan::train::{Resume, TrainHook};
 
 use crate::{DeviceKind, data_dir, describe, device, run_with_progress};
 
@@ -57,7 +57,7 @@ pub(crate) struct ZooArgs {
     limit: Option<usize>,
     /// Start afresh even if --logdir holds checkpoints (they are replaced as the run goes).
     #[arg(long)]
-    restart: bool,
+    pub(crate) restart: bool,
     /// Compute device.
     #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
     device: DeviceKind,
@@ -72,7 +72,7 @@ fn list() {
 }
 
 /// Runs `rgan train zoo`.
-pub(crate) fn run(args: ZooArgs) -> Result<()> {
+pub(crate) fn run(args: ZooArgs, resume: Resume) -> Result<()> {
     if args.list {
         list();
         return Ok(());
@@ -93,7 +93,7 @@ pub(crate) fn run(args: ZooArgs) -> Result<()> {
         .with_sample_every(args.sample_every)
         .with_checkpoint_every(args.checkpoint_every)
         .with_checkpoint_secs(args.checkpoint_secs);
-    let trainer = model.recipe().trainer(config, &data, &logdir, args.restart, &device)?;
+    let trainer = model.recipe().trainer(config, &data, &logdir, resume, &device)?;
     let what =
         format!("the zoo's {model} ({}) on {} MNIST images from {}", model.description(), data.len(), dir.display());
     describe(&trainer, trainer.step().config(), &what);

@@ -202,7 +202,14 @@ pub fn generate_mnist_digits<G: GanGenerator>(
     while start < n {
         let b = CHUNK.min(n - start);
         let batch = inputs.random(b, start, &mut rng, device);
-        chunks.push(generator.generate_with(&batch, BatchNormMode::MovingAverages)?);
+        let images = generator.generate_with(&batch, BatchNormMode::MovingAverages)?;
+        if !crate::model::all_finite(&images) {
+            return Err(RganError::invalid(
+                "generator",
+                format!("made NaN or infinite pixels among digits {start}..{} (its weights diverged?)", start + b),
+            ));
+        }
+        chunks.push(images);
         start += b;
     }
     Ok(Tensor::cat(chunks, 0))

@@ -14,5 +14,5 @@ mod run_log;
 pub use charts::plot_loss_curves;
 pub(crate) use charts::{ChartLine, draw_chart};
 pub use event_writer::{EventWriter, ReadEvent, ReadValue, read_events};
-pub use images::{image_grid, save_image_grid};
+pub use images::{ImageGrid, image_grid, save_image_grid};
 pub use run_log::RunLog;
