@@ -45,6 +45,10 @@ use rgan::train::{
 #[derive(Parser, Debug)]
 #[command(name = "rgan", version, about = "Generative Adversarial Networks in Rust (a TF-GAN port on burn)")]
 struct Cli {
+    /// CPU threads for every kernel (default: all cores, or `RAYON_NUM_THREADS`). A run's numbers
+    /// are the same bits on any number of threads.
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
     #[command(subcommand)]
     command: Command,
 }
@@ -689,6 +693,12 @@ fn main() -> Result<()> {
     allocator::tune();
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Some(threads) = cli.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(usize::from(threads))
+            .build_global()
+            .context("--threads: could not start the thread pool")?;
+    }
     // The matches of the innermost subcommand (`train mnist`): which flags were given.
     let mut inner = &matches;
     while let Some((_, sub)) = inner.subcommand() {

@@ -113,7 +113,8 @@ pub fn numerically_stable_global_norm(gradients: &[Tensor<1>]) -> f64 {
     if max_value == 0.0 || !max_value.is_finite() {
         return max_value; // 0, infinity or NaN
     }
-    let sum_sq: Vec<Tensor<1>> = gradients.into_iter().map(|g| (g / list_max.clone()).square().sum()).collect();
+    let sum_sq: Vec<Tensor<1>> =
+        gradients.into_iter().map(|g| crate::ops::sum((g / list_max.clone()).square())).collect();
     let norm = Tensor::cat(sum_sq, 0).sum().sqrt() * list_max;
     norm.into_scalar()
 }

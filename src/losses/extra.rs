@@ -62,7 +62,7 @@ pub fn feature_matching_loss<const D: usize>(
     }
     let dtype = real_features.dtype();
     let difference = real_features.mean_dim(0) - generated_features.mean_dim(0).cast(dtype);
-    Ok(difference.square().sum().reshape([1usize; D]))
+    Ok(crate::ops::sum(difference.square()).reshape([1usize; D]))
 }
 
 #[cfg(test)]

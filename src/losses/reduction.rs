@@ -113,7 +113,7 @@ impl<const D: usize> Weights<D> {
 
 /// A tensor of rank `D` and shape `[1; D]` holding the sum of all elements.
 pub(crate) fn sum_keep_rank<const D: usize>(t: Tensor<D>) -> Tensor<D> {
-    t.sum().reshape([1usize; D])
+    crate::ops::sum(t).reshape([1usize; D])
 }
 
 /// `numerator / denominator`, or 0 where the denominator is 0 (`tf.math.divide_no_nan`).

@@ -13,7 +13,7 @@ use crate::error::{Result, RganError};
 
 /// The mean of all elements, with shape `[1; D]` so that it broadcasts.
 fn mean_keep_rank<const D: usize>(t: Tensor<D>) -> Tensor<D> {
-    t.mean().reshape([1usize; D])
+    crate::ops::mean(t).reshape([1usize; D])
 }
 
 /// `(Δr, Δf)`, after checking that neither output is empty.

@@ -20,6 +20,7 @@ mod kernels;
 mod matmul;
 mod norm;
 mod pool;
+mod reduce;
 
 pub use conv::{
     conv_transpose2d, conv_transpose2d_layer, conv2d, conv2d_batch_norm_relu, conv2d_input_gradient, conv2d_layer,
@@ -28,6 +29,7 @@ pub use matmul::{linear, linear_layer, matmul, spectral_matmul};
 pub(crate) use matmul::{on_cpu_kernels, spectral_matmul_product};
 pub use norm::{Activation, batch_norm_layer, batch_norm_train, leaky_relu, scale_nonpositive};
 pub use pool::{avg_pool2d_layer, max_pool2d_layer};
+pub use reduce::{ROW as SUM_ROW, mean, sum};
 
 /// The instruction set rgan's CPU kernels run with on this processor: `"avx512"`, `"avx2"` or
 /// `"default"` (gemm and plain loops), after `RGAN_CPU_CAPABILITY`'s cap. Float results can

@@ -126,27 +126,21 @@ impl StepScalars {
 }
 
 /// Elements per parallel chunk: large enough that splitting costs nothing measurable.
-#[cfg(feature = "parallel")]
 const CHUNK: usize = 1 << 15;
 
-/// Run `kernel` over matching chunks of the three slices (on rayon's pool with `parallel`).
-/// Each element is independent, so the result does not depend on the split.
+/// Run `kernel` over matching chunks of the three slices, on rayon's pool. Each element is
+/// independent, so the result does not depend on the split.
 fn for_each_chunk(
     grad: &mut [f32],
     moment_1: &mut [f32],
     moment_2: &mut [f32],
     kernel: impl Fn(&mut [f32], &mut [f32], &mut [f32]) + Sync,
 ) {
-    #[cfg(feature = "parallel")]
-    {
-        use rayon::prelude::*;
-        grad.par_chunks_mut(CHUNK)
-            .zip(moment_1.par_chunks_mut(CHUNK))
-            .zip(moment_2.par_chunks_mut(CHUNK))
-            .for_each(|((g, m), v)| kernel(g, m, v));
-    }
-    #[cfg(not(feature = "parallel"))]
-    kernel(grad, moment_1, moment_2);
+    use rayon::prelude::*;
+    grad.par_chunks_mut(CHUNK)
+        .zip(moment_1.par_chunks_mut(CHUNK))
+        .zip(moment_2.par_chunks_mut(CHUNK))
+        .for_each(|((g, m), v)| kernel(g, m, v));
 }
 
 fn f32_slice(data: &mut burn::tensor::TensorData) -> &mut [f32] {

@@ -48,8 +48,8 @@ impl PixelLoss {
         crate::model::check_generated_shape(&real, &generated)?;
         let difference = real - generated;
         Ok(match self {
-            Self::L1 => difference.abs().mean(),
-            Self::L2 => difference.square().mean(),
+            Self::L1 => crate::ops::mean(difference.abs()),
+            Self::L2 => crate::ops::mean(difference.square()),
         })
     }
 }

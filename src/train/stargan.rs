@@ -133,7 +133,7 @@ fn generator_loss(
     let GeneratorTerms { input_data, reconstructed_data, generated_data_domain_target, generated } = terms;
     let source = generated.logits.clone();
     let mut loss = generator_adversarial_loss(adversarial.loss, source.clone().detach(), source)?;
-    let reconstruction = (input_data.clone().detach() - reconstructed_data.clone()).abs().mean();
+    let reconstruction = crate::ops::mean((input_data.clone().detach() - reconstructed_data.clone()).abs());
     loss = loss + reconstruction.clone().mul_scalar(config.reconstruction_loss_weight);
     let target = generated_data_domain_target.clone().detach();
     let classification = acgan_generator_loss(domain_logits(generated)?, target, &WeightedLossOptions::default())?;

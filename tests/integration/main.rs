@@ -21,6 +21,7 @@ mod mnist_classifier;
 mod penalty_finite_differences;
 mod reliability;
 mod tensorboard_reader;
+mod threads;
 mod train_end_to_end;
 mod train_images;
 mod train_smoke;

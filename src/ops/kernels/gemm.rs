@@ -116,14 +116,16 @@ pub(super) unsafe fn gemm_serial(
     }
 }
 
-/// Work below which one thread computes a whole product (m·n·k multiply-adds).
-#[cfg(feature = "parallel")]
-const PARALLEL_WORK: usize = 1 << 21;
+/// Multiply-adds per block of a product that is split over threads (about a millisecond).
+const BLOCK_WORK: usize = 1 << 22;
 
 /// The `[m, n]` row-major product of `lhs` `[m, k]` and `rhs` `[k, n]`: by the `skinny` kernels
 /// for a few rows against a large matrix (or many rows with a short inner dimension), else by
-/// gemm, split over the thread pool by blocks of output columns (or rows, when there are more
-/// rows).
+/// gemm, in blocks of output columns (or rows, when there are more rows) that the threads share.
+///
+/// The blocks are cut by the shapes alone (gemm's blocking of the inner dimension, and with it
+/// the order of each output's sum, can depend on a block's width), so a product is the same bits
+/// on any number of threads.
 pub(super) fn product(m: usize, n: usize, k: usize, lhs: Matrix, rhs: Matrix) -> Vec<f32> {
     if let Some(out) = super::skinny::product(m, n, k, lhs, rhs) {
         return out;
@@ -133,9 +135,8 @@ pub(super) fn product(m: usize, n: usize, k: usize, lhs: Matrix, rhs: Matrix) ->
     let dst = OutPtr(out.as_mut_ptr());
     let split_columns = n >= m;
     let along = if split_columns { n } else { m };
-    let blocks =
-        if m.saturating_mul(n).saturating_mul(k) < parallel_work() { 1 } else { threads().min(along.div_ceil(16)) };
-    let block = along.div_ceil(blocks.max(1)).next_multiple_of(16);
+    let blocks = (m.saturating_mul(n).saturating_mul(k) / BLOCK_WORK).clamp(1, along.div_ceil(64).max(1));
+    let block = along.div_ceil(blocks).next_multiple_of(16);
     for_each_index(blocks, |b| {
         let start = b * block;
         if start >= along {
@@ -157,37 +158,18 @@ pub(super) fn product(m: usize, n: usize, k: usize, lhs: Matrix, rhs: Matrix) ->
     out
 }
 
-#[cfg(feature = "parallel")]
-fn parallel_work() -> usize {
-    PARALLEL_WORK
-}
-
-#[cfg(not(feature = "parallel"))]
-fn parallel_work() -> usize {
-    usize::MAX
-}
-
-/// How many threads the kernels split their work over: rayon's pool with `parallel`, else one.
+/// How many threads rayon's current pool has: the most pieces worth cutting output-only work
+/// into (the pieces of a sum are cut by the shapes instead, see [`product`]).
 pub(super) fn threads() -> usize {
-    #[cfg(feature = "parallel")]
-    {
-        rayon::current_num_threads().max(1)
-    }
-    #[cfg(not(feature = "parallel"))]
-    {
-        1
-    }
+    rayon::current_num_threads().max(1)
 }
 
-/// Runs `run(0..count)`, over the thread pool with `parallel`.
+/// Runs `run(0..count)` over rayon's current pool.
 pub(super) fn for_each_index(count: usize, run: impl Fn(usize) + Sync + Send) {
-    #[cfg(feature = "parallel")]
-    {
-        use rayon::prelude::*;
-        if count > 1 {
-            (0..count).into_par_iter().for_each(run);
-            return;
-        }
+    use rayon::prelude::*;
+    if count > 1 && rayon::current_num_threads() > 1 {
+        (0..count).into_par_iter().for_each(run);
+    } else {
+        (0..count).for_each(run);
     }
-    (0..count).for_each(run);
 }

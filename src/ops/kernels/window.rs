@@ -787,9 +787,16 @@ pub(super) fn raise(
     out
 }
 
+/// Images are summed in at most this many groups for a weight gradient: the groups run in
+/// parallel, so this caps its threads, and each group costs a partial sum to add.
+const GRADIENT_GROUPS: usize = 8;
+
 /// The weight gradient of either direction: `Σ_b small[b] @ im2col(big[b])ᵀ`, shape
-/// `[small_channels, big_channels · kh · kw]`. Each thread sums its block of images; the blocks'
-/// sums are then added in order, so the result depends only on the thread count.
+/// `[small_channels, big_channels · kh · kw]`.
+///
+/// The batch is cut into up to [`GRADIENT_GROUPS`] groups of consecutive images by its size alone;
+/// the threads take whole groups, each group sums its images in order, and the groups' sums are
+/// added in order. So the result is the same bits on any number of threads (one included).
 pub(super) fn weight_grad(
     big: &[f32],
     small: &[f32],
@@ -800,7 +807,8 @@ pub(super) fn weight_grad(
 ) -> Vec<f32> {
     let (k, n) = (w.small_len(), big_channels * w.taps());
     let len = small_channels * n;
-    let (blocks, per_block) = image_blocks(batch);
+    let per_block = batch.div_ceil(GRADIENT_GROUPS).max(1);
+    let blocks = batch.div_ceil(per_block).max(1);
     let mut partials = vec![0.0f32; blocks * len];
     let dst = OutPtr(partials.as_mut_ptr());
     let direct = Single::new(w, small_channels);
@@ -832,11 +840,30 @@ pub(super) fn weight_grad(
             };
         }
     });
-    let (first, rest) = partials.split_at_mut(len);
-    for partial in rest.chunks_exact(len) {
-        for (a, b) in first.iter_mut().zip(partial) {
-            *a += b;
-        }
+    sum_in_order(partials, len)
+}
+
+/// Elements per parallel piece of [`sum_in_order`].
+const SUM_PIECE: usize = 1 << 14;
+
+/// `partials[0] + partials[1] + …` for `partials` holding consecutive runs of `len` values, added
+/// in that order for every element (the threads split the elements, never the sum).
+fn sum_in_order(mut partials: Vec<f32>, len: usize) -> Vec<f32> {
+    let count = partials.len() / len.max(1);
+    if count > 1 {
+        let (first, rest) = partials.split_at_mut(len);
+        let dst = OutPtr(first.as_mut_ptr());
+        let rest: &[f32] = rest;
+        for_each_index(len.div_ceil(SUM_PIECE), |piece| {
+            let range = piece * SUM_PIECE..((piece + 1) * SUM_PIECE).min(len);
+            // SAFETY: each piece writes its own range of the first partial.
+            let out = unsafe { std::slice::from_raw_parts_mut(dst.at(range.start), range.len()) };
+            for partial in rest.chunks_exact(len) {
+                for (a, b) in out.iter_mut().zip(&partial[range.clone()]) {
+                    *a += b;
+                }
+            }
+        });
     }
     partials.truncate(len);
     partials

@@ -38,7 +38,7 @@ fn deconv(rng: &mut Rng, channels: [usize; 2], device: &Device) -> ConvTranspose
 }
 
 fn l2_loss<const D: usize>(w: Tensor<D>) -> Tensor<1> {
-    w.square().sum().mul_scalar(0.5)
+    crate::ops::sum(w.square()).mul_scalar(0.5)
 }
 
 /// Configuration of [`MnistGenerator`], with TF-GAN's defaults (its unconditional generator).
