@@ -59,6 +59,7 @@ def main():
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--iters", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=32, help="images per mnist-step / wgan-gp-step")
     parser.add_argument("--fid-iters", type=int, default=5)
     parser.add_argument("--fid-stats-iters", type=int, default=3)
     parser.add_argument("--weights", default=os.environ.get("RGAN_INCEPTION_WEIGHTS",
@@ -67,23 +68,29 @@ def main():
                         action="append")
     parser.add_argument("--json-out", help="also write every result to this file")
     parser.add_argument("--rgan-one-thread", action="store_true",
-                        help="also run rgan with RAYON_NUM_THREADS=1 (for a build with --features parallel)")
+                        help="also run rgan with RAYON_NUM_THREADS=1")
     args = parser.parse_args()
     py, it = args.python, str(args.iters)
+    # The two GAN steps take the batch size; the FID suites have their own sizes.
+    it_batch = [str(args.iters), "--batch-size", str(args.batch_size)]
     stats_dir = tempfile.mkdtemp(prefix="rgan-fid-stats-")
     stats_it = str(args.fid_stats_iters)
     suites = {
         "mnist-step": {
-            "rgan": [args.rgan, "bench", "mnist-step", "--json", "--iters", it],
-            "tf-function": [py, os.path.join(REF, "tf_mnist_step.py"), "--iters", it],
-            "tf-xla": [py, os.path.join(REF, "tf_mnist_step.py"), "--xla", "--iters", it],
-            "torch-eager": [py, os.path.join(REF, "torch_mnist_step.py"), "--iters", it],
-            "torch-compile": [py, os.path.join(REF, "torch_mnist_step.py"), "--compile", "--iters", it],
+            "rgan": [args.rgan, "bench", "mnist-step", "--json", "--iters", *it_batch],
+            "tf-function": [py, os.path.join(REF, "tf_mnist_step.py"), "--iters", *it_batch],
+            "tf-xla": [py, os.path.join(REF, "tf_mnist_step.py"), "--xla", "--iters", *it_batch],
+            "torch-eager": [py, os.path.join(REF, "torch_mnist_step.py"), "--iters", *it_batch],
+            "torch-compile": [py, os.path.join(REF, "torch_mnist_step.py"), "--compile", "--iters", *it_batch],
         },
         "wgan-gp-step": {
-            "rgan": [args.rgan, "bench", "wgan-gp-step", "--json", "--iters", it],
-            "torch-eager": [py, os.path.join(REF, "torch_mnist_step.py"), "--wgan-gp", "--iters", it],
-            # No torch.compile here: its AOT autograd does not support the penalty's double backward.
+            "rgan": [args.rgan, "bench", "wgan-gp-step", "--json", "--iters", *it_batch],
+            "tf-function": [py, os.path.join(REF, "tf_mnist_step.py"), "--wgan-gp", "--iters", *it_batch],
+            "tf-xla": [py, os.path.join(REF, "tf_mnist_step.py"), "--wgan-gp", "--xla", "--iters", *it_batch],
+            "torch-eager": [py, os.path.join(REF, "torch_mnist_step.py"), "--wgan-gp", "--iters", *it_batch],
+            # The penalty's pass stays eager: torch.compile's AOT autograd has no double backward.
+            "torch-compile": [py, os.path.join(REF, "torch_mnist_step.py"), "--wgan-gp", "--compile",
+                              "--iters", *it_batch],
         },
         "fid-features": {
             "rgan": [args.rgan, "bench", "fid-features", "--json", "--iters", str(args.fid_iters), "--warmup", "1",
@@ -135,7 +142,7 @@ def compare(args, suites, stats_dir):
                 print(f"| {name} | failed | | | | |")
                 continue
             ms = statistics.median(r["ms_per_iter"] for r in results)
-            batch = {"fid-features": 16, "fid-stats": 10000}.get(suite, 32)
+            batch = {"fid-features": 16, "fid-stats": 10000}.get(suite, args.batch_size)
             gflops = statistics.median(r["gflops"] for r in results) if "gflops" in results[0] else None
             rss = max(r["peak_rss_mb"] for r in results)
             summary[name] = {"ms_per_iter": ms, "gflops": gflops, "images_per_sec": batch / (ms * 1e-3),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark comparison: installs the TensorFlow and PyTorch references into a virtual
-# environment (once; RGAN_BENCH_VENV, default bench/.venv), builds rgan with its multi-threaded
-# kernels (`--features parallel`; into $CARGO_TARGET_DIR when set), then runs rgan and each
+# environment (once; RGAN_BENCH_VENV, default bench/.venv), builds rgan as the README does (the
+# default features: every core; into $CARGO_TARGET_DIR when set), then runs rgan and each
 # reference alternately (bench/compare.py; its flags pass through, e.g. --rounds 3 or
 # --only fid-stats).
 # Run it on an otherwise idle machine: only ratios measured in the same run mean anything.
@@ -13,6 +13,6 @@ if [ ! -x "$venv/bin/python" ]; then
     "$venv/bin/pip" install -q --upgrade pip
     "$venv/bin/pip" install -q -r bench/reference/requirements.txt
 fi
-cargo build --release --features parallel -p rgan-cli
+cargo build --release -p rgan-cli
 exec "$venv/bin/python" bench/compare.py --rgan "${CARGO_TARGET_DIR:-target}/release/rgan" \
     --python "$venv/bin/python" "$@"

@@ -21,10 +21,10 @@ use rgan::eval::inception::inception_weights_path;
 /// What to benchmark.
 #[derive(clap::Subcommand, Debug)]
 pub enum BenchCommand {
-    /// One iteration of TF-GAN's MNIST GAN: a discriminator step, then a generator step (batch 32).
-    MnistStep(BenchArgs),
+    /// One iteration of TF-GAN's MNIST GAN: a discriminator step, then a generator step.
+    MnistStep(StepBenchArgs),
     /// The same iteration as a WGAN-GP: critic without batch norm, exact gradient penalty λ = 10.
-    WganGpStep(BenchArgs),
+    WganGpStep(StepBenchArgs),
     /// FID Inception-v3 pool3 features of 299×299 images.
     FidFeatures(FidBenchArgs),
     /// The Fréchet distance of two sets of 5000 activations of 2048 features: both means and
@@ -50,6 +50,16 @@ pub struct BenchArgs {
     /// Compute device: cpu, cuda or wgpu (the GPU ones need rgan built with that feature).
     #[arg(long, default_value = "cpu")]
     pub device: String,
+}
+
+/// Options of `rgan bench mnist-step` and `wgan-gp-step`.
+#[derive(clap::Args, Debug)]
+pub struct StepBenchArgs {
+    #[command(flatten)]
+    pub common: BenchArgs,
+    /// Images per step (real and generated alike).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: u32,
 }
 
 /// Options of `rgan bench fid-features`.
@@ -137,12 +147,12 @@ fn print(report: &BenchReport, json: bool) -> Result<()> {
 pub fn run(command: BenchCommand) -> Result<()> {
     match command {
         BenchCommand::MnistStep(args) => {
-            let device = rgan::device::device_by_name(&args.device)?;
-            print(&mnist_step(&config(&args, 32), &device)?, args.json)
+            let device = rgan::device::device_by_name(&args.common.device)?;
+            print(&mnist_step(&config(&args.common, args.batch_size as usize), &device)?, args.common.json)
         }
         BenchCommand::WganGpStep(args) => {
-            let device = rgan::device::device_by_name(&args.device)?;
-            print(&wgan_gp_step(&config(&args, 32), &device)?, args.json)
+            let device = rgan::device::device_by_name(&args.common.device)?;
+            print(&wgan_gp_step(&config(&args.common, args.batch_size as usize), &device)?, args.common.json)
         }
         BenchCommand::FidFeatures(args) => {
             let device = rgan::device::device_by_name(&args.common.device)?;
