@@ -1,16 +1,19 @@
-//! Data sets for GAN training: MNIST-style IDX files, folders of images (one sub-folder per
-//! class), paired folders, and the batch sources a training loop draws from ([`BatchSource`]:
-//! shuffled, augmented, resumable).
+//! Data sets for GAN training: MNIST-style IDX files, CIFAR-10 (binary format or image
+//! folders), folders of images (one sub-folder per class), paired folders, and the batch sources
+//! a training loop draws from ([`BatchSource`]: shuffled, augmented, resumable).
 //!
-//! Pixels are scaled to `[-1, 1]` as in TF-GAN's examples: `(x - 127.5) / 127.5`.
+//! Pixels are scaled to `[-1, 1]` as in TF-GAN's examples: `(x - 127.5) / 127.5` (MNIST, image
+//! folders), `(x - 128) / 128` (CIFAR-10, as TF-GAN's CIFAR-10 example).
 
 mod batcher;
+mod cifar;
 mod folder;
 mod idx;
 mod paired;
 mod source;
 
 pub use batcher::{Batch, Batcher, BatcherState};
+pub use cifar::{CIFAR10_CLASSES, CIFAR10_SIZE, Cifar10, scale_cifar_pixel};
 pub use folder::{DecodedImage, ImageFiles, ImageFolder, read_image};
 pub use idx::{IMAGES_MAGIC, IdxImages, LABELS_MAGIC, Mnist, Split, read_idx_images, read_idx_labels};
 pub use paired::{PairedDataset, PairedImageFolder};

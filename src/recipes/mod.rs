@@ -3,6 +3,7 @@
 //! checkpoint.
 //!
 //! - [`mnist`]: TF-GAN's MNIST networks (unconditional, conditional, InfoGAN, ACGAN).
+//! - [`cifar`]: TF-GAN's CIFAR-10 DCGAN, unconditional and conditional (`rgan train cifar`).
 //! - [`dcgan`]: DCGAN networks for square images of any size (`rgan train images`).
 //! - [`zoo`]: the classic GAN zoo on MNIST.
 //! - [`vanilla`]: the original GAN (Goodfellow et al. 2014) as the popular scripts train it.
@@ -13,6 +14,7 @@
 //! [`Recipe::of_checkpoint`] reads it back and [`load_noise_generator`] rebuilds the generator of
 //! any noise-driven recipe.
 
+pub mod cifar;
 pub mod dcgan;
 pub mod image_to_image;
 pub(crate) mod layers;
@@ -46,6 +48,8 @@ pub enum Recipe {
     Mnist(mnist::MnistRecipe),
     /// DCGAN networks on a folder of images.
     Dcgan(dcgan::DcganNetworks),
+    /// TF-GAN's CIFAR-10 networks.
+    Cifar(cifar::CifarRecipe),
     /// One of the classic zoo's models.
     Zoo(zoo::ZooRecipe),
     /// The vanilla GAN.
@@ -86,6 +90,7 @@ impl Recipe {
         match self {
             Self::Mnist(r) => format!("MNIST {:?}", r.kind).to_lowercase(),
             Self::Dcgan(n) => format!("DCGAN {0}×{0}×{1}", n.generator.image_size, n.generator.channels),
+            Self::Cifar(r) => format!("CIFAR-10 {:?}", r.kind).to_lowercase(),
             Self::Zoo(r) => format!("zoo {}", r.model),
             Self::Vanilla(_) => "vanilla GAN".to_string(),
             Self::Pix2Pix(_) => "pix2pix".to_string(),
@@ -102,6 +107,8 @@ pub enum NoiseGenerator {
     Mnist(mnist::MnistGenerator),
     /// A DCGAN generator.
     Dcgan(dcgan::DcganGenerator),
+    /// TF-GAN's CIFAR-10 generator.
+    Cifar(cifar::CifarGenerator),
     /// A zoo generator.
     Zoo(zoo::ZooGenerator),
     /// The vanilla GAN's generator.
@@ -113,6 +120,7 @@ impl GanGenerator for NoiseGenerator {
         match self {
             Self::Mnist(g) => g.generate(inputs),
             Self::Dcgan(g) => g.generate(inputs),
+            Self::Cifar(g) => g.generate(inputs),
             Self::Zoo(g) => g.generate(inputs),
             Self::Vanilla(g) => g.generate(inputs),
         }
@@ -122,6 +130,7 @@ impl GanGenerator for NoiseGenerator {
         match self {
             Self::Mnist(g) => g.sample(inputs),
             Self::Dcgan(g) => g.sample(inputs),
+            Self::Cifar(g) => g.sample(inputs),
             Self::Zoo(g) => g.sample(inputs),
             Self::Vanilla(g) => g.sample(inputs),
         }
@@ -131,13 +140,14 @@ impl GanGenerator for NoiseGenerator {
         match self {
             Self::Mnist(g) => g.generate_with(inputs, mode),
             Self::Dcgan(g) => g.generate_with(inputs, mode),
+            Self::Cifar(g) => g.generate_with(inputs, mode),
             Self::Zoo(g) => g.generate_with(inputs, mode),
             Self::Vanilla(g) => g.generate_with(inputs, mode),
         }
     }
 }
 
-/// The generator of a noise-driven checkpoint (MNIST, DCGAN, zoo, vanilla; any path
+/// The generator of a noise-driven checkpoint (MNIST, DCGAN, CIFAR-10, zoo, vanilla; any path
 /// [`resolve_checkpoint`](crate::train::resolve_checkpoint) accepts) on `device`, with how its
 /// inputs are drawn and the recipe: its moving average with `ema` (an error when the run kept
 /// none).
@@ -165,6 +175,7 @@ pub fn load_noise_generator(
     let (generator, inputs) = match &recipe {
         Recipe::Mnist(r) => (NoiseGenerator::Mnist(r.generator.init(&mut rng, device)?), r.noise_inputs()),
         Recipe::Dcgan(n) => (NoiseGenerator::Dcgan(n.generator.init(&mut rng, device)?), n.noise_inputs()),
+        Recipe::Cifar(r) => (NoiseGenerator::Cifar(r.generator.init(&mut rng, device)?), r.noise_inputs()),
         Recipe::Zoo(r) => (NoiseGenerator::Zoo(r.init_generator(&mut rng, device)?), r.noise_inputs()),
         Recipe::Vanilla(c) => (NoiseGenerator::Vanilla(c.init_generator(&mut rng, device)?), c.noise_inputs()),
         other => {
@@ -177,6 +188,7 @@ pub fn load_noise_generator(
     let generator = match generator {
         NoiseGenerator::Mnist(g) => NoiseGenerator::Mnist(checkpoint.module(file, g)?),
         NoiseGenerator::Dcgan(g) => NoiseGenerator::Dcgan(checkpoint.module(file, g)?),
+        NoiseGenerator::Cifar(g) => NoiseGenerator::Cifar(checkpoint.module(file, g)?),
         NoiseGenerator::Zoo(g) => NoiseGenerator::Zoo(checkpoint.module(file, g)?),
         NoiseGenerator::Vanilla(g) => NoiseGenerator::Vanilla(checkpoint.module(file, g)?),
     };

@@ -22,6 +22,7 @@ mod penalty_finite_differences;
 mod reliability;
 mod tensorboard_reader;
 mod threads;
+mod train_cifar;
 mod train_end_to_end;
 mod train_images;
 mod train_smoke;

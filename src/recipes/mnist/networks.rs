@@ -6,9 +6,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, Initializer, LeakyRelu, LeakyReluConf
 use burn::prelude::*;
 
 use crate::error::{Result, RganError};
-use crate::features::{
-    ConditionTensorFromOnehot, ConditionTensorFromOnehotConfig, SpectralNormConv2d, SpectralNormLinear,
-};
+use crate::features::{ConditionTensorFromOnehot, SpectralNormConv2d, SpectralNormLinear};
 use crate::losses::{Distribution, StructuredInput};
 use crate::model::{
     BatchNormMode, DiscriminatorOutput, GanDiscriminator, GanGenerator, GeneratorInputs, glorot_conv2d, glorot_linear,
@@ -16,7 +14,7 @@ use crate::model::{
 };
 use crate::ops::{Activation, batch_norm_layer, conv_transpose2d_layer, conv2d_layer, leaky_relu, linear_layer};
 use crate::penalties::{CriticLayer, Flatten, GradientPenaltyOptions, SequentialCritic, wasserstein_gradient_penalty};
-use crate::recipes::layers::batch_norm_act;
+use crate::recipes::layers::{batch_norm_act, onehot_conditioning};
 use crate::rng::Rng;
 
 fn new_batch_norm(features: usize, momentum: f64, epsilon: f64, device: &Device) -> BatchNorm {
@@ -133,24 +131,6 @@ fn check_weight_decay(weight_decay: f64) -> Result<()> {
         return Err(RganError::invalid("weight_decay", format!("is {weight_decay}; it must be ≥ 0")));
     }
     Ok(())
-}
-
-/// TF-GAN's `condition_tensor_from_onehot` layer with Glorot-uniform embedding and projection
-/// drawn from `rng`.
-fn onehot_conditioning(
-    rng: &mut Rng,
-    num_classes: usize,
-    tensor_size: usize,
-    embedding_size: usize,
-    device: &Device,
-) -> ConditionTensorFromOnehot {
-    let mut layer =
-        ConditionTensorFromOnehotConfig::new(num_classes, tensor_size).with_embedding_size(embedding_size).init(device);
-    layer.embedding = glorot_uniform(rng, [num_classes, embedding_size], num_classes, embedding_size, device);
-    layer.condition.dense.weight =
-        glorot_uniform(rng, [embedding_size, tensor_size], embedding_size, tensor_size, device);
-    layer.condition.dense.bias = Some(zeros([tensor_size], device));
-    layer
 }
 
 impl MnistGeneratorConfig {
