@@ -30,10 +30,11 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use rgan::data::{BatchSource, ImageDataset, ImageFolder, Mnist, Split};
+use rgan::data::{BatchSource, Cifar10, ImageDataset, ImageFolder, Mnist, Split};
 use rgan::eval::mnist::{MNIST_EVAL_SAMPLES, MnistEvalHook, dataset_images};
 use rgan::losses::StructuredInput;
 use rgan::model::{BatchNormMode, GanGenerator, GeneratorInputs, NoiseInputs, one_hot};
+use rgan::recipes::cifar::{CifarKind, CifarRecipe};
 use rgan::recipes::dcgan::DcganNetworks;
 use rgan::recipes::mnist::{GanKind, MnistRecipe};
 use rgan::recipes::{Recipe, load_noise_generator};
@@ -94,8 +95,10 @@ enum EvalCommand {
 enum TrainExample {
     /// TF-GAN's unconditional MNIST GAN (examples/mnist): 28×28 grey images, noise 64.
     Mnist(MnistArgs),
-    /// DCGAN (TF-GAN's CIFAR-10 networks) on a folder of images: square, 1 or 3 channels.
+    /// DCGAN on a folder of images: square, 1 or 3 channels.
     Images(ImagesArgs),
+    /// TF-GAN's CIFAR-10 DCGAN (examples/cifar), unconditional or conditional on the class.
+    Cifar(CifarArgs),
     /// The classic GAN zoo on MNIST: DCGAN, cGANs, WGANs, WGAN-GP, InfoGANs (--list shows them).
     Zoo(zoo::ZooArgs),
 }
@@ -214,9 +217,10 @@ struct TrainArgs {
     /// Weight of the Wasserstein gradient penalty (WGAN-GP) [default: none].
     #[arg(long)]
     gradient_penalty_weight: Option<f64>,
-    /// The update order within a step.
-    #[arg(long, value_enum, default_value_t = Schedule::Joint)]
-    schedule: Schedule,
+    /// The update order within a step [default: the example's: joint for MNIST and image
+    /// folders, sequential for CIFAR-10].
+    #[arg(long, value_enum)]
+    schedule: Option<Schedule>,
     /// Discriminator updates per GAN step (at least 1).
     #[arg(long, default_value_t = 1, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     discriminator_steps: usize,
@@ -296,6 +300,36 @@ struct ImagesArgs {
     train: TrainArgs,
 }
 
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum CifarModel {
+    /// Noise in, images out (TF-GAN's example).
+    Unconditional,
+    /// Noise and a class in (both networks conditioned on the one-hot class).
+    Conditional,
+}
+
+#[derive(clap::Args, Debug)]
+struct CifarArgs {
+    /// Which model.
+    #[arg(long, value_enum, default_value_t = CifarModel::Unconditional)]
+    model: CifarModel,
+    /// CIFAR-10: a folder with the binary files (data_batch_1.bin … or cifar-10-batches-bin/), or
+    /// with train/<class>/ image folders [default: $RGAN_DATA_DIR, else <repo>/../shared/datasets/cifar10].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Real and generated images per step (TF-GAN's 32).
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Use only the first N training images (quick trials).
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Where samples, scalars, TensorBoard events and checkpoints go [default: logs/cifar-<model>].
+    #[arg(long)]
+    logdir: Option<PathBuf>,
+    #[command(flatten)]
+    train: TrainArgs,
+}
+
 #[derive(clap::Args, Debug)]
 struct SampleArgs {
     /// A checkpoint folder, or a log folder (its newest checkpoint is used).
@@ -360,12 +394,14 @@ fn apply_train_args(config: TrainConfig, args: &TrainArgs) -> TrainConfig {
         .with_checkpoint_every(args.checkpoint_every)
         .with_checkpoint_secs(args.checkpoint_secs)
         .with_discriminator_train_steps(args.discriminator_steps)
-        .with_generator_ema_decay(args.ema_decay)
-        .with_schedule(match args.schedule {
+        .with_generator_ema_decay(args.ema_decay);
+    if let Some(schedule) = args.schedule {
+        config.schedule = match schedule {
             Schedule::Joint => TrainSchedule::Joint,
             Schedule::Sequential => TrainSchedule::Sequential,
             Schedule::Alternating => TrainSchedule::Alternating,
-        });
+        };
+    }
     if let Some(loss) = args.loss {
         config.loss.loss = loss.kind();
     }
@@ -550,6 +586,42 @@ fn train_images(args: ImagesArgs, resume: Resume) -> Result<()> {
     run_with_progress(trainer, None)
 }
 
+fn train_cifar(args: CifarArgs, resume: Resume) -> Result<()> {
+    let dir = data_dir(args.data_dir.as_deref(), "cifar10");
+    let mut data =
+        Cifar10::load(&dir, Split::Train).with_context(|| format!("loading CIFAR-10 from {}", dir.display()))?;
+    if let Some(limit) = args.limit {
+        if limit == 0 {
+            bail!("--limit must be at least 1");
+        }
+        data = data.truncated(limit);
+    }
+    let device = device(args.train.device)?.autodiff();
+    let kind = match args.model {
+        CifarModel::Unconditional => CifarKind::Unconditional,
+        CifarModel::Conditional => CifarKind::Conditional,
+    };
+    let recipe = CifarRecipe::for_kind(kind);
+    let config = apply_train_args(recipe.train_config().with_batch_size(args.batch_size), &args.train);
+    let logdir = args.logdir.clone().unwrap_or_else(|| {
+        PathBuf::from(match kind {
+            CifarKind::Unconditional => "logs/cifar-unconditional",
+            CifarKind::Conditional => "logs/cifar-conditional",
+        })
+    });
+    let trainer = recipe.trainer(config, &data, &logdir, resume, &device)?;
+    let what = format!("TF-GAN's CIFAR-10 {} GAN on {} images from {}", recipe_name(kind), data.len(), dir.display());
+    describe(&trainer, trainer.step().config(), &what);
+    run_with_progress(trainer, None)
+}
+
+fn recipe_name(kind: CifarKind) -> &'static str {
+    match kind {
+        CifarKind::Unconditional => "unconditional",
+        CifarKind::Conditional => "conditional",
+    }
+}
+
 fn sample(args: SampleArgs) -> Result<()> {
     if args.num == 0 {
         bail!("--num must be at least 1");
@@ -712,6 +784,10 @@ fn main() -> Result<()> {
         Command::Train { example: TrainExample::Images(args) } => {
             let resume = resume_policy(inner, args.train.restart);
             train_images(args, resume)
+        }
+        Command::Train { example: TrainExample::Cifar(args) } => {
+            let resume = resume_policy(inner, args.train.restart);
+            train_cifar(args, resume)
         }
         Command::Train { example: TrainExample::Zoo(args) } => {
             let resume = resume_policy(inner, args.restart);
