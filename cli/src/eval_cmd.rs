@@ -41,7 +41,7 @@ use rgan::eval::inception::{FidInceptionV3, InputRange, inception_weights_path, 
 use rgan::eval::mnist::{MNIST_EVAL_SAMPLES, MnistEvaluation, dataset_images, evaluate_mnist_images};
 use rgan::eval::mnist_classifier::MnistClassifier;
 use rgan::eval::{
-    ActivationMoments, HostMatrix, MatrixRef, frechet_distance_from_moments,
+    ActivationMoments, FidStatistics, HostMatrix, MatrixRef, frechet_distance_from_moments,
     kernel_classifier_distance_and_std_from_activations_f64,
 };
 use rgan::recipes::{Recipe, load_noise_generator};
@@ -222,60 +222,6 @@ impl Side {
     }
 }
 
-/// Reads pytorch-fid's statistics: `mu` `[D]` and `sigma` `[D, D]`, float64 or float32.
-fn read_npz_statistics(path: &Path) -> Result<(Vec<f64>, Vec<f64>)> {
-    let file = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let mut npz = ndarray_npy::NpzReader::new(file)
-        .with_context(|| format!("{}: not a .npz archive (expected pytorch-fid's mu and sigma)", path.display()))?;
-    let mut read = |name: &str| -> Result<(Vec<f64>, Vec<usize>)> {
-        let array: ndarray::ArrayD<f64> = match npz.by_name::<ndarray::OwnedRepr<f64>, ndarray::IxDyn>(name) {
-            Ok(a) => a,
-            Err(_) => npz
-                .by_name::<ndarray::OwnedRepr<f32>, ndarray::IxDyn>(name)
-                .map(|a| a.mapv(f64::from))
-                .with_context(|| {
-                    format!("{}: no float array `{name}` (pytorch-fid's statistics hold mu and sigma)", path.display())
-                })?,
-        };
-        let shape = array.shape().to_vec();
-        Ok((array.as_standard_layout().iter().copied().collect(), shape))
-    };
-    let (mu, mu_shape) = read("mu")?;
-    let (sigma, sigma_shape) = read("sigma")?;
-    let d = mu.len();
-    if mu_shape.len() != 1 || sigma_shape != [d, d] {
-        bail!("{}: mu has shape {mu_shape:?} and sigma {sigma_shape:?}; expected [D] and [D, D]", path.display());
-    }
-    if let Some(i) = mu.iter().chain(&sigma).position(|v| !v.is_finite()) {
-        bail!("{}: {} holds NaN or infinite values", path.display(), if i < d { "mu" } else { "sigma" });
-    }
-    Ok((mu, sigma))
-}
-
-/// Writes pytorch-fid's statistics file (`np.savez_compressed(path, mu=mu, sigma=sigma)`).
-fn write_npz_statistics(path: &Path, mu: &[f64], sigma: &[f64]) -> Result<()> {
-    let d = mu.len();
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp-{}",
-        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        std::process::id()
-    ));
-    let write = || -> Result<()> {
-        let file = std::fs::File::create(&tmp)?;
-        let mut npz = ndarray_npy::NpzWriter::new_compressed(file);
-        npz.add_array("mu", &ndarray::Array1::from(mu.to_vec()))?;
-        npz.add_array("sigma", &Array2::from_shape_vec((d, d), sigma.to_vec())?)?;
-        npz.finish()?.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        Ok(())
-    };
-    write()
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })
-        .with_context(|| format!("{}: cannot write the statistics", path.display()))
-}
-
 /// The network a folder's images go through, with the channels and size it reads them at.
 struct FeatureNet {
     channels: usize,
@@ -366,7 +312,7 @@ fn folder_activations(path: &Path, role: &str, args: &FidArgs) -> Result<HostMat
 /// One side of `rgan eval fid`: a folder through `--features`, a .npy matrix, or .npz statistics.
 fn side(path: &Path, role: &str, args: &FidArgs) -> Result<Side> {
     if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npz")) {
-        let (mu, sigma) = read_npz_statistics(path).with_context(|| format!("--{role}"))?;
+        let FidStatistics { mu, sigma, .. } = FidStatistics::read_npz(path).with_context(|| format!("--{role}"))?;
         return Ok(Side::Statistics { mu, sigma });
     }
     let m = if path.is_dir() {
@@ -404,7 +350,7 @@ pub fn fid_report(args: &FidArgs) -> Result<Option<FidReport>> {
     let real = side(&args.real, "real", args)?;
     if let Some(out) = &args.save_stats {
         let (mu, sigma) = real.moments("real")?;
-        write_npz_statistics(out, &mu, &sigma)?;
+        FidStatistics { mu, sigma, count: 0 }.write_npz(out)?;
         return Ok(None);
     }
     let fake_path = args.fake.as_deref().context("--fake is required (unless --save-stats)")?;

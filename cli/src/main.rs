@@ -13,6 +13,7 @@
 //! ```
 
 mod bench;
+mod eval_cifar;
 mod eval_classifier;
 mod eval_cmd;
 mod eval_inception;
@@ -89,6 +90,8 @@ enum EvalCommand {
     Mnist(eval_cmd::MnistEvalArgs),
     /// The accuracy of rgan's MNIST classifier on the MNIST test set.
     Classifier(eval_cmd::ClassifierArgs),
+    /// The FID of a CIFAR-10 checkpoint's generator against CIFAR-10's training set.
+    Cifar(eval_cifar::CifarEvalArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -796,6 +799,7 @@ fn main() -> Result<()> {
         Command::Sample(args) => sample(args),
         Command::Vanilla(args) => vanilla::run(args),
         Command::Eval { command: EvalCommand::InceptionFeatures(args) } => eval_inception::run(args),
+        Command::Eval { command: EvalCommand::Cifar(args) } => eval_cifar::run(args),
         Command::Eval { command: EvalCommand::TrainClassifier(args) } => eval_classifier::run(args),
         Command::Eval { command: EvalCommand::Fid(args) } => eval_cmd::run_fid(args),
         Command::Eval { command: EvalCommand::Mnist(args) } => eval_cmd::run_mnist(args),

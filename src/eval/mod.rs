@@ -14,6 +14,8 @@
 //! - [`prdc`]: precision, recall, density and coverage from k nearest neighbours.
 //! - [`grid`]: `image_grid`, `python_image_grid` and `image_reshaper` (NHWC).
 //! - [`inception`]: the FID Inception-v3 network (pool3 features) with pinned preprocessing.
+//! - [`fid_statistics`]: FID statistics in pytorch-fid's `.npz` layout.
+//! - [`cifar`]: the FID of a CIFAR-10 generator against the training set's statistics.
 //! - [`mnist`]: TF-GAN's MNIST score and Frechet distance of generated digits, plus feature
 //!   distances and PRDC ([`MnistEvaluation`]), and [`MnistEvalHook`] to evaluate during training.
 //! - [`mnist_classifier`]: rgan's own MNIST classifier, for TF-GAN's MNIST score and distances.
@@ -29,7 +31,9 @@
 //! assert!(frechet_classifier_distance_from_activations(&real, &real).unwrap().abs() < 1e-9);
 //! ```
 
+pub mod cifar;
 pub mod classifier_score;
+pub mod fid_statistics;
 pub mod frechet;
 pub mod grid;
 pub mod inception;
@@ -41,6 +45,7 @@ pub mod prdc;
 pub mod sliced_wasserstein;
 
 pub use classifier_score::*;
+pub use fid_statistics::FidStatistics;
 pub use frechet::*;
 pub use grid::*;
 pub use kernel::*;

@@ -108,3 +108,46 @@ fn fid_inception_matches_pytorch_fid() {
     println!("3 images at 64×64 through preprocess: {:.2?}", start.elapsed());
     println!("worst max |Δ| over the 299×299 checks: {worst_abs:.3e}");
 }
+
+/// `eval::cifar`: the statistics of CIFAR-10 bytes are those of the same images through the
+/// network's own preprocessing, a generator's statistics are finite and repeatable from the seed,
+/// and a set is at distance 0 from itself. (`bench/reference/cifar_fid_stats_crosscheck.py`
+/// checks the reference statistics against pytorch-fid's own pipeline.)
+#[test]
+fn cifar_fid_statistics_follow_pytorch_fids_preprocessing() {
+    use rgan::data::Cifar10;
+    use rgan::eval::cifar::{cifar_statistics, generator_statistics};
+    use rgan::eval::inception::{FidInceptionV3, InputRange, preprocess};
+    use rgan::eval::{ActivationMoments, FidStatistics};
+    use rgan::model::BatchNormMode;
+    use rgan::recipes::cifar::CifarRecipe;
+
+    let Some(weights) = weights() else { return };
+    let device = Device::default();
+    let net = FidInceptionV3::load(&weights, &device).unwrap();
+    let pixels: Vec<u8> = (0..3 * 3072).map(|i| ((i * 37 + i / 1024 * 11) % 256) as u8).collect();
+    let data = Cifar10 { pixels: pixels.clone(), labels: vec![0, 1, 2] };
+    let mut done = Vec::new();
+    let stats = cifar_statistics(&net, &data, 2, &device, |n| done.push(n)).unwrap();
+    assert_eq!((done, stats.count, stats.dims()), (vec![2, 3], 3, 2048));
+    let values: Vec<f32> = pixels.iter().map(|&b| b as f32).collect();
+    let images = Tensor::<4>::from_data(TensorData::new(values, [3, 3, 32, 32]), &device);
+    let features = net.features(preprocess(images, InputRange::ZeroTo255).unwrap()).unwrap();
+    let mut moments = ActivationMoments::new();
+    moments.update(&features).unwrap();
+    let direct = FidStatistics::from_moments(&moments).unwrap();
+    let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-4 * (1.0 + y.abs()));
+    assert!(close(&stats.mu, &direct.mu) && close(&stats.sigma, &direct.sigma));
+
+    let recipe = CifarRecipe::new();
+    let model = recipe.init(&mut rgan::rng::Rng::seed_from_u64(0), &device).unwrap();
+    let draw = |seed| {
+        let mode = BatchNormMode::BatchStatistics;
+        generator_statistics(&net, &model.generator, &recipe.noise_inputs(), 3, 2, mode, seed, &device, |_| {})
+    };
+    let (a, b) = (draw(5).unwrap(), draw(5).unwrap());
+    assert_eq!(a, b);
+    assert!(a.mu.iter().chain(&a.sigma).all(|v| v.is_finite()));
+    assert!(a.frechet_distance(&a).unwrap().abs() < 1e-6);
+    assert!(a.frechet_distance(&stats).unwrap() > 0.0);
+}
