@@ -35,7 +35,8 @@ use crate::data::ImageDataset;
 use crate::error::{Result, RganError};
 use crate::features::ConditionTensorFromOnehot;
 use crate::model::{
-    BatchNormMode, DiscriminatorOutput, GanDiscriminator, GanGenerator, GanModel, GeneratorInputs, NoiseInputs, zeros,
+    BatchNormMode, DiscriminatorOutput, GanDiscriminator, GanGenerator, GanModel, GeneratorInputs, NoiseInputs,
+    check_generated_shape, zeros,
 };
 use crate::ops::{Activation, batch_norm_layer, conv2d_input_gradient, conv2d_layer, leaky_relu, linear_layer};
 use crate::penalties::{CriticLayer, Flatten, GradientPenaltyOptions, SequentialCritic, wasserstein_gradient_penalty};
@@ -379,13 +380,7 @@ impl GanDiscriminator for CifarDiscriminator {
         options: &GradientPenaltyOptions,
     ) -> Result<Tensor<1>> {
         Self::check_images(&real_data)?;
-        if generated_data.dims() != real_data.dims() {
-            return Err(RganError::shape(
-                "generated_data",
-                &generated_data.dims(),
-                format!("but real_data has shape {:?}; they must be equal", real_data.dims()),
-            ));
-        }
+        check_generated_shape(&real_data, &generated_data)?;
         let conditioning = if self.condition.is_some() { inputs.one_hot_labels.clone() } else { None };
         Ok(wasserstein_gradient_penalty(self, real_data, generated_data, conditioning, rng, options)?.penalty)
     }

@@ -24,7 +24,8 @@ use super::layers::batch_norm_act;
 use crate::data::{ImageBatches, ImageDataset};
 use crate::error::{Result, RganError};
 use crate::model::{
-    BatchNormMode, DiscriminatorOutput, GanDiscriminator, GanGenerator, GanModel, GeneratorInputs, NoiseInputs, zeros,
+    BatchNormMode, DiscriminatorOutput, GanDiscriminator, GanGenerator, GanModel, GeneratorInputs, NoiseInputs,
+    check_generated_shape, zeros,
 };
 use crate::ops::{Activation, batch_norm_layer, conv_transpose2d_layer, conv2d_layer, leaky_relu, linear_layer};
 use crate::penalties::{CriticLayer, Flatten, GradientPenaltyOptions, SequentialCritic, wasserstein_gradient_penalty};
@@ -404,13 +405,7 @@ impl GanDiscriminator for DcganDiscriminator {
         options: &GradientPenaltyOptions,
     ) -> Result<Tensor<1>> {
         self.check_images(&real_data)?;
-        if generated_data.dims() != real_data.dims() {
-            return Err(RganError::shape(
-                "generated_data",
-                &generated_data.dims(),
-                format!("but real_data has shape {:?}; they must be equal", real_data.dims()),
-            ));
-        }
+        check_generated_shape(&real_data, &generated_data)?;
         Ok(wasserstein_gradient_penalty(self, real_data, generated_data, None, rng, options)?.penalty)
     }
 }
