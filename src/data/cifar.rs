@@ -239,13 +239,6 @@ impl ImageDataset for Cifar10 {
 mod tests {
     use super::*;
 
-    fn temp(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("rgan-cifar-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
     /// `n` images whose pixels encode their index, channel and position; labels `i % 10`.
     fn synthetic(n: usize, offset: usize) -> Cifar10 {
         let pixels = (0..n * IMAGE_BYTES).map(|i| ((i / 7 + offset) % 256) as u8).collect();
@@ -255,7 +248,8 @@ mod tests {
 
     #[test]
     fn the_binary_format_round_trips_over_the_five_training_batches() {
-        let dir = temp("bin").join("cifar-10-batches-bin");
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("cifar-10-batches-bin");
         std::fs::create_dir_all(&dir).unwrap();
         let parts: Vec<Cifar10> = (0..5).map(|i| synthetic(3, i)).collect();
         for (i, part) in parts.iter().enumerate() {
@@ -263,7 +257,7 @@ mod tests {
         }
         synthetic(2, 9).write_binary(&dir.join("test_batch.bin")).unwrap();
         // Found through the folder the archive unpacks to.
-        let train = Cifar10::load(dir.parent().unwrap(), Split::Train).unwrap();
+        let train = Cifar10::load(root.path(), Split::Train).unwrap();
         let expected = Cifar10 {
             pixels: parts.iter().flat_map(|p| p.pixels.clone()).collect(),
             labels: parts.iter().flat_map(|p| p.labels.clone()).collect(),
@@ -277,29 +271,29 @@ mod tests {
         let raw = &test.pixels[IMAGE_BYTES..2 * IMAGE_BYTES];
         assert_eq!(image[1024 + 33], scale_cifar_pixel(raw[1024 + 33]));
         assert_eq!(test.label(1), 0);
-        std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
     }
 
     #[test]
     fn truncated_files_and_bad_labels_are_errors_naming_the_file() {
-        let dir = temp("bad");
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path();
         let file = dir.join("test_batch.bin");
         std::fs::write(&file, vec![1u8; RECORD_BYTES + 5]).unwrap();
-        let err = Cifar10::load(&dir, Split::Test).unwrap_err().to_string();
+        let err = Cifar10::load(dir, Split::Test).unwrap_err().to_string();
         assert!(err.contains("test_batch.bin") && err.contains("3078 bytes"), "{err}");
         let mut bytes = vec![0u8; 2 * RECORD_BYTES];
         bytes[RECORD_BYTES] = 10;
         std::fs::write(&file, bytes).unwrap();
-        let err = Cifar10::load(&dir, Split::Test).unwrap_err().to_string();
+        let err = Cifar10::load(dir, Split::Test).unwrap_err().to_string();
         assert!(err.contains("record 1 has label 10"), "{err}");
-        let err = Cifar10::load(&dir, Split::Train).unwrap_err().to_string();
+        let err = Cifar10::load(dir, Split::Train).unwrap_err().to_string();
         assert!(err.contains("neither") && err.contains("data_batch_1.bin"), "{err}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn image_folders_read_as_the_binary_format_does() {
-        let dir = temp("folder");
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path();
         let data = synthetic(4, 0);
         for (i, image) in data.pixels.chunks_exact(IMAGE_BYTES).enumerate() {
             let class = CIFAR10_CLASSES[[2, 2, 9, 0][i]];
@@ -310,7 +304,7 @@ mod tests {
             });
             rgb.save(dir.join("train").join(class).join(format!("{i}.png"))).unwrap();
         }
-        let read = Cifar10::load(&dir, Split::Train).unwrap();
+        let read = Cifar10::load(dir, Split::Train).unwrap();
         // Sorted by class folder, then by file: airplane (3), bird (0, 1), truck (2).
         assert_eq!(read.labels, vec![0, 2, 2, 9]);
         for (got, want) in read.pixels.chunks_exact(IMAGE_BYTES).zip([3, 0, 1, 2]) {
@@ -318,12 +312,11 @@ mod tests {
         }
         std::fs::create_dir_all(dir.join("train").join("cats")).unwrap();
         image::RgbImage::new(32, 32).save(dir.join("train/cats/x.png")).unwrap();
-        let err = Cifar10::load(&dir, Split::Train).unwrap_err().to_string();
+        let err = Cifar10::load(dir, Split::Train).unwrap_err().to_string();
         assert!(err.contains("cats") && err.contains("not one of CIFAR-10's classes"), "{err}");
         std::fs::remove_dir_all(dir.join("train/cats")).unwrap();
         image::RgbImage::new(31, 32).save(dir.join("train/truck/y.png")).unwrap();
-        let err = Cifar10::load(&dir, Split::Train).unwrap_err().to_string();
+        let err = Cifar10::load(dir, Split::Train).unwrap_err().to_string();
         assert!(err.contains("y.png") && err.contains("31×32"), "{err}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
