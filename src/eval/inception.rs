@@ -14,8 +14,15 @@
 //! Weights: the float32 safetensors file `fid_inception_v3.safetensors` (470 tensors,
 //! 87,327,728 bytes, sha256 `9d504353be838388034426a8e3bcc9668fbfa6f84b0b5951da1e494cdeeca320`)
 //! with pytorch-fid's state-dict names (`Mixed_5b.branch1x1.conv.weight`, `….bn.weight`,
-//! `….bn.bias`, `….bn.running_mean`, `….bn.running_var`). [`inception_weights_path`] says
-//! where it is looked for.
+//! `….bn.bias`, `….bn.running_mean`, `….bn.running_var`), or pytorch-fid's own PyTorch file
+//! `pt_inception-2015-12-05-6726825d.pth` (read with burn's `pytorch-reader`).
+//! [`inception_weights_path`] says where it is looked for.
+//!
+//! **The Inception Score needs the 1008-way classifier** (`fc.weight` [1008, 2048], `fc.bias`
+//! [1008]): pytorch-fid's `.pth` has it; the safetensors copy above does not, and with it
+//! [`FidInceptionV3::inception_score_logits`] is an error, never a score of zeros. The
+//! classifier path is tested against pytorch-fid's own model given the same weights and a
+//! formula classifier (`tests/fixtures/pytorch_fid/`): logits agree to 1.6e-6 of their scale.
 //!
 //! Inputs: [`preprocess`] turns images of any size into the network's input (RGB, bilinear
 //! resize to 299×299 without antialiasing and with half-pixel centres, values in [-1, 1]),
@@ -27,11 +34,12 @@ use std::path::{Path, PathBuf};
 use burn::module::{Param, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Initializer, PaddingConfig2d};
+use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+use pytorch_reader::{DType as PytorchDType, PytorchReader};
 use safetensors::{Dtype, SafeTensors};
 
 use crate::error::{Result, RganError};
@@ -42,6 +50,10 @@ pub const INCEPTION_INPUT_SIZE: usize = 299;
 
 /// The number of pool3 features per image.
 pub const INCEPTION_FEATURES: usize = 2048;
+
+/// The classes of the Inception network's classifier (ImageNet's 1000 and 8 unused ones, as in
+/// the 2015-12-05 graph).
+pub const INCEPTION_CLASSES: usize = 1008;
 
 /// The weights file's name, in the cache folder that [`inception_weights_path`] looks in.
 pub const INCEPTION_WEIGHTS_FILE: &str = "fid_inception_v3.safetensors";
@@ -197,33 +209,83 @@ pub fn resize_bilinear(images: Tensor<4>, height: usize, width: usize) -> Tensor
     )
 }
 
-/// Reads the tensors of one safetensors file, checking names, dtypes and shapes.
+/// The tensors of a weights file: safetensors, or a PyTorch checkpoint read by burn's
+/// `pytorch-reader` (the ZIP format of PyTorch ≥ 1.6 and the legacy format of pytorch-fid's
+/// original `pt_inception-2015-12-05-6726825d.pth`, whose kernels are strided views).
+enum Tensors<'a> {
+    Safetensors(SafeTensors<'a>),
+    Pytorch(PytorchReader),
+}
+
+/// Reads the tensors of one weights file, checking names, dtypes and shapes.
 struct WeightFile<'a> {
     path: &'a Path,
-    tensors: SafeTensors<'a>,
+    tensors: Tensors<'a>,
     device: &'a Device,
 }
 
-impl WeightFile<'_> {
+impl<'a> WeightFile<'a> {
+    /// A safetensors file's bytes.
+    fn safetensors(bytes: &'a [u8], path: &'a Path, device: &'a Device) -> Result<Self> {
+        let tensors = SafeTensors::deserialize(bytes).map_err(|e| RganError::File {
+            path: path.to_path_buf(),
+            reason: format!("not a safetensors file: {e}"),
+        })?;
+        Ok(Self { path, tensors: Tensors::Safetensors(tensors), device })
+    }
+
+    /// A PyTorch checkpoint (the reader needs the file itself: its tensors live outside the
+    /// pickle).
+    fn pytorch(path: &'a Path, device: &'a Device) -> Result<Self> {
+        let reader = PytorchReader::new(path).map_err(|e| RganError::File {
+            path: path.to_path_buf(),
+            reason: format!("neither a safetensors file nor a PyTorch checkpoint (.pth) that can be read: {e}"),
+        })?;
+        Ok(Self { path, tensors: Tensors::Pytorch(reader), device })
+    }
+
     fn error(&self, reason: String) -> RganError {
         RganError::File { path: self.path.to_path_buf(), reason }
     }
 
+    /// Whether the file holds a tensor called `name`.
+    fn has(&self, name: &str) -> bool {
+        match &self.tensors {
+            Tensors::Safetensors(t) => t.tensor(name).is_ok(),
+            Tensors::Pytorch(r) => r.get(name).is_some(),
+        }
+    }
+
     fn tensor<const D: usize>(&self, name: &str, shape: [usize; D]) -> Result<Tensor<D>> {
-        let view = self.tensors.tensor(name).map_err(|_| {
-            self.error(format!("missing tensor `{name}` (expected shape {shape:?}) in the FID Inception weights"))
-        })?;
-        if view.shape() != shape {
-            return Err(self.error(format!(
-                "tensor `{name}` has shape {:?}, expected {shape:?} (FID Inception-v3)",
-                view.shape()
-            )));
-        }
-        if view.dtype() != Dtype::F32 {
-            return Err(self.error(format!("tensor `{name}` has dtype {:?}, expected F32", view.dtype())));
-        }
-        let values: Vec<f32> =
-            view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        let missing =
+            || self.error(format!("missing tensor `{name}` (expected shape {shape:?}) in the FID Inception weights"));
+        let wrong_shape = |found: &[usize]| {
+            self.error(format!("tensor `{name}` has shape {found:?}, expected {shape:?} (FID Inception-v3)"))
+        };
+        let values: Vec<f32> = match &self.tensors {
+            Tensors::Safetensors(tensors) => {
+                let view = tensors.tensor(name).map_err(|_| missing())?;
+                if view.shape() != shape {
+                    return Err(wrong_shape(view.shape()));
+                }
+                if view.dtype() != Dtype::F32 {
+                    return Err(self.error(format!("tensor `{name}` has dtype {:?}, expected F32", view.dtype())));
+                }
+                view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+            }
+            Tensors::Pytorch(reader) => {
+                let tensor = reader.get(name).ok_or_else(missing)?;
+                if tensor.shape() != shape {
+                    return Err(wrong_shape(tensor.shape()));
+                }
+                if tensor.dtype() != PytorchDType::F32 {
+                    return Err(self.error(format!("tensor `{name}` has dtype {:?}, expected F32", tensor.dtype())));
+                }
+                // pytorch-reader hands back contiguous, native-endian bytes, strided views gathered.
+                let bytes = tensor.read().map_err(|e| self.error(format!("cannot read tensor `{name}`: {e}")))?;
+                bytes.chunks_exact(4).map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]])).collect()
+            }
+        };
         Ok(Tensor::from_data(TensorData::new(values, shape), self.device))
     }
 }
@@ -285,6 +347,29 @@ fn avg_pool_same() -> AvgPool2d {
 /// 3×3 stride-2 max pool without padding (the stem's and the reduction blocks' pools).
 fn max_pool_reduce() -> MaxPool2d {
     MaxPool2dConfig::new([3, 3]).with_strides([2, 2]).init()
+}
+
+/// The 1008-way classifier when the file has both `fc.weight` and `fc.bias`, `None` when it has
+/// neither, an error when it has one without the other or either mis-shaped.
+fn load_classifier(file: &WeightFile) -> Result<Option<Linear>> {
+    match (file.has("fc.weight"), file.has("fc.bias")) {
+        (false, false) => Ok(None),
+        (true, true) => {
+            let mut fc = LinearConfig::new(INCEPTION_FEATURES, INCEPTION_CLASSES)
+                .with_initializer(Initializer::Zeros)
+                .init(file.device);
+            // PyTorch stores [out, in]; burn's Linear holds [in, out].
+            let weight: Tensor<2> = file.tensor("fc.weight", [INCEPTION_CLASSES, INCEPTION_FEATURES])?;
+            fc.weight = Param::from_tensor(weight.transpose());
+            fc.bias = Some(Param::from_tensor(file.tensor("fc.bias", [INCEPTION_CLASSES])?));
+            Ok(Some(fc))
+        }
+        (has_weight, _) => Err(file.error(format!(
+            "has `{}` but not `{}`: the classifier layer needs both",
+            if has_weight { "fc.weight" } else { "fc.bias" },
+            if has_weight { "fc.bias" } else { "fc.weight" }
+        ))),
+    }
 }
 
 /// FID-InceptionA (`Mixed_5b`, `Mixed_5c`, `Mixed_5d`): 64 + 64 + 96 + `pool_features` channels.
@@ -550,15 +635,33 @@ pub struct FidInceptionV3 {
     pub mixed_7b: InceptionE,
     pub mixed_7c: InceptionE,
     pub pool: MaxPool2d,
+    /// The 1008-way ImageNet classifier (`fc.weight` [1008, 2048], `fc.bias` [1008]) when the
+    /// weights file has it: pytorch-fid's original `.pth` does, the safetensors copy in
+    /// `shared/models/` does not. Only the Inception Score uses it.
+    pub fc: Option<Linear>,
 }
 
 impl FidInceptionV3 {
-    /// Loads the network from pytorch-fid's weights as a float32 safetensors file (see
-    /// [`inception_weights_path`]). Errors name the file and the missing or mis-shaped tensor.
+    /// Loads the network from pytorch-fid's weights: a float32 safetensors file (see
+    /// [`inception_weights_path`]) or pytorch-fid's own PyTorch checkpoint
+    /// `pt_inception-2015-12-05-6726825d.pth`. The 1008-way classifier of the Inception Score
+    /// is loaded when the file has `fc.weight` and `fc.bias` (see [`Self::has_classifier`]).
+    /// Errors name the file and the missing or mis-shaped tensor.
     pub fn load(path: &Path, device: &Device) -> Result<Self> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| RganError::File { path: path.to_path_buf(), reason: format!("cannot read: {e}") })?;
-        Self::from_bytes(&bytes, path, device)
+        let error =
+            |e: std::io::Error| RganError::File { path: path.to_path_buf(), reason: format!("cannot read: {e}") };
+        // A safetensors file starts with its header's length (8 bytes) and then `{`.
+        let mut start = [0u8; 9];
+        let is_safetensors = {
+            use std::io::Read;
+            let mut file = std::fs::File::open(path).map_err(error)?;
+            file.read_exact(&mut start).is_ok() && start[8] == b'{'
+        };
+        if is_safetensors {
+            Self::from_bytes(&std::fs::read(path).map_err(error)?, path, device)
+        } else {
+            Self::from_weights(&WeightFile::pytorch(path, device)?)
+        }
     }
 
     /// Loads the network from the bytes of a safetensors file; `path` names it in errors.
@@ -571,32 +674,67 @@ impl FidInceptionV3 {
     /// assert!(err.starts_with("w.st"));
     /// ```
     pub fn from_bytes(bytes: &[u8], path: &Path, device: &Device) -> Result<Self> {
-        let tensors = SafeTensors::deserialize(bytes).map_err(|e| RganError::File {
-            path: path.to_path_buf(),
-            reason: format!("not a safetensors file: {e}"),
-        })?;
-        let f = WeightFile { path, tensors, device };
-        let stem = |name: &str, ch, k, s, pad| BasicConv2d::load(&f, name, ch, k, s, pad);
+        Self::from_weights(&WeightFile::safetensors(bytes, path, device)?)
+    }
+
+    fn from_weights(f: &WeightFile) -> Result<Self> {
+        let stem = |name: &str, ch, k, s, pad| BasicConv2d::load(f, name, ch, k, s, pad);
         Ok(Self {
             conv2d_1a_3x3: stem("Conv2d_1a_3x3", [3, 32], [3, 3], 2, [0, 0])?,
             conv2d_2a_3x3: stem("Conv2d_2a_3x3", [32, 32], [3, 3], 1, [0, 0])?,
             conv2d_2b_3x3: stem("Conv2d_2b_3x3", [32, 64], [3, 3], 1, [1, 1])?,
             conv2d_3b_1x1: stem("Conv2d_3b_1x1", [64, 80], [1, 1], 1, [0, 0])?,
             conv2d_4a_3x3: stem("Conv2d_4a_3x3", [80, 192], [3, 3], 1, [0, 0])?,
-            mixed_5b: InceptionA::load(&f, "Mixed_5b", 192, 32)?,
-            mixed_5c: InceptionA::load(&f, "Mixed_5c", 256, 64)?,
-            mixed_5d: InceptionA::load(&f, "Mixed_5d", 288, 64)?,
-            mixed_6a: InceptionB::load(&f, "Mixed_6a", 288)?,
-            mixed_6b: InceptionC::load(&f, "Mixed_6b", 128)?,
-            mixed_6c: InceptionC::load(&f, "Mixed_6c", 160)?,
-            mixed_6d: InceptionC::load(&f, "Mixed_6d", 160)?,
-            mixed_6e: InceptionC::load(&f, "Mixed_6e", 192)?,
-            mixed_7a: InceptionD::load(&f, "Mixed_7a", 768)?,
-            mixed_7b: InceptionE::load(&f, "Mixed_7b", 1280, false)?,
-            mixed_7c: InceptionE::load(&f, "Mixed_7c", 2048, true)?,
+            mixed_5b: InceptionA::load(f, "Mixed_5b", 192, 32)?,
+            mixed_5c: InceptionA::load(f, "Mixed_5c", 256, 64)?,
+            mixed_5d: InceptionA::load(f, "Mixed_5d", 288, 64)?,
+            mixed_6a: InceptionB::load(f, "Mixed_6a", 288)?,
+            mixed_6b: InceptionC::load(f, "Mixed_6b", 128)?,
+            mixed_6c: InceptionC::load(f, "Mixed_6c", 160)?,
+            mixed_6d: InceptionC::load(f, "Mixed_6d", 160)?,
+            mixed_6e: InceptionC::load(f, "Mixed_6e", 192)?,
+            mixed_7a: InceptionD::load(f, "Mixed_7a", 768)?,
+            mixed_7b: InceptionE::load(f, "Mixed_7b", 1280, false)?,
+            mixed_7c: InceptionE::load(f, "Mixed_7c", 2048, true)?,
             pool: max_pool_reduce(),
+            fc: load_classifier(f)?,
         }
         .no_grad())
+    }
+
+    /// Whether the weights had the 1008-way classifier that the Inception Score needs.
+    pub fn has_classifier(&self) -> bool {
+        self.fc.is_some()
+    }
+
+    fn classifier(&self) -> Result<&Linear> {
+        self.fc.as_ref().ok_or_else(|| {
+            RganError::invalid(
+                "inception_weights",
+                format!(
+                    "these FID Inception weights have no 1008-way classifier layer (`fc.weight` \
+                     [{INCEPTION_CLASSES}, 2048], `fc.bias` [{INCEPTION_CLASSES}]), which the \
+                     Inception Score needs: pass pytorch-fid's pt_inception-2015-12-05-6726825d.pth, \
+                     or a safetensors file that also holds fc.weight and fc.bias"
+                ),
+            )
+        })
+    }
+
+    /// The classifier's logits `pool3 · fc.weightᵀ + fc.bias` `[N, 1008]` (pytorch-fid's
+    /// `fid_inception_v3()` output) from pool3 features `[N, 2048]`. Errors when the weights had
+    /// no classifier.
+    pub fn logits(&self, pool3: Tensor<2>) -> Result<Tensor<2>> {
+        Ok(self.classifier()?.forward(pool3))
+    }
+
+    /// The logits the Inception Score is computed from: `pool3 · fc.weightᵀ` `[N, 1008]`,
+    /// **without** the bias, as the original Inception Score code of Salimans et al. (it
+    /// multiplies pool3 by the graph's `softmax/logits/MatMul` weight only) and torch-fidelity
+    /// (`logits_unbiased`) do. Errors when the weights had no classifier.
+    pub fn inception_score_logits(&self, pool3: Tensor<2>) -> Result<Tensor<2>> {
+        let fc = self.classifier()?;
+        Ok(pool3.matmul(fc.weight.val()))
     }
 
     /// The pool3 features `[N, 2048]` of network inputs `[N, 3, 299, 299]` in [-1, 1] (the
@@ -749,6 +887,62 @@ mod tests {
         let bytes = st_file(&[("Conv2d_1a_3x3.conv.weight", vec![32, 3, 3, 3])]);
         let err = FidInceptionV3::from_bytes(&bytes, path, &device).unwrap_err().to_string();
         assert!(err.contains("missing tensor `Conv2d_1a_3x3.bn.weight` (expected shape [32])"), "{err}");
+    }
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pytorch_fid").join(name)
+    }
+
+    /// `tests/fixtures/pytorch_fid/gen_inception_classifier.py` wrote the same small state dict
+    /// in PyTorch's legacy format (its kernel a strided view, as in pytorch-fid's original file)
+    /// and in the ZIP format.
+    #[test]
+    fn pytorch_checkpoints_are_read_in_both_formats() {
+        let device = Device::default();
+        for name in ["tiny_legacy.pth", "tiny_zip.pth"] {
+            let path = fixture(name);
+            let file = WeightFile::pytorch(&path, &device).unwrap();
+            assert!(matches!(file.tensors, Tensors::Pytorch(_)) && file.has("w") && !file.has("x"));
+            let values = |t: Tensor<4>| t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+            let w = values(file.tensor("w", [4, 3, 2, 2]).unwrap());
+            assert_eq!(w, (0..48).map(|k| 0.01f32 * k as f32 - 0.2).collect::<Vec<_>>(), "{name}");
+            let b = file.tensor::<1>("b", [5]).unwrap().into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+            assert_eq!(b, vec![0.0, 0.5, 1.0, 1.5, 2.0], "{name}");
+            let err = file.tensor::<1>("n", [1]).unwrap_err().to_string();
+            assert!(err.contains("`n` has shape [], expected [1]"), "{err}");
+            let err = file.tensor::<1>("fc.bias", [1008]).unwrap_err().to_string();
+            assert!(err.starts_with(&path.display().to_string()) && err.contains("missing tensor `fc.bias`"), "{err}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.pth");
+        std::fs::write(&path, b"\x80\x02 not a checkpoint").unwrap();
+        let err = FidInceptionV3::load(&path, &device).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("{}: neither a safetensors file nor a PyTorch", path.display())), "{err}");
+    }
+
+    #[test]
+    fn the_classifier_needs_both_tensors_and_maps_pytorch_layout() {
+        let device = Device::default();
+        let path = Path::new("weights.safetensors");
+        let bytes = st_file(&[]);
+        assert!(load_classifier(&WeightFile::safetensors(&bytes, path, &device).unwrap()).unwrap().is_none());
+        let bytes = st_file(&[("fc.weight", vec![1008, 2048])]);
+        let err = load_classifier(&WeightFile::safetensors(&bytes, path, &device).unwrap()).unwrap_err().to_string();
+        assert!(err.contains("has `fc.weight` but not `fc.bias`"), "{err}");
+        // fc.weight[i, j] = i + 1008 j, fc.bias[i] = −i: pool3 = e_j gives logits i + 1008 j − i.
+        let weight: Vec<f32> = (0..1008 * 2048).map(|k| ((k / 2048) + 1008 * (k % 2048)) as f32).collect();
+        let bias: Vec<f32> = (0..1008).map(|i| -(i as f32)).collect();
+        let bytes_of = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let (wb, bb) = (bytes_of(&weight), bytes_of(&bias));
+        let views = vec![
+            ("fc.weight", safetensors::tensor::TensorView::new(Dtype::F32, vec![1008, 2048], &wb).unwrap()),
+            ("fc.bias", safetensors::tensor::TensorView::new(Dtype::F32, vec![1008], &bb).unwrap()),
+        ];
+        let bytes = safetensors::serialize(views, None).unwrap();
+        let fc = load_classifier(&WeightFile::safetensors(&bytes, path, &device).unwrap()).unwrap().unwrap();
+        let pool3 = Tensor::<2>::zeros([1, 2048], &device).slice_assign([0..1, 5..6], Tensor::ones([1, 1], &device));
+        let logits = fc.forward(pool3).into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+        assert!(logits.iter().all(|&v| v == 1008.0 * 5.0), "{:?}", &logits[..4]);
     }
 
     #[test]
