@@ -1,38 +1,58 @@
-//! `rgan eval train-classifier`: trains rgan's MNIST classifier (the network behind the MNIST
-//! score and Fréchet distances) and writes its weights, by default to the file the library
-//! builds in (`assets/mnist_classifier.bpk`).
+//! `rgan eval train-classifier`: trains one of rgan's own evaluation classifiers and writes its
+//! weights, by default to the file the library builds in: the MNIST classifier (MNIST score and
+//! Fréchet distances, `assets/mnist_classifier.bpk`) or the CIFAR-10 classifier (CIFAR-10
+//! classifier score, `assets/cifar10_classifier.bpk`).
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::Args;
-use rgan::data::{Mnist, Split};
+use clap::{Args, ValueEnum};
+use rgan::data::{Cifar10, Mnist, Split};
+use rgan::eval::cifar_classifier::{CifarClassifierTrainConfig, train_cifar_classifier};
+use rgan::eval::classifier::{EpochReport, TrainReport};
 use rgan::eval::mnist_classifier::{MnistClassifierTrainConfig, train_mnist_classifier};
+
+/// The classifier to train.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClassifierDataset {
+    /// The MNIST classifier (defaults: 5 epochs, batch 64, lr 1e-3 × 0.7 per epoch).
+    Mnist,
+    /// The CIFAR-10 classifier (defaults: 15 epochs, batch 128, lr 1e-3, ÷10 after epochs 10 and
+    /// 13, pad-crop-flip augmentation).
+    Cifar10,
+}
 
 /// Arguments of `rgan eval train-classifier`.
 #[derive(Args, Debug, Clone)]
 pub struct TrainClassifierArgs {
-    /// Folder holding the four MNIST IDX files [default: $RGAN_DATA_DIR, else <repo>/../shared/datasets/mnist].
+    /// Which classifier.
+    #[arg(long, value_enum, default_value = "mnist")]
+    pub dataset: ClassifierDataset,
+    /// The data set's folder [default: $RGAN_DATA_DIR, else <repo>/../shared/datasets/<mnist|cifar10>].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Passes over the 60000 training images.
-    #[arg(long, default_value_t = 5)]
-    pub epochs: usize,
-    /// Images per step.
-    #[arg(long, default_value_t = 64)]
-    pub batch_size: usize,
+    /// Passes over the training images [default: 5 for MNIST, 15 for CIFAR-10].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Images per step [default: 64 for MNIST, 128 for CIFAR-10].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
     /// Adam's learning rate in the first epoch.
     #[arg(long, default_value_t = 1e-3)]
     pub learning_rate: f64,
-    /// The factor the learning rate is multiplied by after each epoch.
+    /// MNIST: the factor the learning rate is multiplied by after each epoch.
     #[arg(long, default_value_t = 0.7)]
     pub learning_rate_decay: f64,
-    /// Seed of the initial weights and the batch order.
+    /// CIFAR-10: the epochs after which the learning rate drops tenfold [default: 10,13].
+    #[arg(long, value_delimiter = ',', num_args = 2)]
+    pub decay_epochs: Option<Vec<usize>>,
+    /// Seed of the initial weights, the batch order and the augmentation.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Where the weights go (burnpack), written atomically.
-    #[arg(long, default_value = "assets/mnist_classifier.bpk")]
-    pub out: PathBuf,
+    /// Where the weights go (burnpack), written atomically [default: assets/mnist_classifier.bpk
+    /// or assets/cifar10_classifier.bpk].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// Use only the first N training images (quick trials).
     #[arg(long)]
     pub limit: Option<usize>,
@@ -41,46 +61,90 @@ pub struct TrainClassifierArgs {
     pub device: String,
 }
 
+fn print_epoch(e: &EpochReport) {
+    println!(
+        "epoch {:>3}  lr {:.2e}  train loss {:.4}  test accuracy {:.2}%  ({:.0} s)",
+        e.epoch,
+        e.learning_rate,
+        e.train_loss,
+        100.0 * e.test_accuracy,
+        e.seconds
+    );
+}
+
 /// Trains the classifier, printing the test accuracy after every epoch, and writes the weights
 /// to `--out`.
 pub fn run(args: TrainClassifierArgs) -> Result<()> {
-    let dir = crate::data_dir(args.data_dir.as_deref(), "mnist");
-    let mut train = Mnist::load(&dir, Split::Train)?;
-    if let Some(limit) = args.limit {
-        train = train.truncated(limit);
-    }
-    let test = Mnist::load(&dir, Split::Test)?;
     let device = rgan::device::device_by_name(&args.device)?;
-    let config = MnistClassifierTrainConfig::new()
-        .with_epochs(args.epochs)
-        .with_batch_size(args.batch_size)
-        .with_learning_rate(args.learning_rate)
-        .with_learning_rate_decay(args.learning_rate_decay)
-        .with_seed(args.seed);
-    println!(
-        "training the MNIST classifier on {} images ({} test images) for {} epochs, seed {}",
-        train.len(),
-        test.len(),
-        args.epochs,
-        args.seed
-    );
-    let (classifier, report) = train_mnist_classifier(&config, &train, &test, &device, |e| {
-        println!(
-            "epoch {:>3}  lr {:.2e}  train loss {:.4}  test accuracy {:.2}%  ({:.0} s)",
-            e.epoch,
-            e.learning_rate,
-            e.train_loss,
-            100.0 * e.test_accuracy,
-            e.seconds
-        );
-    })?;
-    classifier.save(&args.out).with_context(|| format!("writing {}", args.out.display()))?;
-    let size = std::fs::metadata(&args.out).map(|m| m.len()).unwrap_or(0);
+    let (out, report) = match args.dataset {
+        ClassifierDataset::Mnist => {
+            let dir = crate::data_dir(args.data_dir.as_deref(), "mnist");
+            let mut train = Mnist::load(&dir, Split::Train)?;
+            if let Some(limit) = args.limit {
+                train = train.truncated(limit);
+            }
+            let test = Mnist::load(&dir, Split::Test)?;
+            let config = MnistClassifierTrainConfig::new()
+                .with_epochs(args.epochs.unwrap_or(5))
+                .with_batch_size(args.batch_size.unwrap_or(64))
+                .with_learning_rate(args.learning_rate)
+                .with_learning_rate_decay(args.learning_rate_decay)
+                .with_seed(args.seed);
+            println!(
+                "training the MNIST classifier on {} images ({} test images) for {} epochs, seed {}",
+                train.len(),
+                test.len(),
+                config.epochs,
+                args.seed
+            );
+            let (classifier, report) = train_mnist_classifier(&config, &train, &test, &device, print_epoch)?;
+            let out = args.out.unwrap_or_else(|| PathBuf::from("assets/mnist_classifier.bpk"));
+            classifier.save(&out).with_context(|| format!("writing {}", out.display()))?;
+            (out, report)
+        }
+        ClassifierDataset::Cifar10 => {
+            let dir = crate::data_dir(args.data_dir.as_deref(), "cifar10");
+            let load =
+                |split| Cifar10::load(&dir, split).with_context(|| format!("loading CIFAR-10 from {}", dir.display()));
+            let mut train = load(Split::Train)?;
+            if let Some(limit) = args.limit {
+                train = train.truncated(limit);
+            }
+            let test = load(Split::Test)?;
+            let mut config = CifarClassifierTrainConfig::new()
+                .with_epochs(args.epochs.unwrap_or(15))
+                .with_batch_size(args.batch_size.unwrap_or(128))
+                .with_learning_rate(args.learning_rate)
+                .with_seed(args.seed);
+            if let Some(epochs) = &args.decay_epochs {
+                config = config.with_decay_epochs([epochs[0], epochs[1]]);
+            }
+            println!(
+                "training the CIFAR-10 classifier on {} images ({} test images) for {} epochs (lr ÷10 after \
+                 epochs {:?}), batch {}, seed {}",
+                train.len(),
+                test.len(),
+                config.epochs,
+                config.decay_epochs,
+                config.batch_size,
+                args.seed
+            );
+            let (classifier, report) = train_cifar_classifier(&config, &train, &test, &device, print_epoch)?;
+            let out = args.out.unwrap_or_else(|| PathBuf::from("assets/cifar10_classifier.bpk"));
+            classifier.save(&out).with_context(|| format!("writing {}", out.display()))?;
+            (out, report)
+        }
+    };
+    finish(&out, &report);
+    Ok(())
+}
+
+fn finish(out: &std::path::Path, report: &TrainReport) {
+    let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
     println!(
         "test accuracy {:.2}%; weights ({} bytes) written to {}",
         100.0 * report.test_accuracy(),
         size,
-        args.out.display()
+        out.display()
     );
-    Ok(())
 }

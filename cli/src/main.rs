@@ -82,7 +82,8 @@ enum Command {
 enum EvalCommand {
     /// FID Inception-v3 pool3 features of [N, 3, 299, 299] images in [-1, 1] (.npy → .npy).
     InceptionFeatures(eval_inception::InceptionFeaturesArgs),
-    /// Train rgan's MNIST classifier (the one `rgan eval` scores digits with) and write its weights.
+    /// Train one of rgan's evaluation classifiers (MNIST: the MNIST score; CIFAR-10: the CIFAR-10
+    /// classifier score) and write its weights.
     TrainClassifier(eval_classifier::TrainClassifierArgs),
     /// Fréchet and kernel distances of two activation sets (.npy) or image folders, as JSON.
     Fid(eval_cmd::FidArgs),

@@ -77,14 +77,19 @@ pub fn fixed_batch<B: BatchSource>(mut source: B, device: &Device) -> Result<B::
 }
 
 /// Random crops and horizontal flips applied to each example as its batch is drawn (the usual
-/// augmentation of image-to-image training: load at 286 × 286, crop 256 × 256, flip half).
+/// augmentation of image-to-image training: load at 286 × 286, crop 256 × 256, flip half; and
+/// of CIFAR-10 classifiers: pad by 4, crop 32 × 32, flip half).
 ///
 /// ```
 /// let augment = rgan::data::Augmentation::new().with_crop(Some([256, 256])).with_flip(true);
-/// assert_eq!(augment.crop, Some([256, 256]));
+/// assert_eq!((augment.crop, augment.pad), (Some([256, 256]), 0));
 /// ```
 #[derive(Config, Debug, PartialEq, Eq)]
 pub struct Augmentation {
+    /// Pad each side of each image by this many pixels of value 0 (the middle of `[-1, 1]`)
+    /// before cropping (torchvision's `RandomCrop(size, padding)`). Default 0.
+    #[config(default = 0)]
+    pub pad: usize,
     /// Crop each image to `[height, width]` at a random place (none: keep the whole image).
     pub crop: Option<[usize; 2]>,
     /// Mirror each image left to right with probability 1/2. Default false.
@@ -99,17 +104,24 @@ impl Augmentation {
     }
 
     fn is_none(&self) -> bool {
-        self.crop.is_none() && !self.flip
+        self.crop.is_none() && !self.flip && self.pad == 0
     }
 
-    /// The shape of an augmented image of `shape` `[C, H, W]`; an error when the crop is larger.
+    /// The shape of an image of `shape` `[C, H, W]` once padded.
+    fn padded_shape(&self, [c, h, w]: [usize; 3]) -> [usize; 3] {
+        [c, h + 2 * self.pad, w + 2 * self.pad]
+    }
+
+    /// The shape of an augmented image of `shape` `[C, H, W]`; an error when the crop is larger
+    /// than the padded image.
     fn output_shape(&self, shape: [usize; 3], what: &str) -> Result<[usize; 3]> {
+        let shape = self.padded_shape(shape);
         let [c, h, w] = shape;
         match self.crop {
             None => Ok(shape),
             Some([ch, cw]) if ch == 0 || cw == 0 || ch > h || cw > w => Err(RganError::invalid(
                 "crop",
-                format!("is {ch} × {cw} but the {what} are {h} × {w}; crop to at most their size"),
+                format!("is {ch} × {cw} but the {what} are {h} × {w} (padded); crop to at most their size"),
             )),
             Some([ch, cw]) => Ok([c, ch, cw]),
         }
@@ -239,9 +251,23 @@ impl<'d, D: ImageDataset + ?Sized> ImageBatches<'d, D> {
             return;
         }
         scratch.clear();
+        let shape = self.data.image_shape();
         self.data.extend_image(index, scratch);
-        let placement = self.augmentation.draw(self.data.image_shape(), &mut self.rng);
-        placement.apply(scratch, self.data.image_shape(), self.shape, out);
+        let pad = self.augmentation.pad;
+        if pad > 0 {
+            let [c, h, w] = shape;
+            let [_, ph, pw] = self.augmentation.padded_shape(shape);
+            let mut padded = vec![0.0; c * ph * pw];
+            for (row, line) in scratch.chunks_exact(w).enumerate() {
+                let (channel, y) = (row / h, row % h);
+                let start = (channel * ph + y + pad) * pw + pad;
+                padded[start..start + w].copy_from_slice(line);
+            }
+            *scratch = padded;
+        }
+        let shape = self.augmentation.padded_shape(shape);
+        let placement = self.augmentation.draw(shape, &mut self.rng);
+        placement.apply(scratch, shape, self.shape, out);
     }
 }
 
@@ -487,6 +513,31 @@ mod tests {
         out.clear();
         Placement { top: 0, left: 2, flip: true }.apply(&image, [2, 3, 4], [2, 1, 2], &mut out);
         assert_eq!(out, vec![3.0, 2.0, 15.0, 14.0]);
+    }
+
+    #[test]
+    fn padding_surrounds_the_image_with_zeros_before_the_crop() {
+        // One 2×2 image (pixels 0, 85, 170, 255 → -1, -1/3, 1/3, 1), padded by 1, no crop.
+        let data =
+            Mnist { images: IdxImages { count: 1, rows: 2, cols: 2, pixels: vec![0, 85, 170, 255] }, labels: vec![0] };
+        let mut source = ImageBatches::with_augmentation(&data, 1, Augmentation::new().with_pad(1)).unwrap();
+        assert_eq!(source.image_shape(), [1, 4, 4]);
+        source.start(0).unwrap();
+        let got = source.next_batch(&Device::default()).unwrap().images.into_data().to_vec::<f32>().unwrap();
+        let v = |b: u8| crate::data::scale_pixel(b);
+        #[rustfmt::skip]
+        let expected = vec![0.0, 0.0, 0.0, 0.0, 0.0, v(0), v(85), 0.0, 0.0, v(170), v(255), 0.0, 0.0, 0.0, 0.0, 0.0];
+        assert_eq!(got, expected);
+        // Pad 4 and crop back to the size: every crop holds the image shifted by at most 4.
+        let data = counting(3, 6);
+        let augment = Augmentation::new().with_pad(4).with_crop(Some([6, 6]));
+        let mut source = ImageBatches::with_augmentation(&data, 3, augment).unwrap();
+        assert_eq!(source.image_shape(), [1, 6, 6]);
+        source.start(1).unwrap();
+        let batch = source.next_batch(&Device::default()).unwrap().images.into_data().to_vec::<f32>().unwrap();
+        assert_eq!(batch.len(), 3 * 36);
+        let err = ImageBatches::with_augmentation(&data, 3, Augmentation::new().with_pad(1).with_crop(Some([9, 9])));
+        assert!(err.err().unwrap().to_string().contains("are 8 × 8 (padded)"));
     }
 
     #[test]

@@ -12,23 +12,23 @@
 //! same weights.
 
 use std::path::Path;
-use std::time::Instant;
 
 use burn::nn::Linear;
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::prelude::*;
-use burn::tensor::TensorData;
 use burn::tensor::activation::relu;
 
-use crate::data::{ImageBatches, ImageDataset};
+use super::classifier::{
+    ClassifierTraining, check_training, classification_accuracy, load_record, record_bytes, steps_per_epoch,
+    train_classifier,
+};
+pub use super::classifier::{EpochReport, TrainReport};
+use crate::data::{Augmentation, ImageDataset};
 use crate::error::{Result, RganError};
 use crate::model::{ImageClassifier, glorot_conv2d, glorot_linear};
 use crate::rng::Rng;
-use crate::train::{
-    ClassifierReport, ClassifierStep, HookAction, LearningRateSchedule, OptimizerConfig, RunSchedule, TrainHook,
-    Trainer,
-};
+use crate::train::{LearningRateSchedule, OptimizerConfig};
 
 /// The number of classes (digits 0–9).
 pub const NUM_CLASSES: usize = 10;
@@ -42,9 +42,6 @@ static PRETRAINED_BYTES: &[u8] = include_bytes!("../../assets/mnist_classifier.b
 
 /// The name the built-in weights go by in error messages.
 const PRETRAINED_NAME: &str = "assets/mnist_classifier.bpk (built into rgan)";
-
-/// The size of the batches [`MnistClassifier::accuracy`] evaluates.
-const EVAL_BATCH: usize = 500;
 
 /// The architecture of [`MnistClassifier`]: two 5×5 "same" convolutions, each followed by ReLU
 /// and 2×2 max pooling, then a dense layer (the penultimate features), ReLU and a dense layer to
@@ -203,22 +200,13 @@ impl MnistClassifier {
         config: &MnistClassifierConfig,
         device: &Device,
     ) -> Result<Self> {
-        let record = burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
-            .map_err(|e| RganError::file(source, format!("is not a burnpack record of MnistClassifier: {e}")))?;
         let model = config.init(&mut Rng::seed_from_u64(0), device)?;
-        model.try_load_record(record).map_err(|e| {
-            RganError::file(source, format!("does not hold the weights of MnistClassifier with {config:?}: {e}"))
-        })
+        load_record(model, bytes, source, &format!("MnistClassifier with {config:?}"))
     }
 
     /// The weights as burnpack bytes (what [`MnistClassifier::save`] writes).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        Ok(self
-            .clone()
-            .into_record()
-            .into_bytes()
-            .map_err(|e| RganError::invalid("classifier", format!("cannot be recorded: {e}")))?
-            .to_vec())
+        record_bytes(self, "classifier")
     }
 
     /// Writes the weights to `path` atomically (burnpack, loadable with [`MnistClassifier::load`]).
@@ -344,27 +332,7 @@ impl MnistClassifier {
         if shape != [1, 28, 28] {
             return Err(RganError::shape("data", &shape, "expected images of shape [1, 28, 28] (MNIST digits)"));
         }
-        if data.is_empty() {
-            return Err(RganError::invalid("data", "holds no examples"));
-        }
-        let device = self.device();
-        let mut correct = 0usize;
-        let mut start = 0;
-        while start < data.len() {
-            let end = (start + EVAL_BATCH).min(data.len());
-            let mut pixels = Vec::with_capacity((end - start) * 784);
-            for i in start..end {
-                data.extend_image(i, &mut pixels);
-            }
-            let images = Tensor::<4>::from_data(TensorData::new(pixels, [end - start, 1, 28, 28]), &device);
-            let predicted =
-                self.predict(images)?.into_data().convert::<i64>().try_into_vec::<i64>().map_err(|e| {
-                    RganError::invalid("classifier", format!("predictions could not be read back: {e:?}"))
-                })?;
-            correct += predicted.iter().zip(start..end).filter(|&(&p, i)| p == data.label(i)).count();
-            start = end;
-        }
-        Ok(correct as f64 / data.len() as f64)
+        classification_accuracy(self, data, &self.device())
     }
 }
 
@@ -401,35 +369,6 @@ pub struct MnistClassifierTrainConfig {
     pub classifier: MnistClassifierConfig,
 }
 
-/// One epoch of [`train_mnist_classifier`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct EpochReport {
-    /// The epoch, from 1.
-    pub epoch: usize,
-    /// The learning rate used in this epoch.
-    pub learning_rate: f64,
-    /// The mean cross entropy over the epoch's batches.
-    pub train_loss: f64,
-    /// The accuracy on the test set after the epoch.
-    pub test_accuracy: f64,
-    /// Seconds since training started.
-    pub seconds: f64,
-}
-
-/// What [`train_mnist_classifier`] did: one [`EpochReport`] per epoch.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TrainReport {
-    /// The epochs, in order.
-    pub epochs: Vec<EpochReport>,
-}
-
-impl TrainReport {
-    /// The test accuracy after the last epoch.
-    pub fn test_accuracy(&self) -> f64 {
-        self.epochs.last().map_or(0.0, |e| e.test_accuracy)
-    }
-}
-
 /// Trains a [`MnistClassifier`] on `train` and measures it on `test` after every epoch, calling
 /// `on_epoch` with each [`EpochReport`]. Training is reproducible from `config.seed`. `device`
 /// may be plain or autodiff; the classifier returned lives on its plain counterpart.
@@ -452,89 +391,28 @@ pub fn train_mnist_classifier<D: ImageDataset + ?Sized>(
     device: &Device,
     mut on_epoch: impl FnMut(&EpochReport),
 ) -> Result<(MnistClassifier, TrainReport)> {
-    if config.epochs == 0 {
-        return Err(RganError::invalid("epochs", "must be at least 1"));
-    }
-    if !(config.learning_rate > 0.0 && config.learning_rate.is_finite()) {
-        return Err(RganError::invalid("learning_rate", format!("is {}; it must be > 0", config.learning_rate)));
-    }
+    check_training(config.epochs, config.learning_rate, [train, test], [1, 28, 28], "MNIST digits")?;
     if !(config.learning_rate_decay > 0.0 && config.learning_rate_decay.is_finite()) {
         return Err(RganError::invalid(
             "learning_rate_decay",
             format!("is {}; it must be > 0", config.learning_rate_decay),
         ));
     }
-    for (name, data) in [("train", train), ("test", test)] {
-        let shape = data.image_shape();
-        if shape != [1, 28, 28] {
-            return Err(RganError::shape(name, &shape, "expected images of shape [1, 28, 28] (MNIST digits)"));
-        }
-        if data.is_empty() {
-            return Err(RganError::invalid(name, "holds no examples"));
-        }
-    }
     let device = device.clone().autodiff();
     let model = config.classifier.init(&mut Rng::seed_from_u64(config.seed), &device)?;
-    let steps_per_epoch = train.len() / config.batch_size.max(1);
     // The rate of epoch k is `learning_rate × learning_rate_decay^k`: a staircase decay per epoch.
     let schedule = LearningRateSchedule::Exponential {
-        decay_steps: steps_per_epoch.max(1),
+        decay_steps: steps_per_epoch(train.len(), config.batch_size),
         decay_rate: config.learning_rate_decay,
         staircase: true,
     };
-    let optimizer = OptimizerConfig::new(config.learning_rate).with_beta_1(0.9).with_schedule(schedule);
-    let step = ClassifierStep::new(model, optimizer, NUM_CLASSES, &device)?;
-    let run = RunSchedule {
-        steps: config.epochs * steps_per_epoch,
-        sample_every: 0,
-        checkpoint_every: 0,
-        checkpoint_secs: 0,
-        log_every: 0,
-        keep_checkpoints: 0,
+    let setup = ClassifierTraining {
+        epochs: config.epochs,
+        batch_size: config.batch_size,
+        optimizer: OptimizerConfig::new(config.learning_rate).with_beta_1(0.9).with_schedule(schedule),
+        augmentation: Augmentation::none(),
+        classes: NUM_CLASSES,
+        seed: config.seed,
     };
-    let mut trainer = Trainer::without_logdir(step, ImageBatches::new(train, config.batch_size)?, run, config.seed)?;
-    let mut epochs = EpochEnds {
-        test,
-        steps_per_epoch,
-        started: Instant::now(),
-        loss_sum: 0.0,
-        report: TrainReport { epochs: Vec::with_capacity(config.epochs) },
-        on_epoch: &mut on_epoch,
-    };
-    trainer.run_with_hooks(&mut [&mut epochs])?;
-    let report = epochs.report;
-    let model = trainer.step().network().valid();
-    Ok((model, report))
-}
-
-/// The per-epoch test of [`train_mnist_classifier`], as a hook of the loop.
-struct EpochEnds<'a, D: ?Sized, F> {
-    test: &'a D,
-    steps_per_epoch: usize,
-    started: Instant,
-    loss_sum: f64,
-    report: TrainReport,
-    on_epoch: &'a mut F,
-}
-
-impl<D: ImageDataset + ?Sized, F: FnMut(&EpochReport)> TrainHook<ClassifierStep<MnistClassifier>>
-    for EpochEnds<'_, D, F>
-{
-    fn after_step(&mut self, report: &ClassifierReport, step: &ClassifierStep<MnistClassifier>) -> Result<HookAction> {
-        self.loss_sum += report.loss;
-        if !report.step.is_multiple_of(self.steps_per_epoch) {
-            return Ok(HookAction::Continue);
-        }
-        let epoch_report = EpochReport {
-            epoch: report.step / self.steps_per_epoch,
-            learning_rate: report.learning_rate,
-            train_loss: self.loss_sum / self.steps_per_epoch as f64,
-            test_accuracy: step.network().valid().accuracy(self.test)?,
-            seconds: self.started.elapsed().as_secs_f64(),
-        };
-        self.loss_sum = 0.0;
-        (self.on_epoch)(&epoch_report);
-        self.report.epochs.push(epoch_report);
-        Ok(HookAction::Continue)
-    }
+    train_classifier(model, setup, [train, test], &device, &mut on_epoch)
 }

@@ -19,6 +19,8 @@
 //! - [`mnist`]: TF-GAN's MNIST score and Frechet distance of generated digits, plus feature
 //!   distances and PRDC ([`MnistEvaluation`]), and [`MnistEvalHook`] to evaluate during training.
 //! - [`mnist_classifier`]: rgan's own MNIST classifier, for TF-GAN's MNIST score and distances.
+//! - [`cifar_classifier`]: rgan's own CIFAR-10 classifier, for the CIFAR-10 classifier score.
+//! - [`classifier`]: what the two classifiers share (training, accuracy, weights).
 //!
 //! ```
 //! use burn::prelude::*;
@@ -32,6 +34,8 @@
 //! ```
 
 pub mod cifar;
+pub mod cifar_classifier;
+pub mod classifier;
 pub mod classifier_score;
 pub mod fid_statistics;
 pub mod frechet;
