@@ -9,6 +9,11 @@ and an implementation's figure is the median of its rounds.
 `fid-stats` first has rgan write its two activation sets as .npy files into a temporary folder
 (`rgan bench fid-stats --write-inputs DIR`); pytorch-fid's side reads them, and the script checks
 that both sides' FID values agree to 1e-6 relative.
+
+`cifar-step` first has rgan write its initial weights, inputs and losses of two steps
+(`rgan bench cifar-step --write-check DIR`, at --batch-size); in the first round each reference
+runs with `--check DIR/cifar_step_check.npz`, which checks its losses against rgan's before timing
+and fails the run when they differ.
 """
 import argparse
 import json
@@ -59,21 +64,23 @@ def main():
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--iters", type=int, default=20)
-    parser.add_argument("--batch-size", type=int, default=32, help="images per mnist-step / wgan-gp-step")
+    parser.add_argument("--batch-size", type=int, default=32,
+                        help="images per mnist-step / wgan-gp-step / cifar-step")
     parser.add_argument("--fid-iters", type=int, default=5)
     parser.add_argument("--fid-stats-iters", type=int, default=3)
     parser.add_argument("--weights", default=os.environ.get("RGAN_INCEPTION_WEIGHTS",
                                                             "../shared/models/fid_inception_v3.safetensors"))
-    parser.add_argument("--only", choices=["mnist-step", "wgan-gp-step", "fid-features", "fid-stats"],
+    parser.add_argument("--only", choices=["mnist-step", "wgan-gp-step", "cifar-step", "fid-features", "fid-stats"],
                         action="append")
     parser.add_argument("--json-out", help="also write every result to this file")
     parser.add_argument("--rgan-one-thread", action="store_true",
                         help="also run rgan with RAYON_NUM_THREADS=1")
     args = parser.parse_args()
     py, it = args.python, str(args.iters)
-    # The two GAN steps take the batch size; the FID suites have their own sizes.
+    # The GAN steps take the batch size; the FID suites have their own sizes.
     it_batch = [str(args.iters), "--batch-size", str(args.batch_size)]
     stats_dir = tempfile.mkdtemp(prefix="rgan-fid-stats-")
+    check_dir = tempfile.mkdtemp(prefix="rgan-cifar-check-")
     stats_it = str(args.fid_stats_iters)
     suites = {
         "mnist-step": {
@@ -92,6 +99,14 @@ def main():
             "torch-compile": [py, os.path.join(REF, "torch_mnist_step.py"), "--wgan-gp", "--compile",
                               "--iters", *it_batch],
         },
+        "cifar-step": {
+            "rgan": [args.rgan, "bench", "cifar-step", "--json", "--iters", *it_batch],
+            "tf-function": [py, os.path.join(REF, "tf_cifar_step.py"), "--iters", *it_batch],
+            "tf-xla": [py, os.path.join(REF, "tf_cifar_step.py"), "--xla", "--iters", *it_batch],
+            "torch-eager": [py, os.path.join(REF, "torch_cifar_step.py"), "--iters", *it_batch],
+            # As for wgan-gp-step, the penalty's pass stays eager.
+            "torch-compile": [py, os.path.join(REF, "torch_cifar_step.py"), "--compile", "--iters", *it_batch],
+        },
         "fid-features": {
             "rgan": [args.rgan, "bench", "fid-features", "--json", "--iters", str(args.fid_iters), "--warmup", "1",
                      "--inception-weights", args.weights],
@@ -105,14 +120,16 @@ def main():
         },
     }
     try:
-        compare(args, suites, stats_dir)
+        compare(args, suites, stats_dir, check_dir)
     finally:
         shutil.rmtree(stats_dir, ignore_errors=True)
+        shutil.rmtree(check_dir, ignore_errors=True)
 
 
-def compare(args, suites, stats_dir):
+def compare(args, suites, stats_dir, check_dir):
+    check_file = os.path.join(check_dir, "cifar_step_check.npz")
     if args.rgan_one_thread:
-        for suite in ("mnist-step", "wgan-gp-step", "fid-stats"):
+        for suite in ("mnist-step", "wgan-gp-step", "cifar-step", "fid-stats"):
             suites[suite]["rgan-1-thread"] = (suites[suite]["rgan"], {"RAYON_NUM_THREADS": "1"})
     cpu = cpu_description()
     print(f"CPU: {cpu['model']}, {cpu['cores']} cores, SIMD: {' '.join(cpu['simd'])}", flush=True)
@@ -125,14 +142,29 @@ def compare(args, suites, stats_dir):
             if written.returncode != 0:
                 sys.stderr.write(f"rgan bench fid-stats --write-inputs failed:\n{written.stderr[-3000:]}\n")
                 continue
+        if suite == "cifar-step":
+            written = subprocess.run([args.rgan, "bench", "cifar-step", "--write-check", check_dir,
+                                      "--batch-size", str(args.batch_size)], capture_output=True, text=True)
+            if written.returncode != 0:
+                sys.stderr.write(f"rgan bench cifar-step --write-check failed:\n{written.stderr[-3000:]}\n")
+                continue
         rounds = {name: [] for name in impls}
         for r in range(args.rounds):
             for name, cmd in impls.items():
                 cmd, env = cmd if isinstance(cmd, tuple) else (cmd, None)
+                checked = suite == "cifar-step" and r == 0 and not name.startswith("rgan")
+                if checked:
+                    # The first round of each reference checks its losses against rgan's.
+                    cmd = [*cmd, "--check", check_file]
                 result = run(cmd, env)
                 if result is not None:
                     rounds[name].append(result)
                     print(f"  {suite} round {r + 1} {name}: {result['ms_per_iter']:.1f} ms", flush=True)
+                    if checked and "check" in result:
+                        c = result["check"]
+                        print(f"    same losses as rgan over {c['steps']} steps (of the step's largest loss): "
+                              f"{c['difference_before_update']:.1e} before any update, at most "
+                              f"{c['max_difference_after_update']:.1e} after one", flush=True)
         print(f"\n{suite}: median of {args.rounds} rounds")
         print("| implementation | ms/iter | GFLOP/s | images/s | peak RSS (MiB) | per-round medians |")
         print("|---|---|---|---|---|---|")
@@ -149,6 +181,9 @@ def compare(args, suites, stats_dir):
                              "peak_rss_mb": rss, "rounds": [r["ms_per_iter"] for r in results]}
             if "fid" in results[0]:
                 summary[name]["fid"] = [r["fid"] for r in results]
+            checks = [r["check"] for r in results if "check" in r]
+            if checks:
+                summary[name]["check"] = checks[0]
             if "stats_ms" in results[0]:
                 for step in ("stats_ms", "frechet_ms"):
                     summary[name][step] = statistics.median(r[step] for r in results)

@@ -2,8 +2,9 @@
 # The benchmark comparison: installs the TensorFlow and PyTorch references into a virtual
 # environment (once; RGAN_BENCH_VENV, default bench/.venv), builds rgan as the README does (the
 # default features: every core; into $CARGO_TARGET_DIR when set), then runs rgan and each
-# reference alternately (bench/compare.py; its flags pass through, e.g. --rounds 3 or
-# --only fid-stats).
+# reference alternately (bench/compare.py; its flags pass through, e.g. --rounds 3,
+# --only cifar-step, --batch-size 64 or --rgan-one-thread). cifar-step's references first check
+# their losses against rgan's (bench/reference/*_cifar_step.py --check).
 # Run it on an otherwise idle machine: only ratios measured in the same run mean anything.
 set -euo pipefail
 cd "$(dirname "$0")/.."

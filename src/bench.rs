@@ -11,6 +11,10 @@
 //!   ([`GanStep`] on the alternating schedule), fed one fixed batch.
 //! - [`wgan_gp_step`]: the same iteration with a critic without batch norm, Wasserstein losses
 //!   and the exact gradient penalty with λ = 10.
+//! - [`cifar_step`]: one global step of TF-GAN's CIFAR-10 DCGAN as `rgan train cifar` runs it
+//!   ([`CifarRecipe`], unconditional; batch 32, noise 64): on the sequential schedule, a generator
+//!   update (through a frozen discriminator) then a discriminator update with the Wasserstein
+//!   losses and the exact gradient penalty of weight 1; Adam 2e-4, β1 0.5, for both.
 //! - [`fid_features`]: pool3 features of the FID Inception network on 299×299 inputs.
 //! - [`fid_stats`]: the Fréchet distance of two sets of 5000 activations of 2048 features (the
 //!   size of a usual FID evaluation): both means and unbiased covariances, then the distance
@@ -20,9 +24,12 @@
 //! Inputs are seeded random tensors of the right shapes (no data loading), as in the
 //! references. Times are wall-clock medians after warm-up iterations.
 
+use std::cell::RefCell;
 use std::path::Path;
+use std::rc::Rc;
 use std::time::Instant;
 
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use serde::Serialize;
@@ -31,10 +38,14 @@ use crate::data::Batch;
 use crate::error::{Result, RganError};
 use crate::eval::inception::FidInceptionV3;
 use crate::eval::{ActivationMoments, HostMatrix, MatrixRef, frechet_distance_from_moments};
-use crate::model::{GanModel, NoiseInputs};
+use crate::model::{GanModel, GeneratorInputs, NoiseInputs};
+use crate::recipes::cifar::{CifarKind, CifarRecipe};
 use crate::recipes::mnist::{MnistDiscriminatorConfig, MnistGeneratorConfig, MnistStep};
 use crate::rng::Rng;
-use crate::train::{GanLossConfig, GanLossKind, GanStep, OptimizerConfig, TrainConfig, TrainSchedule, TrainStep};
+use crate::train::{
+    GanLossConfig, GanLossKind, GanStep, InputFn, OptimizerConfig, SampleGrid, Seeds, StepReport, TrainConfig,
+    TrainSchedule, TrainStep,
+};
 
 /// How many iterations to run and time.
 ///
@@ -63,14 +74,15 @@ impl Default for BenchConfig {
 /// One benchmark's result, printed as JSON by `rgan bench … --json`.
 #[derive(Clone, Debug, Serialize)]
 pub struct BenchReport {
-    /// The benchmark's name (`mnist-step`, `wgan-gp-step`, `fid-features`, `fid-stats`).
+    /// The benchmark's name (`mnist-step`, `wgan-gp-step`, `cifar-step`, `fid-features`,
+    /// `fid-stats`).
     pub bench: String,
     /// Median wall time of one timed iteration, in milliseconds.
     pub ms_per_iter: f64,
     /// Timed iterations.
     pub iters: usize,
     /// Achieved GFLOP/s: the iteration's floating-point operations by layer count (see
-    /// [`mnist_step_flops`]) over the median time.
+    /// [`mnist_step_flops`] and [`cifar_step_flops`]) over the median time.
     pub gflops: f64,
     /// Images per second (batch size over the median time; activations of both sets for
     /// `fid-stats`).
@@ -99,6 +111,17 @@ fn mnist_macs(noise_dims: usize) -> (f64, f64) {
     (g as f64, d as f64)
 }
 
+/// Floating-point operations of one GAN iteration of a generator and a discriminator of `g` and
+/// `d` multiply-adds per sample, by layer count (2 per multiply-add; a backward pass costs two
+/// forwards, one where only input gradients are needed): the discriminator step is G forward +
+/// 2 × (D forward + D backward), the generator step is G forward + D forward + D input-gradient
+/// backward + G backward.
+fn gan_step_flops(batch_size: usize, (g, d): (f64, f64)) -> f64 {
+    let d_step = g + 2.0 * (d + 2.0 * d);
+    let g_step = g + d + d + 2.0 * g;
+    2.0 * batch_size as f64 * (d_step + g_step)
+}
+
 /// Floating-point operations of one [`mnist_step`] iteration by layer count (2 per
 /// multiply-add; a backward pass costs two forwards, one where only input gradients are
 /// needed): the discriminator step is G forward + 2 × (D forward + D backward), the generator
@@ -109,10 +132,31 @@ fn mnist_macs(noise_dims: usize) -> (f64, f64) {
 /// assert!((gflop - 11.7).abs() < 0.05);
 /// ```
 pub fn mnist_step_flops(batch_size: usize, noise_dims: usize) -> f64 {
-    let (g, d) = mnist_macs(noise_dims);
-    let d_step = g + 2.0 * (d + 2.0 * d);
-    let g_step = g + d + d + 2.0 * g;
-    2.0 * batch_size as f64 * (d_step + g_step)
+    gan_step_flops(batch_size, mnist_macs(noise_dims))
+}
+
+/// Multiply-adds of one sample through TF-GAN's CIFAR-10 generator (dense 64→4096; transposed
+/// convolutions 4×4×256→8×8×128 with 5×5 kernels, →16×16×64 and →32×32×3 with 4×4 kernels, each
+/// input pixel × c_in × c_out × k²: 22.5 M) and discriminator (convolutions with 5×5 kernels,
+/// stride 2, 3→64 to 16×16, 64→128 to 8×8, 128→256 to 4×4, each output pixel × c_in × c_out ×
+/// k²; dense 4096→1: 27.4 M). Padding is counted as if it held values, as for MNIST.
+fn cifar_macs(noise_dims: usize) -> (f64, f64) {
+    let g = noise_dims * 4096 + 16 * 256 * 128 * 25 + 64 * 128 * 64 * 16 + 256 * 64 * 3 * 16;
+    let d = 256 * 3 * 64 * 25 + 64 * 64 * 128 * 25 + 16 * 128 * 256 * 25 + 4096;
+    (g as f64, d as f64)
+}
+
+/// Floating-point operations of one [`cifar_step`] iteration by layer count, counted as
+/// [`mnist_step_flops`] counts them (one generator and one discriminator update) over the
+/// CIFAR-10 networks. Like [`wgan_gp_step`]'s figure it leaves out the gradient penalty, whose
+/// double backprop adds a few more critic passes.
+///
+/// ```
+/// let gflop = rgan::bench::cifar_step_flops(32, 64) / 1e9;
+/// assert!((gflop - 19.82).abs() < 0.01);
+/// ```
+pub fn cifar_step_flops(batch_size: usize, noise_dims: usize) -> f64 {
+    gan_step_flops(batch_size, cifar_macs(noise_dims))
 }
 
 /// The process's peak resident set size in MiB, from `/proc/self/status` (`None` where it is
@@ -257,6 +301,186 @@ pub fn wgan_gp_step(config: &BenchConfig, device: &Device) -> Result<BenchReport
     let mut step = BenchStep::new(config, false, loss, [1e-4, 1e-4], 0.9, device)?;
     let flops = mnist_step_flops(config.batch_size, MnistGeneratorConfig::new().noise_dims);
     time_iterations("wgan-gp-step", config, flops, || step.iterate())
+}
+
+/// The recipe, training configuration, seeds and fixed real batch of [`cifar_step`]: the
+/// unconditional [`CifarRecipe`] with its own [`train_config`](CifarRecipe::train_config) at
+/// `config`'s batch size (as `rgan train cifar --batch-size` sets it), the run seeds
+/// [`Seeds::new`]`(config.seed)`, and `[batch, 3, 32, 32]` images uniform in [-1, 1] drawn from
+/// those seeds' data seed, on the autodiff device.
+fn cifar_setup(config: &BenchConfig, device: &Device) -> Result<(CifarRecipe, TrainConfig, Seeds, Batch)> {
+    check(config)?;
+    let recipe = CifarRecipe::for_kind(CifarKind::Unconditional);
+    let train = recipe.train_config().with_batch_size(config.batch_size);
+    let seeds = Seeds::new(config.seed);
+    let device = device.clone().autodiff();
+    let n = config.batch_size;
+    let images = Rng::seed_from_u64(seeds.data).uniform([n, 3, 32, 32], -1.0, 1.0, &device);
+    let labels = Tensor::from_data(TensorData::new(vec![0i64; n], [n]), &device);
+    Ok((recipe, train, seeds, Batch { images, labels }))
+}
+
+/// Times one global step of TF-GAN's CIFAR-10 DCGAN (see the [module docs](self)): the step
+/// [`CifarRecipe::step`] builds for `rgan train cifar` (unconditional networks, the recipe's
+/// training configuration at `config.batch_size`), fed one fixed random batch for each of its
+/// two updates (the generator's, then the discriminator's with the exact gradient penalty of
+/// weight 1). GFLOP/s counts [`cifar_step_flops`], without the penalty.
+///
+/// ```
+/// use rgan::bench::{BenchConfig, cifar_step};
+/// let config = BenchConfig { warmup: 0, iters: 1, batch_size: 2, seed: 0 };
+/// let report = cifar_step(&config, &burn::prelude::Device::default()).unwrap();
+/// assert_eq!((report.bench.as_str(), report.iters), ("cifar-step", 1));
+/// assert!(report.ms_per_iter > 0.0 && report.gflops > 0.0);
+/// ```
+pub fn cifar_step(config: &BenchConfig, device: &Device) -> Result<BenchReport> {
+    let (recipe, train, seeds, batch) = cifar_setup(config, device)?;
+    let mut step = recipe.step(&train, seeds, device)?;
+    let batches = vec![batch; step.batches_per_step()];
+    let flops = cifar_step_flops(config.batch_size, recipe.generator.noise_dims);
+    time_iterations("cifar-step", config, flops, || {
+        step.step(batches.clone())?;
+        Ok(())
+    })
+}
+
+/// The global steps [`cifar_step_check`] records by default (`rgan bench cifar-step
+/// --write-check`): two, so that the losses of the second depend on both Adam updates of the
+/// first.
+pub const CIFAR_CHECK_STEPS: usize = 2;
+
+/// [`NoiseInputs`] that also records what each update draws: the noise, and the stream's next
+/// `[batch, 1, 1, 1]` uniform draws, which a discriminator update's gradient penalty takes next
+/// as its interpolation weights (the draws beside a generator update are never used).
+struct RecordingInputs {
+    noise: NoiseInputs,
+    drawn: Rc<RefCell<Vec<(Tensor<2>, Tensor<4>)>>>,
+}
+
+impl InputFn for RecordingInputs {
+    type Batch = Batch;
+    type Inputs = GeneratorInputs;
+
+    fn inputs(&self, batch: Batch, rng: &mut Rng) -> Result<(Tensor<4>, GeneratorInputs)> {
+        let (real, inputs) = self.noise.inputs(batch, rng)?;
+        let shape = [real.dims()[0], 1, 1, 1];
+        let alpha = rng.clone().uniform_dtype(shape, 0.0, 1.0, real.dtype(), &real.device());
+        self.drawn.borrow_mut().push((inputs.noise.clone(), alpha));
+        Ok((real, inputs))
+    }
+
+    fn labelled(&self, batch: Batch) -> Option<(Tensor<4>, Tensor<2>)> {
+        self.noise.labelled(batch)
+    }
+
+    fn sample_grid(&self, columns: usize, rng: &mut Rng, device: &Device) -> Result<SampleGrid<GeneratorInputs>> {
+        self.noise.sample_grid(columns, rng, device)
+    }
+}
+
+/// Every float tensor of a module (parameters and batch-norm running statistics) by its path,
+/// `prefix.field.…`, as float32.
+struct NamedFloats {
+    prefix: &'static str,
+    path: Vec<String>,
+    arrays: Vec<(String, TensorData)>,
+}
+
+impl ModuleVisitor for NamedFloats {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let name = format!("{}.{}", self.prefix, self.path.join("."));
+        self.arrays.push((name, param.val().into_data().convert::<f32>()));
+    }
+}
+
+fn named_floats<M: Module>(prefix: &'static str, module: &M) -> Vec<(String, TensorData)> {
+    let mut visitor = NamedFloats { prefix, path: Vec::new(), arrays: Vec::new() };
+    module.visit(&mut visitor);
+    visitor.arrays
+}
+
+/// What the references of `cifar-step` need to check that they compute what [`cifar_step`]
+/// does: `steps` global steps of the same step (the same recipe, configuration, seeds and
+/// batch), recorded, as named arrays in burn's layouts:
+///
+/// - `generator.<field>.<param>`, `discriminator.<field>.<param>`: the networks before the first
+///   step (float32; e.g. `generator.project.weight` `[64, 4096]`, `generator.deconv1.weight`
+///   `[256, 128, 5, 5]` as `[c_in, c_out, k, k]`, `discriminator.conv1.weight` `[64, 3, 5, 5]`,
+///   batch norm's `gamma`, `beta`, `running_mean`, `running_var`);
+/// - `real` `[batch, 3, 32, 32]`: the real batch of every update;
+/// - `g_noise`, `d_noise` `[steps, batch, 64]`: the noise of each step's generator update and of
+///   its discriminator update (the sequential schedule runs them in that order);
+/// - `alpha` `[steps, batch]`: the gradient penalty's interpolation weights of each
+///   discriminator update;
+/// - `g_loss`, `d_loss` (with the penalty), `gradient_penalty` `[steps]` (float64): the losses
+///   each step reported.
+///
+/// Errors when `steps` is 0 or the recipe's schedule is not one generator then one
+/// discriminator update per step.
+///
+/// ```
+/// use rgan::bench::{BenchConfig, cifar_step_check};
+/// let config = BenchConfig { batch_size: 2, ..BenchConfig::default() };
+/// let arrays = cifar_step_check(&config, 1, &burn::prelude::Device::default()).unwrap();
+/// let alpha = &arrays.iter().find(|(name, _)| name == "alpha").unwrap().1;
+/// assert_eq!(alpha.shape().to_vec(), vec![1, 2]);
+/// ```
+pub fn cifar_step_check(config: &BenchConfig, steps: usize, device: &Device) -> Result<Vec<(String, TensorData)>> {
+    if steps == 0 {
+        return Err(RganError::invalid("steps", "must be at least 1"));
+    }
+    let (recipe, train, mut seeds, batch) = cifar_setup(config, device)?;
+    if (train.schedule, train.generator_train_steps, train.discriminator_train_steps)
+        != (TrainSchedule::Sequential, 1, 1)
+    {
+        return Err(RganError::invalid(
+            "schedule",
+            "the check records one generator then one discriminator update per step (sequential, 1 and 1)",
+        ));
+    }
+    // The model as `CifarRecipe::step` builds it.
+    let device = device.clone().autodiff();
+    let model = GanModel {
+        generator: recipe.generator.init(&mut seeds.generator, &device)?,
+        discriminator: recipe.discriminator.init(&mut seeds.discriminator, &device)?,
+    };
+    let mut arrays = named_floats("generator", &model.generator);
+    arrays.extend(named_floats("discriminator", &model.discriminator));
+    let drawn = Rc::new(RefCell::new(Vec::new()));
+    let inputs = RecordingInputs { noise: recipe.noise_inputs(), drawn: Rc::clone(&drawn) };
+    let mut step = GanStep::new(train, model, inputs, seeds.step, &device)?;
+    let batches = vec![batch.clone(); step.batches_per_step()];
+    let reports = (0..steps).map(|_| step.step(batches.clone())).collect::<Result<Vec<StepReport>>>()?;
+    let drawn = drawn.borrow();
+    if drawn.len() != 2 * steps {
+        return Err(RganError::invalid("steps", format!("drew inputs {} times in {steps} steps", drawn.len())));
+    }
+    let n = config.batch_size;
+    let noise_dims = recipe.generator.noise_dims;
+    let noise = |update: usize| {
+        let each = drawn.iter().skip(update).step_by(2).map(|(noise, _)| noise.clone()).collect();
+        Tensor::cat(each, 0).reshape([steps, n, noise_dims]).into_data()
+    };
+    let alpha = drawn.iter().skip(1).step_by(2).map(|(_, alpha)| alpha.clone().reshape([1, n])).collect();
+    let losses = |loss: fn(&StepReport) -> f64| TensorData::new(reports.iter().map(loss).collect::<Vec<_>>(), [steps]);
+    arrays.extend([
+        ("real".to_string(), batch.images.into_data()),
+        ("g_noise".to_string(), noise(0)),
+        ("d_noise".to_string(), noise(1)),
+        ("alpha".to_string(), Tensor::cat(alpha, 0).into_data()),
+        ("g_loss".to_string(), losses(|r| r.g_loss)),
+        ("d_loss".to_string(), losses(|r| r.d_loss)),
+        ("gradient_penalty".to_string(), losses(|r| r.gradient_penalty.unwrap_or(f64::NAN))),
+    ]);
+    Ok(arrays)
 }
 
 /// Multiply-adds of one 299×299 image through the FID Inception network up to pool3
@@ -421,6 +645,41 @@ mod tests {
         assert!(r1.fid.unwrap() > 1e-3, "{:?}", r1.fid);
         assert!(fid_stats_inputs(1, 6, 0).unwrap_err().to_string().contains("samples"));
         assert!(fid_stats_inputs(4, 0, 0).unwrap_err().to_string().contains("dims"));
+    }
+
+    #[test]
+    fn cifar_flops_follow_the_layer_shapes() {
+        let (g, d) = cifar_macs(64);
+        assert_eq!((g, d), (22_544_384.0, 27_447_296.0));
+        // 619.5 MFLOP per sample: 3 G + 2 D for the generator update, G + 6 D for the critic's.
+        assert_eq!(cifar_step_flops(1, 64), 2.0 * (3.0 * g + 2.0 * d + g + 6.0 * d));
+    }
+
+    #[test]
+    fn cifar_check_records_the_benchmarked_step() {
+        let config = BenchConfig { warmup: 0, iters: 1, batch_size: 3, seed: 2 };
+        let arrays = cifar_step_check(&config, 2, &Device::default()).unwrap();
+        let get = |name: &str| arrays.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("{name}")).1.clone();
+        let shape = |name: &str| get(name).shape().to_vec();
+        assert_eq!(shape("generator.project.weight"), vec![64, 4096]);
+        assert_eq!(shape("generator.deconv1.weight"), vec![256, 128, 5, 5]);
+        assert_eq!(shape("generator.output.bias"), vec![3]);
+        assert_eq!(shape("discriminator.bn3.gamma"), vec![256]);
+        assert_eq!(shape("discriminator.output.weight"), vec![4096, 1]);
+        assert_eq!((shape("real"), shape("g_noise"), shape("alpha")), (vec![3, 3, 32, 32], vec![2, 3, 64], vec![2, 3]));
+        let values = |name: &str| get(name).convert::<f64>().try_to_vec::<f64>().unwrap();
+        assert!(values("alpha").iter().all(|a| (0.0..1.0).contains(a)));
+        assert_ne!(values("g_noise"), values("d_noise"));
+        // The same losses as the benchmarked step (`CifarRecipe::step`) on the same batch.
+        let (recipe, train, seeds, batch) = cifar_setup(&config, &Device::default()).unwrap();
+        let mut step = recipe.step(&train, seeds, &Device::default()).unwrap();
+        for i in 0..2 {
+            let report = step.step(vec![batch.clone(); 2]).unwrap();
+            assert_eq!(report.g_loss, values("g_loss")[i]);
+            assert_eq!(report.d_loss, values("d_loss")[i]);
+            assert_eq!(report.gradient_penalty, Some(values("gradient_penalty")[i]));
+        }
+        assert!(cifar_step_check(&config, 0, &Device::default()).unwrap_err().to_string().contains("steps"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! ```text
 //! rgan bench mnist-step [--iters 20] [--warmup 3] [--json]
 //! rgan bench wgan-gp-step [--iters 20] [--warmup 3] [--json]
+//! rgan bench cifar-step [--iters 20] [--warmup 3] [--batch-size 32] [--json] [--write-check DIR]
 //! rgan bench fid-features [--batch-size 16] [--inception-weights FILE] [--json]
 //! rgan bench fid-stats [--iters 3] [--warmup 1] [--json] [--write-inputs DIR]
 //! ```
@@ -11,9 +12,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use burn::tensor::{DType, TensorData};
 use rgan::bench::{
-    BenchConfig, BenchReport, FID_STATS_DIMS, FID_STATS_SAMPLES, fid_features, fid_stats, fid_stats_inputs, mnist_step,
-    wgan_gp_step,
+    BenchConfig, BenchReport, CIFAR_CHECK_STEPS, FID_STATS_DIMS, FID_STATS_SAMPLES, cifar_step, cifar_step_check,
+    fid_features, fid_stats, fid_stats_inputs, mnist_step, wgan_gp_step,
 };
 use rgan::eval::HostMatrix;
 use rgan::eval::inception::inception_weights_path;
@@ -25,6 +27,9 @@ pub enum BenchCommand {
     MnistStep(StepBenchArgs),
     /// The same iteration as a WGAN-GP: critic without batch norm, exact gradient penalty λ = 10.
     WganGpStep(StepBenchArgs),
+    /// One step of TF-GAN's CIFAR-10 DCGAN as `rgan train cifar` runs it: a generator update,
+    /// then a discriminator update with Wasserstein losses and the exact gradient penalty.
+    CifarStep(CifarStepArgs),
     /// FID Inception-v3 pool3 features of 299×299 images.
     FidFeatures(FidBenchArgs),
     /// The Fréchet distance of two sets of 5000 activations of 2048 features: both means and
@@ -52,7 +57,7 @@ pub struct BenchArgs {
     pub device: String,
 }
 
-/// Options of `rgan bench mnist-step` and `wgan-gp-step`.
+/// Options of `rgan bench mnist-step`, `wgan-gp-step` and `cifar-step`.
 #[derive(clap::Args, Debug)]
 pub struct StepBenchArgs {
     #[command(flatten)]
@@ -60,6 +65,19 @@ pub struct StepBenchArgs {
     /// Images per step (real and generated alike).
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_size: u32,
+}
+
+/// Options of `rgan bench cifar-step`.
+#[derive(clap::Args, Debug)]
+pub struct CifarStepArgs {
+    #[command(flatten)]
+    pub step: StepBenchArgs,
+    /// Only write what the references need to check their losses against rgan's to
+    /// DIR/cifar_step_check.npz (the initial weights, the inputs and the losses of the first two
+    /// steps at --batch-size and --seed; see `rgan::bench::cifar_step_check`), for
+    /// bench/reference/{torch,tf}_cifar_step.py --check; times nothing.
+    #[arg(long, value_name = "DIR")]
+    pub write_check: Option<PathBuf>,
 }
 
 /// Options of `rgan bench fid-features`.
@@ -111,6 +129,32 @@ fn write_npy(m: &HostMatrix, path: &Path) -> Result<()> {
     ndarray_npy::write_npy(path, &array).with_context(|| format!("--write-inputs: cannot write {}", path.display()))
 }
 
+/// The file `rgan bench cifar-step --write-check DIR` writes in DIR.
+pub const CIFAR_CHECK_FILE: &str = "cifar_step_check.npz";
+
+/// Writes named arrays (float32 or float64) as one .npz file.
+fn write_npz(arrays: &[(String, TensorData)], path: &Path) -> Result<()> {
+    let context = || format!("--write-check: cannot write {}", path.display());
+    let file = std::fs::File::create(path).with_context(context)?;
+    let mut npz = ndarray_npy::NpzWriter::new(file);
+    for (name, data) in arrays {
+        let shape = ndarray::IxDyn(data.shape().as_slice());
+        if data.dtype() == DType::F64 {
+            let array = ndarray::ArrayD::from_shape_vec(shape, data.try_to_vec::<f64>().map_err(data_error)?)?;
+            npz.add_array(name.as_str(), &array).with_context(context)?;
+        } else {
+            let values = data.clone().convert::<f32>().try_to_vec::<f32>().map_err(data_error)?;
+            npz.add_array(name.as_str(), &ndarray::ArrayD::from_shape_vec(shape, values)?).with_context(context)?;
+        }
+    }
+    npz.finish().with_context(context)?;
+    Ok(())
+}
+
+fn data_error(e: burn::tensor::DataError) -> anyhow::Error {
+    anyhow::anyhow!("--write-check: {e:?}")
+}
+
 fn config(args: &BenchArgs, batch_size: usize) -> BenchConfig {
     BenchConfig { warmup: args.warmup, iters: args.iters, batch_size, seed: args.seed }
 }
@@ -153,6 +197,17 @@ pub fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::WganGpStep(args) => {
             let device = rgan::device::device_by_name(&args.common.device)?;
             print(&wgan_gp_step(&config(&args.common, args.batch_size as usize), &device)?, args.common.json)
+        }
+        BenchCommand::CifarStep(args) => {
+            let device = rgan::device::device_by_name(&args.step.common.device)?;
+            let config = config(&args.step.common, args.step.batch_size as usize);
+            if let Some(dir) = &args.write_check {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("--write-check: cannot create {}", dir.display()))?;
+                let arrays = cifar_step_check(&config, CIFAR_CHECK_STEPS, &device)?;
+                return write_npz(&arrays, &dir.join(CIFAR_CHECK_FILE));
+            }
+            print(&cifar_step(&config, &device)?, args.step.common.json)
         }
         BenchCommand::FidFeatures(args) => {
             let device = rgan::device::device_by_name(&args.common.device)?;
