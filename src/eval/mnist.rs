@@ -20,7 +20,6 @@
 //! assert!(e.mnist_score >= 1.0 && e.frechet_distance >= 0.0);
 //! ```
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
@@ -355,31 +354,7 @@ impl MnistEvalHook {
     ) -> Result<MnistEvaluation> {
         let images = generate_mnist_digits(generator, inputs, self.num_samples, self.seed, &self.device)?;
         let evaluation = evaluate_mnist_images(&self.classifier, images, self.real.clone())?;
-        let writer = match &mut self.writer {
-            Some(writer) => writer,
-            None => self.writer.insert(EventWriter::create(&self.logdir)?),
-        };
-        let values = evaluation.values();
-        for (name, value) in EVAL_COLUMNS.iter().zip(values) {
-            if value.is_finite() {
-                writer.add_scalar(&format!("eval/{name}"), value, step as u64)?;
-            }
-        }
-        writer.flush()?;
-        let path = self.logdir.join("eval.csv");
-        let mut text = String::new();
-        if std::fs::metadata(&path).map(|m| m.len() == 0).unwrap_or(true) {
-            text.push_str(&format!("step,{}\n", EVAL_COLUMNS.join(",")));
-        }
-        let row: Vec<String> =
-            values.iter().map(|v| if v.is_finite() { v.to_string() } else { String::new() }).collect();
-        text.push_str(&format!("{step},{}\n", row.join(",")));
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| RganError::file(&path, format!("cannot open: {e}")))?;
-        file.write_all(text.as_bytes()).map_err(|e| RganError::file(&path, format!("cannot write: {e}")))?;
+        super::log_evaluation(&mut self.writer, &self.logdir, &EVAL_COLUMNS, &evaluation.values(), step)?;
         self.last = Some((step, evaluation));
         Ok(evaluation)
     }

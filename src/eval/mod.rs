@@ -57,9 +57,49 @@ pub use mnist::{MnistEvalHook, MnistEvaluation, evaluate_mnist_images, generate_
 pub use prdc::*;
 pub use sliced_wasserstein::*;
 
+use std::io::Write;
+use std::path::Path;
+
 use burn::prelude::*;
 
 use crate::error::{Result, RganError};
+use crate::summary::EventWriter;
+
+/// Logs one evaluation of a training run at `step`: TensorBoard scalars `eval/<column>` (to an
+/// event file of its own in `logdir`, opened on first use into `writer`) for the finite values,
+/// and a row `step,<values>` appended to `logdir/eval.csv` (written with its header first when
+/// new; non-finite values left empty).
+pub(crate) fn log_evaluation(
+    writer: &mut Option<EventWriter>,
+    logdir: &Path,
+    columns: &[&str],
+    values: &[f64],
+    step: usize,
+) -> Result<()> {
+    let writer = match writer {
+        Some(writer) => writer,
+        None => writer.insert(EventWriter::create(logdir)?),
+    };
+    for (name, &value) in columns.iter().zip(values) {
+        if value.is_finite() {
+            writer.add_scalar(&format!("eval/{name}"), value, step as u64)?;
+        }
+    }
+    writer.flush()?;
+    let path = logdir.join("eval.csv");
+    let mut text = String::new();
+    if std::fs::metadata(&path).map(|m| m.len() == 0).unwrap_or(true) {
+        text.push_str(&format!("step,{}\n", columns.join(",")));
+    }
+    let row: Vec<String> = values.iter().map(|v| if v.is_finite() { v.to_string() } else { String::new() }).collect();
+    text.push_str(&format!("{step},{}\n", row.join(",")));
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| RganError::file(&path, format!("cannot open: {e}")))?;
+    file.write_all(text.as_bytes()).map_err(|e| RganError::file(&path, format!("cannot write: {e}")))
+}
 
 /// A borrowed row-major matrix of f64 (rows are samples, columns are features).
 ///

@@ -243,3 +243,60 @@ fn inception_pth_loads_like_pytorch_fid() {
     assert!(net.has_classifier());
     check_classifier_fixture(&net, &device);
 }
+
+/// `eval::cifar::CifarScorer`: its classifier score and Inception Score are those of the same
+/// images computed directly, real pixels reach the classifier as `(x − 128) / 128`, and the
+/// evaluation hook of `rgan train cifar --eval-every` writes its rows during training.
+#[test]
+fn cifar_scores_and_the_training_evaluation_hook() {
+    use rgan::data::Cifar10;
+    use rgan::eval::cifar::{CifarEvalHook, CifarScorer, score_cifar_images};
+    use rgan::eval::cifar_classifier::CifarClassifierConfig;
+    use rgan::eval::{classifier_score_from_logits, inception_score_splits};
+    use rgan::recipes::cifar::CifarRecipe;
+
+    let Some(weights) = weights() else { return };
+    let device = Device::default();
+    let dir = tempfile::tempdir().unwrap();
+    let net = FidInceptionV3::load(&weights_with_classifier(&weights, dir.path()), &device).unwrap();
+    let classifier = CifarClassifierConfig::new().init(&mut rgan::rng::Rng::seed_from_u64(3), &device).unwrap();
+    let pixels: Vec<u8> = (0..4 * 3072).map(|i| ((i * 37 + i / 3072 * 11) % 256) as u8).collect();
+    let data = Cifar10 { pixels: pixels.clone(), labels: vec![0, 1, 2, 3] };
+    let scorer = CifarScorer::new(&net, Some(&classifier), Some(2)).unwrap();
+    let scores = score_cifar_images(scorer, &data, 3, &device, |_| {}).unwrap();
+
+    let values: Vec<f32> = pixels.iter().map(|&b| (b as f32 - 128.0) / 128.0).collect();
+    let images = Tensor::<4>::from_data(TensorData::new(values, [4, 3, 32, 32]), &device);
+    let expected = classifier_score_from_logits(&classifier.logits(images).unwrap()).unwrap();
+    let got = scores.classifier_score.unwrap();
+    assert!((got - expected).abs() <= 1e-9 * expected, "classifier score {got} vs {expected}");
+    // The Inception network takes the 8-bit values as pytorch-fid does (x / 255, then 2x − 1).
+    let raw: Vec<f32> = pixels.iter().map(|&b| b as f32).collect();
+    let raw = Tensor::<4>::from_data(TensorData::new(raw, [4, 3, 32, 32]), &device);
+    let pool3 = net.features(preprocess(raw, InputRange::ZeroTo255).unwrap()).unwrap();
+    let (mean, std) = inception_score_splits(&net.inception_score_logits(pool3).unwrap(), 2).unwrap();
+    let (got_mean, got_std) = scores.inception_score.unwrap();
+    assert!((got_mean - mean).abs() < 1e-4 * mean && (got_std - std).abs() < 1e-4, "{got_mean} ± {got_std}");
+    // Without the Inception classifier, asking for the score fails before any image is scored.
+    let plain = FidInceptionV3::load(&weights, &device).unwrap();
+    let err = CifarScorer::new(&plain, None, Some(10)).err().unwrap().to_string();
+    assert!(err.contains("no 1008-way classifier"), "{err}");
+
+    let recipe = CifarRecipe::new();
+    let config = recipe.train_config().with_batch_size(2).with_steps(2).with_sample_every(0).with_checkpoint_every(0);
+    let logdir = dir.path().join("run");
+    let data = Cifar10 { pixels: (0..4 * 3072).map(|i| (i % 256) as u8).collect(), labels: vec![0, 1, 2, 3] };
+    let mut trainer = recipe.trainer(config, &data, &logdir, false, &device.clone().autodiff()).unwrap();
+    let mut hook = CifarEvalHook::new(net, scores.statistics.clone(), classifier, &logdir, 1, &device);
+    hook.num_samples = 3;
+    hook.splits = 1;
+    trainer.run_with_hooks(&mut [&mut hook]).unwrap();
+    let csv = std::fs::read_to_string(logdir.join("eval.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "step,fid,classifier_score,inception_score,inception_score_std");
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[2].starts_with("2,"), "{csv}");
+    let (step, values) = hook.last.unwrap();
+    assert_eq!(step, 2);
+    assert!(values.iter().all(|v| v.is_finite()) && values[0] > 0.0, "{values:?}");
+}
