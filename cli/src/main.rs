@@ -32,6 +32,7 @@ use burn::tensor::TensorData;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rgan::data::{BatchSource, Cifar10, ImageDataset, ImageFolder, Mnist, Split};
+use rgan::eval::cifar::CifarEvalHook;
 use rgan::eval::mnist::{MNIST_EVAL_SAMPLES, MnistEvalHook, dataset_images};
 use rgan::losses::StructuredInput;
 use rgan::model::{BatchNormMode, GanGenerator, GeneratorInputs, NoiseInputs, one_hot};
@@ -330,6 +331,21 @@ struct CifarArgs {
     /// Where samples, scalars, TensorBoard events and checkpoints go [default: logs/cifar-<model>].
     #[arg(long)]
     logdir: Option<PathBuf>,
+    /// Every N steps (and at the last), score --eval-num generated images as `rgan eval cifar`
+    /// does (FID against the training set, CIFAR-10 classifier score, Inception Score when the
+    /// weights have its classifier) into TensorBoard (`eval/...`) and eval.csv [default: 0, off].
+    #[arg(long, default_value_t = 0)]
+    eval_every: usize,
+    /// Generated images per evaluation (the protocol: 10000; fewer give a higher, noisier FID).
+    #[arg(long, default_value_t = rgan::eval::cifar::CIFAR_FID_SAMPLES)]
+    eval_num: usize,
+    /// With --eval-every: the FID Inception weights [default: $RGAN_INCEPTION_WEIGHTS, else ~/.cache/rgan/].
+    #[arg(long)]
+    inception_weights: Option<PathBuf>,
+    /// With --eval-every: the training set's FID statistics (.npz; computed and written when
+    /// missing) [default: the cache file `rgan eval cifar` uses].
+    #[arg(long)]
+    reference_stats: Option<PathBuf>,
     #[command(flatten)]
     train: TrainArgs,
 }
@@ -613,10 +629,25 @@ fn train_cifar(args: CifarArgs, resume: Resume) -> Result<()> {
             CifarKind::Conditional => "logs/cifar-conditional",
         })
     });
+    let mut eval_hook = None;
+    if args.eval_every > 0 {
+        if args.eval_num < 2 {
+            bail!("--eval-num must be at least 2 (a covariance needs two images)");
+        }
+        let plain = device.clone().without_autodiff();
+        let weights = rgan::eval::inception::inception_weights_path(args.inception_weights.as_deref())?;
+        let net = rgan::eval::inception::FidInceptionV3::load(&weights, &plain)?;
+        let (reference, _, _) =
+            eval_cifar::reference_statistics(&net, &dir, args.reference_stats.as_deref(), 50, &plain)?;
+        let classifier = rgan::eval::cifar_classifier::CifarClassifier::pretrained(&plain)?;
+        let mut hook = CifarEvalHook::new(net, reference, classifier, &logdir, args.eval_every, &plain);
+        hook.num_samples = args.eval_num;
+        eval_hook = Some(hook);
+    }
     let trainer = recipe.trainer(config, &data, &logdir, resume, &device)?;
     let what = format!("TF-GAN's CIFAR-10 {} GAN on {} images from {}", recipe_name(kind), data.len(), dir.display());
     describe(&trainer, trainer.step().config(), &what);
-    run_with_progress(trainer, None)
+    run_with_progress(trainer, eval_hook.as_mut().map(|h| h as &mut dyn TrainHook<_>))
 }
 
 fn recipe_name(kind: CifarKind) -> &'static str {

@@ -523,7 +523,7 @@ mod tests {
         let mut source = ImageBatches::with_augmentation(&data, 1, Augmentation::new().with_pad(1)).unwrap();
         assert_eq!(source.image_shape(), [1, 4, 4]);
         source.start(0).unwrap();
-        let got = source.next_batch(&Device::default()).unwrap().images.into_data().to_vec::<f32>().unwrap();
+        let got = source.next_batch(&Device::default()).unwrap().images.into_data().try_into_vec::<f32>().unwrap();
         let v = |b: u8| crate::data::scale_pixel(b);
         #[rustfmt::skip]
         let expected = vec![0.0, 0.0, 0.0, 0.0, 0.0, v(0), v(85), 0.0, 0.0, v(170), v(255), 0.0, 0.0, 0.0, 0.0, 0.0];
@@ -534,7 +534,7 @@ mod tests {
         let mut source = ImageBatches::with_augmentation(&data, 3, augment).unwrap();
         assert_eq!(source.image_shape(), [1, 6, 6]);
         source.start(1).unwrap();
-        let batch = source.next_batch(&Device::default()).unwrap().images.into_data().to_vec::<f32>().unwrap();
+        let batch = source.next_batch(&Device::default()).unwrap().images.into_data().try_into_vec::<f32>().unwrap();
         assert_eq!(batch.len(), 3 * 36);
         let err = ImageBatches::with_augmentation(&data, 3, Augmentation::new().with_pad(1).with_crop(Some([9, 9])));
         assert!(err.err().unwrap().to_string().contains("are 8 × 8 (padded)"));

@@ -81,7 +81,7 @@ pub(crate) fn check_training<D: ImageDataset + ?Sized>(
 fn check_data<D: ImageDataset + ?Sized>(name: &str, data: &D, shape: [usize; 3], what: &str) -> Result<()> {
     let found = data.image_shape();
     if found != shape {
-        return Err(RganError::shape(name, &found, &format!("expected images of shape {shape:?} ({what})")));
+        return Err(RganError::shape(name, &found, format!("expected images of shape {shape:?} ({what})")));
     }
     if data.is_empty() {
         return Err(RganError::invalid(name, "holds no examples"));
