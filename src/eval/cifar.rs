@@ -78,7 +78,7 @@ impl<'a> CifarScorer<'a> {
                 return Err(RganError::invalid("splits", "must be at least 1"));
             }
             // The weights' classifier is checked now: a missing one names the file to get.
-            net.inception_score_logits(Tensor::zeros([1, super::inception::INCEPTION_FEATURES], &Default::default()))?;
+            net.check_classifier()?;
         }
         Ok(Self {
             net,

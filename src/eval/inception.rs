@@ -707,6 +707,12 @@ impl FidInceptionV3 {
         self.fc.is_some()
     }
 
+    /// `Ok` when the weights had the 1008-way classifier, else the error that names the file
+    /// the Inception Score needs.
+    pub fn check_classifier(&self) -> Result<()> {
+        self.classifier().map(|_| ())
+    }
+
     fn classifier(&self) -> Result<&Linear> {
         self.fc.as_ref().ok_or_else(|| {
             RganError::invalid(
