@@ -27,7 +27,7 @@ use super::classifier_score::{ClassifierScoreStreaming, inception_score_splits};
 use super::fid_statistics::FidStatistics;
 use super::frechet::ActivationMoments;
 use super::inception::{FidInceptionV3, InputRange, preprocess};
-use crate::data::{Cifar10, scale_cifar_pixel};
+use crate::data::Cifar10;
 use crate::error::{Result, RganError};
 use crate::model::{BatchNormMode, GanDiscriminator, GanGenerator, ImageClassifier, NoiseInputs};
 use crate::rng::Rng;
@@ -152,7 +152,6 @@ pub fn score_cifar_images(
     if data.len() < 2 {
         return Err(RganError::invalid("data", format!("holds {} images; a covariance needs two", data.len())));
     }
-    debug_assert_eq!(scale_cifar_pixel(128), 0.0);
     let image_bytes = 3 * 32 * 32;
     for start in (0..data.len()).step_by(batch) {
         let count = batch.min(data.len() - start);
