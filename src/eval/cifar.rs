@@ -326,10 +326,8 @@ where
     C: ImageClassifier,
 {
     fn after_step(&mut self, report: &StepReport, step: &GanStep<G, D, NoiseInputs, C>) -> Result<HookAction> {
-        let due = self.every > 0 && report.step.is_multiple_of(self.every);
-        if due || report.step == step.config().steps {
-            self.evaluate(&step.model().generator.valid(), step.input_fn(), report.step)?;
-        }
-        Ok(HookAction::Continue)
+        super::evaluate_when_due(self.every, report, step, |generator, inputs, at| {
+            self.evaluate(generator, inputs, at).map(|_| ())
+        })
     }
 }

@@ -65,6 +65,27 @@ use burn::prelude::*;
 use crate::error::{Result, RganError};
 use crate::summary::EventWriter;
 
+/// The rule of the evaluation hooks ([`MnistEvalHook`], [`cifar::CifarEvalHook`]): after
+/// step `report.step`, when it is a multiple of `every` (0: never) or the run's last step, run
+/// `evaluate` on the generator's `valid()` copy and its inputs at that step.
+pub(crate) fn evaluate_when_due<G, D, C>(
+    every: usize,
+    report: &crate::train::StepReport,
+    step: &crate::train::GanStep<G, D, crate::model::NoiseInputs, C>,
+    evaluate: impl FnOnce(&G, &crate::model::NoiseInputs, usize) -> Result<()>,
+) -> Result<crate::train::HookAction>
+where
+    G: crate::model::GanGenerator,
+    D: crate::model::GanDiscriminator,
+    C: crate::model::ImageClassifier,
+{
+    let due = every > 0 && report.step.is_multiple_of(every);
+    if due || report.step == step.config().steps {
+        evaluate(&step.model().generator.valid(), step.input_fn(), report.step)?;
+    }
+    Ok(crate::train::HookAction::Continue)
+}
+
 /// Logs one evaluation of a training run at `step`: TensorBoard scalars `eval/<column>` (to an
 /// event file of its own in `logdir`, opened on first use into `writer`) for the finite values,
 /// and a row `step,<values>` appended to `logdir/eval.csv` (written with its header first when
