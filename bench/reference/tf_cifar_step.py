@@ -42,6 +42,7 @@ import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
+from step_check import compare_recorded_losses  # noqa: E402
 from tf_mnist_step import tfgan_losses  # noqa: E402
 
 GFLOP_PER_ITER = 19.82  # by layer count, batch 32 (rgan::bench::cifar_step_flops)
@@ -243,31 +244,14 @@ def run_check(args, g, d, checked_step):
     load_rgan(g, arrays, "generator")
     load_rgan(d, arrays, "discriminator")
     real = tf.constant(real.transpose(0, 2, 3, 1))
-    names = ("g_loss", "d_loss", "gradient_penalty")
-    # [before any update (the first generator loss), after an update (every other loss)]
-    worst, ok, steps = [0.0, 0.0], True, arrays["g_loss"].shape[0]
-    for k in range(steps):
+
+    def run_step(k):
         alpha = arrays["alpha"][k].astype(np.float32).reshape(-1, 1, 1, 1)
-        ours = checked_step(real, tf.constant(arrays["g_noise"][k].astype(np.float32)),
-                            tf.constant(arrays["d_noise"][k].astype(np.float32)), tf.constant(alpha))
-        # Differences relative to the step's largest loss: the discriminator loss is a difference
-        # of terms of that size, and can be near 0.
-        scale = max(max(abs(float(arrays[name][k])) for name in names), 1e-12)
-        for name, mine in zip(names, (float(t.numpy()) for t in ours)):
-            theirs = float(arrays[name][k])
-            rel = abs(mine - theirs) / scale
-            after = int(k > 0 or name != "g_loss")
-            worst[after] = max(worst[after], rel)
-            ok = ok and rel <= (args.check_rtol_later if after else args.check_rtol)
-            print(f"check step {k + 1} {name}: tf {mine:.9g}, rgan {theirs:.9g}, "
-                  f"difference {rel:.2e} of the largest", file=sys.stderr)
-    print(f"check: {'same' if ok else 'DIFFERENT'} losses over {steps} steps (of the step's largest "
-          f"loss: {worst[0]:.2e} before any update, tolerance {args.check_rtol:g}; at most {worst[1]:.2e} after "
-          f"an update, tolerance {args.check_rtol_later:g})", file=sys.stderr, flush=True)
-    if not ok:
-        sys.exit(1)
-    return {"steps": int(steps), "difference_before_update": worst[0], "max_difference_after_update": worst[1],
-            "ok": ok}
+        losses = checked_step(real, tf.constant(arrays["g_noise"][k].astype(np.float32)),
+                              tf.constant(arrays["d_noise"][k].astype(np.float32)), tf.constant(alpha))
+        return [float(t.numpy()) for t in losses]
+
+    return compare_recorded_losses(args, arrays, run_step, "tf")
 
 
 if __name__ == "__main__":

@@ -52,6 +52,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from step_check import compare_recorded_losses
+
 GFLOP_PER_ITER = 19.82  # by layer count, batch 32 (rgan::bench::cifar_step_flops)
 NOISE_DIMS = 64
 GP_WEIGHT = 1.0
@@ -234,30 +236,13 @@ def run_check(args, g, d, iteration):
         sys.exit(f"--check: {args.check} was written at batch size {real.shape[0]}, not {args.batch_size}")
     load_rgan(g, arrays, "generator")
     load_rgan(d, arrays, "discriminator")
-    names = ("g_loss", "d_loss", "gradient_penalty")
-    # [before any update (the first generator loss), after an update (every other loss)]
-    worst, ok, steps = [0.0, 0.0], True, arrays["g_loss"].shape[0]
-    for k in range(steps):
-        ours = iteration(real, *(torch.from_numpy(arrays[n][k].astype(np.float32))
-                                 for n in ("g_noise", "d_noise", "alpha")))
-        # Differences relative to the step's largest loss: the discriminator loss is a difference
-        # of terms of that size, and can be near 0.
-        scale = max(max(abs(float(arrays[name][k])) for name in names), 1e-12)
-        for name, mine in zip(names, ours):
-            theirs = float(arrays[name][k])
-            rel = abs(mine - theirs) / scale
-            after = int(k > 0 or name != "g_loss")
-            worst[after] = max(worst[after], rel)
-            ok = ok and rel <= (args.check_rtol_later if after else args.check_rtol)
-            print(f"check step {k + 1} {name}: torch {mine:.9g}, rgan {theirs:.9g}, "
-                  f"difference {rel:.2e} of the largest", file=sys.stderr)
-    print(f"check: {'same' if ok else 'DIFFERENT'} losses over {steps} steps (of the step's largest "
-          f"loss: {worst[0]:.2e} before any update, tolerance {args.check_rtol:g}; at most {worst[1]:.2e} after "
-          f"an update, tolerance {args.check_rtol_later:g})", file=sys.stderr, flush=True)
-    if not ok:
-        sys.exit(1)
-    return {"steps": int(steps), "difference_before_update": worst[0], "max_difference_after_update": worst[1],
-            "ok": ok}
+
+    def run_step(k):
+        losses = iteration(real, *(torch.from_numpy(arrays[n][k].astype(np.float32))
+                                   for n in ("g_noise", "d_noise", "alpha")))
+        return [float(x) for x in losses]
+
+    return compare_recorded_losses(args, arrays, run_step, "torch")
 
 
 if __name__ == "__main__":
