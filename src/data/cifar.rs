@@ -14,7 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{ImageDataset, ImageFiles, Split};
+use super::{ImageDataset, ImageFiles, Split, open_image};
 use crate::error::{Result, RganError};
 
 /// CIFAR-10's classes, in label order.
@@ -174,7 +174,7 @@ impl Cifar10 {
             .paths
             .par_iter()
             .map(|path| {
-                let image = image::open(path).map_err(|e| RganError::file(path, format!("cannot be decoded: {e}")))?;
+                let image = open_image(path)?;
                 let (w, h) = (image.width() as usize, image.height() as usize);
                 if (w, h) != (CIFAR10_SIZE, CIFAR10_SIZE) {
                     return Err(RganError::file(path, format!("is {w}×{h}; CIFAR-10 images are 32×32")));

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use image::imageops::FilterType;
 
-use super::{ImageDataset, scale_pixel};
+use super::{ImageDataset, open_image, scale_pixel};
 use crate::error::{Result, RganError};
 
 /// Images read from a folder (PNG or JPEG), resized to `size × size`, converted to `channels`
@@ -82,8 +82,7 @@ impl ImageFolder {
         let plane = size * size;
         let mut pixels = Vec::with_capacity(files.len() * channels * plane);
         for (path, _) in &files {
-            let img = image::open(path)
-                .map_err(|e| RganError::File { path: path.clone(), reason: format!("cannot be decoded: {e}") })?;
+            let img = open_image(path)?;
             let img = img.resize_exact(size as u32, size as u32, FilterType::Triangle);
             if channels == 1 {
                 pixels.extend(img.to_luma8().as_raw().iter().map(|&x| scale_pixel(x)));
@@ -184,8 +183,7 @@ pub struct DecodedImage {
 /// ```
 pub fn read_image(path: impl AsRef<Path>, channels: Option<usize>) -> Result<DecodedImage> {
     let path = path.as_ref();
-    let img = image::open(path)
-        .map_err(|e| RganError::File { path: path.into(), reason: format!("cannot be decoded: {e}") })?;
+    let img = open_image(path)?;
     let file_channels = if img.color().has_color() { 3 } else { 1 };
     let channels = channels.unwrap_or(file_channels);
     let (width, height) = (img.width() as usize, img.height() as usize);
