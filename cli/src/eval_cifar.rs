@@ -74,22 +74,33 @@ pub struct CifarEvalArgs {
     pub json: bool,
 }
 
-/// The default cache file of a data folder's training-set statistics.
-fn default_reference(data_dir: &Path) -> Result<PathBuf> {
+/// What the cached statistics depend on besides the data folder and the weights file: bump it
+/// when the pixels or the features of the same files change. 2: JPEG decoded by libjpeg-turbo
+/// as PIL does (`rgan::data::open_image`).
+const STATISTICS_VERSION: u32 = 2;
+
+/// The default cache file of a data folder's training-set statistics: named by a hash of the
+/// folder, the weights file (its path, size and modification time) and [`STATISTICS_VERSION`],
+/// so that other weights or another decoding never reuse stale statistics.
+fn default_reference(data_dir: &Path, weights: &Path) -> Result<PathBuf> {
     let canonical = data_dir.canonicalize().with_context(|| format!("--data-dir {}", data_dir.display()))?;
+    let weights_canonical =
+        weights.canonicalize().with_context(|| format!("the Inception weights {}", weights.display()))?;
+    let meta = std::fs::metadata(&weights_canonical).with_context(|| format!("{}", weights.display()))?;
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    canonical.hash(&mut hasher);
+    (canonical, weights_canonical, meta.len(), meta.modified().ok(), STATISTICS_VERSION).hash(&mut hasher);
     let dir = inception_cache_path()
         .and_then(|p| p.parent().map(Path::to_path_buf))
         .context("no cache folder (neither XDG_CACHE_HOME nor HOME is set): pass --reference-stats")?;
     Ok(dir.join(format!("cifar10-train-fid-{:016x}.npz", hasher.finish())))
 }
 
-/// The FID statistics of CIFAR-10's training set in `data_dir`: read from `explicit` (or the
-/// default cache file) when it exists, else computed (`batch` images at a time) and written
+/// The FID statistics of CIFAR-10's training set in `data_dir` by `net` (loaded from `weights`):
+/// read from `explicit` (or the default cache file) when it exists, else computed (`batch` images at a time) and written
 /// there. Returns them, their file, and whether they were computed now.
 pub fn reference_statistics(
     net: &FidInceptionV3,
+    weights: &Path,
     data_dir: &Path,
     explicit: Option<&Path>,
     batch: usize,
@@ -97,7 +108,7 @@ pub fn reference_statistics(
 ) -> Result<(FidStatistics, PathBuf, bool)> {
     let path = match explicit {
         Some(path) => path.to_path_buf(),
-        None => default_reference(data_dir)?,
+        None => default_reference(data_dir, weights)?,
     };
     if path.is_file() {
         return Ok((FidStatistics::read_npz(&path)?, path, false));
@@ -140,7 +151,7 @@ pub fn run(args: CifarEvalArgs) -> Result<()> {
     let net = FidInceptionV3::load(&weights, &device)?;
     let data_dir = crate::data_dir(args.data_dir.as_deref(), "cifar10");
     let (reference, reference_path, computed) =
-        reference_statistics(&net, &data_dir, args.reference_stats.as_deref(), args.batch_size, &device)?;
+        reference_statistics(&net, &weights, &data_dir, args.reference_stats.as_deref(), args.batch_size, &device)?;
     let classifier = match &args.classifier {
         Some(path) => CifarClassifier::load(path, &device)?,
         None => CifarClassifier::pretrained(&device)?,

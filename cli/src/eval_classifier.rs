@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use rgan::data::{Cifar10, Mnist, Split};
 use rgan::eval::cifar_classifier::{CifarClassifierTrainConfig, train_cifar_classifier};
-use rgan::eval::classifier::{EpochReport, TrainReport};
+use rgan::eval::classifier::{EpochReport, TrainReport, TrainingFolder};
 use rgan::eval::mnist_classifier::{MnistClassifierTrainConfig, train_mnist_classifier};
 
 /// The classifier to train.
@@ -54,6 +54,14 @@ pub struct TrainClassifierArgs {
     /// assets/cifar10_classifier.bpk.gz].
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// A log folder for the training: a checkpoint after every epoch and on Ctrl-C, and
+    /// epochs.csv. The same command with the same folder resumes an interrupted training, which
+    /// ends with the same weights, bit for bit [default: none, the training runs in memory].
+    #[arg(long)]
+    pub logdir: Option<PathBuf>,
+    /// With --logdir: start afresh even when the folder holds checkpoints.
+    #[arg(long)]
+    pub restart: bool,
     /// Use only the first N training images (quick trials).
     #[arg(long)]
     pub limit: Option<usize>,
@@ -77,6 +85,9 @@ fn print_epoch(e: &EpochReport) {
 /// to `--out`.
 pub fn run(args: TrainClassifierArgs) -> Result<()> {
     let device = rgan::device::device_by_name(&args.device)?;
+    let signals = crate::signals::StopSignals::install()?;
+    let folder =
+        TrainingFolder { logdir: args.logdir.clone(), stop: Some(signals.flag.clone()), restart: args.restart };
     let (out, report) = match args.dataset {
         ClassifierDataset::Mnist => {
             let dir = crate::data_dir(args.data_dir.as_deref(), "mnist");
@@ -98,7 +109,8 @@ pub fn run(args: TrainClassifierArgs) -> Result<()> {
                 config.epochs,
                 args.seed
             );
-            let (classifier, report) = train_mnist_classifier(&config, &train, &test, &device, print_epoch)?;
+            let (classifier, report) = train_mnist_classifier(&config, &train, &test, &device, &folder, print_epoch)?;
+            stop_if_interrupted(&report, &signals);
             let out = args.out.unwrap_or_else(|| PathBuf::from("assets/mnist_classifier.bpk"));
             classifier.save(&out).with_context(|| format!("writing {}", out.display()))?;
             (out, report)
@@ -130,7 +142,8 @@ pub fn run(args: TrainClassifierArgs) -> Result<()> {
                 config.batch_size,
                 args.seed
             );
-            let (classifier, report) = train_cifar_classifier(&config, &train, &test, &device, print_epoch)?;
+            let (classifier, report) = train_cifar_classifier(&config, &train, &test, &device, &folder, print_epoch)?;
+            stop_if_interrupted(&report, &signals);
             let out = args.out.unwrap_or_else(|| PathBuf::from("assets/cifar10_classifier.bpk.gz"));
             classifier.save(&out).with_context(|| format!("writing {}", out.display()))?;
             if out.extension().is_some_and(|e| e == "gz") {
@@ -145,6 +158,16 @@ pub fn run(args: TrainClassifierArgs) -> Result<()> {
     };
     finish(&out, &report);
     Ok(())
+}
+
+/// After a stop signal (the checkpoint is written): says how to resume, and exits with 128 +
+/// the signal's number without writing weights.
+fn stop_if_interrupted(report: &TrainReport, signals: &crate::signals::StopSignals) {
+    if report.interrupted {
+        let epochs = report.epochs.len();
+        println!("stopped with {epochs} epoch(s) done (checkpoint written); run the same command again to resume");
+        std::process::exit(signals.exit_code().unwrap_or(130));
+    }
 }
 
 fn finish(out: &std::path::Path, report: &TrainReport) {

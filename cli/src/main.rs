@@ -638,7 +638,7 @@ fn train_cifar(args: CifarArgs, resume: Resume) -> Result<()> {
         let weights = rgan::eval::inception::inception_weights_path(args.inception_weights.as_deref())?;
         let net = rgan::eval::inception::FidInceptionV3::load(&weights, &plain)?;
         let (reference, _, _) =
-            eval_cifar::reference_statistics(&net, &dir, args.reference_stats.as_deref(), 50, &plain)?;
+            eval_cifar::reference_statistics(&net, &weights, &dir, args.reference_stats.as_deref(), 50, &plain)?;
         let classifier = rgan::eval::cifar_classifier::CifarClassifier::pretrained(&plain)?;
         let mut hook = CifarEvalHook::new(net, reference, classifier, &logdir, args.eval_every, &plain);
         hook.num_samples = args.eval_num;

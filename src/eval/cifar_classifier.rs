@@ -29,7 +29,7 @@ use super::classifier::{
     ClassifierTraining, check_training, classification_accuracy, load_record, record_bytes, steps_per_epoch,
     train_classifier,
 };
-pub use super::classifier::{EpochReport, TrainReport};
+pub use super::classifier::{EpochReport, TrainReport, TrainingFolder};
 use crate::data::{Augmentation, CIFAR10_SIZE, ImageDataset};
 use crate::error::{Result, RganError};
 use crate::model::{ImageClassifier, glorot_conv2d, glorot_linear};
@@ -388,13 +388,15 @@ pub struct CifarClassifierTrainConfig {
 /// ```
 /// use burn::prelude::*;
 /// use rgan::data::Cifar10;
-/// use rgan::eval::cifar_classifier::{CifarClassifierConfig, CifarClassifierTrainConfig, train_cifar_classifier};
+/// use rgan::eval::cifar_classifier::{
+///     CifarClassifierConfig, CifarClassifierTrainConfig, TrainingFolder, train_cifar_classifier,
+/// };
 /// let data = Cifar10 { pixels: (0..4 * 3072).map(|i| (i % 251) as u8).collect(), labels: vec![0, 1, 2, 3] };
 /// let config = CifarClassifierTrainConfig::new()
 ///     .with_epochs(1)
 ///     .with_batch_size(2)
 ///     .with_classifier(CifarClassifierConfig::new().with_widths([4, 4, 4]));
-/// let (classifier, report) = train_cifar_classifier(&config, &data, &data, &Device::default(), |_| {}).unwrap();
+/// let (classifier, report) = train_cifar_classifier(&config, &data, &data, &Device::default(), &TrainingFolder::default(), |_| {}).unwrap();
 /// assert_eq!(report.epochs.len(), 1);
 /// # let _ = classifier;
 /// ```
@@ -403,6 +405,7 @@ pub fn train_cifar_classifier<D: ImageDataset + ?Sized>(
     train: &D,
     test: &D,
     device: &Device,
+    folder: &TrainingFolder,
     mut on_epoch: impl FnMut(&EpochReport),
 ) -> Result<(CifarClassifier, TrainReport)> {
     check_training(config.epochs, config.learning_rate, [train, test], IMAGE_SHAPE, "CIFAR-10 images")?;
@@ -432,6 +435,9 @@ pub fn train_cifar_classifier<D: ImageDataset + ?Sized>(
         augmentation,
         classes: NUM_CLASSES,
         seed: config.seed,
+        settings: serde_json::to_value(config)
+            .map_err(|e| RganError::invalid("config", format!("cannot be recorded: {e}")))?,
+        architecture: serde_json::json!({ "classifier": "cifar10", "architecture": config.classifier }),
     };
-    train_classifier(model, setup, [train, test], &device, &mut on_epoch)
+    train_classifier(model, setup, [train, test], &device, folder, &mut on_epoch)
 }

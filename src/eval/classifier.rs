@@ -2,16 +2,21 @@
 //! [`super::cifar_classifier`]) share: training by the one loop with a test after each epoch,
 //! accuracy on a labelled data set, and weights as burnpack bytes.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use serde::{Deserialize, Serialize};
 
 use crate::data::{Augmentation, ImageBatches, ImageDataset};
 use crate::error::{Result, RganError};
 use crate::model::ImageClassifier;
-use crate::train::{ClassifierReport, ClassifierStep, HookAction, OptimizerConfig, RunSchedule, TrainHook, Trainer};
+use crate::train::{
+    ClassifierReport, ClassifierStep, HookAction, OptimizerConfig, RunConfig, RunSchedule, Seeds, TrainHook, Trainer,
+};
 
 /// One epoch of a classifier's training.
 #[derive(Clone, Debug, PartialEq)]
@@ -20,7 +25,8 @@ pub struct EpochReport {
     pub epoch: usize,
     /// The learning rate used in this epoch's last step.
     pub learning_rate: f64,
-    /// The mean cross entropy over the epoch's batches.
+    /// The mean cross entropy over the epoch's batches (a run resumed within the epoch: over
+    /// those after the resume).
     pub train_loss: f64,
     /// The accuracy on the test set after the epoch.
     pub test_accuracy: f64,
@@ -31,8 +37,10 @@ pub struct EpochReport {
 /// What a classifier's training did: one [`EpochReport`] per epoch.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainReport {
-    /// The epochs, in order.
+    /// The epochs, in order (with a log folder, those of earlier segments too).
     pub epochs: Vec<EpochReport>,
+    /// Whether a stop signal ended the training before its last epoch (after a checkpoint).
+    pub interrupted: bool,
 }
 
 impl TrainReport {
@@ -42,8 +50,27 @@ impl TrainReport {
     }
 }
 
+/// Where a classifier's training keeps what survives an interruption. The default keeps
+/// nothing: the training runs in memory, as the built-in classifiers were trained.
+///
+/// With a `logdir`, the training is a run of the one loop like a GAN's: a checkpoint after every
+/// epoch, every 10 minutes and when `stop` is set (Ctrl-C), and `epochs.csv` with the epochs'
+/// reports. Given a folder that holds a checkpoint of the same training, it resumes there and
+/// ends with the same weights, bit for bit, as a training that was never interrupted.
+#[derive(Clone, Debug, Default)]
+pub struct TrainingFolder {
+    /// The log folder (`None`: nothing written).
+    pub logdir: Option<PathBuf>,
+    /// Set by a signal handler to stop after the current step, with a checkpoint.
+    pub stop: Option<Arc<AtomicBool>>,
+    /// Start afresh even when `logdir` holds checkpoints (they are replaced as the run goes).
+    pub restart: bool,
+}
+
 /// How [`train_classifier`] trains: epochs of shuffled batches (the last incomplete one dropped),
-/// each example augmented, the optimizer's schedule counted in steps.
+/// each example augmented, the optimizer's schedule counted in steps. `settings` (the public
+/// training configuration) and `architecture` are what a resumed run must share with the saved
+/// one.
 pub(crate) struct ClassifierTraining {
     pub epochs: usize,
     pub batch_size: usize,
@@ -51,6 +78,8 @@ pub(crate) struct ClassifierTraining {
     pub augmentation: Augmentation,
     pub classes: usize,
     pub seed: u64,
+    pub settings: serde_json::Value,
+    pub architecture: serde_json::Value,
 }
 
 /// The steps of one epoch over `examples` in batches of `batch_size` (at least 1).
@@ -89,39 +118,179 @@ fn check_data<D: ImageDataset + ?Sized>(name: &str, data: &D, shape: [usize; 3],
     Ok(())
 }
 
+/// A classifier's training as a run of the loop in a log folder: what a resume compares.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct ClassifierRunConfig {
+    /// The public training configuration (architecture, schedule, seed, …).
+    settings: serde_json::Value,
+    /// The training examples (a resume with another training set is refused).
+    examples: usize,
+    steps: usize,
+    batch_size: usize,
+    seed: u64,
+    checkpoint_every: usize,
+}
+
+/// A checkpoint at least this often (seconds), besides one per epoch.
+const CHECKPOINT_SECS: u64 = 600;
+
+impl RunConfig for ClassifierRunConfig {
+    fn schedule(&self) -> RunSchedule {
+        RunSchedule {
+            steps: self.steps,
+            sample_every: 0,
+            checkpoint_every: self.checkpoint_every,
+            checkpoint_secs: CHECKPOINT_SECS,
+            log_every: 0,
+            keep_checkpoints: 2,
+        }
+    }
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+    fn changeable_on_resume() -> &'static [&'static str] {
+        &[]
+    }
+    /// The data start from the seed itself, as a training without a log folder.
+    fn data_seed(&self, _: &Seeds) -> u64 {
+        self.seed
+    }
+}
+
 /// Trains `model` (on an autodiff device) on `train` by [`Trainer`], measuring the plain copy's
-/// accuracy on `test` after every epoch and calling `on_epoch` with each [`EpochReport`].
-/// Returns the trained network on the plain device.
+/// accuracy on `test` after every epoch and calling `on_epoch` with each [`EpochReport`] (also
+/// those of earlier segments, on a resume). Returns the trained network on the plain device.
 pub(crate) fn train_classifier<C: ImageClassifier, D: ImageDataset + ?Sized>(
     model: C,
     setup: ClassifierTraining,
     [train, test]: [&D; 2],
     device: &Device,
+    folder: &TrainingFolder,
     on_epoch: &mut dyn FnMut(&EpochReport),
 ) -> Result<(C, TrainReport)> {
     let steps_per_epoch = steps_per_epoch(train.len(), setup.batch_size);
+    let steps = setup.epochs * steps_per_epoch;
     let step = ClassifierStep::new(model, setup.optimizer, setup.classes, device)?;
-    let run = RunSchedule {
-        steps: setup.epochs * steps_per_epoch,
-        sample_every: 0,
-        checkpoint_every: 0,
-        checkpoint_secs: 0,
-        log_every: 0,
-        keep_checkpoints: 0,
-    };
     let batches = ImageBatches::with_augmentation(train, setup.batch_size, setup.augmentation)?;
-    let mut trainer = Trainer::without_logdir(step, batches, run, setup.seed)?;
+    let (mut trainer, earlier) = match &folder.logdir {
+        None => {
+            let run = RunSchedule {
+                steps,
+                sample_every: 0,
+                checkpoint_every: 0,
+                checkpoint_secs: 0,
+                log_every: 0,
+                keep_checkpoints: 0,
+            };
+            (Trainer::without_logdir(step, batches, run, setup.seed)?, Vec::new())
+        }
+        Some(logdir) => {
+            let config = ClassifierRunConfig {
+                settings: setup.settings,
+                examples: train.len(),
+                steps,
+                batch_size: setup.batch_size,
+                seed: setup.seed,
+                checkpoint_every: steps_per_epoch,
+            };
+            let trainer =
+                Trainer::start_or_resume(logdir, setup.architecture, config, folder.restart, batches, |_, _| Ok(step))?;
+            let done = trainer.global_step() / steps_per_epoch;
+            (trainer, EpochLog::read(logdir, done)?)
+        }
+    };
+    if let Some(stop) = &folder.stop {
+        trainer.set_stop_flag(stop.clone());
+    }
+    for report in &earlier {
+        on_epoch(report);
+    }
+    let log = folder.logdir.as_deref().map(EpochLog::new);
+    if let Some(log) = &log {
+        log.rewrite(&earlier)?;
+    }
     let mut epochs = EpochEnds {
         test,
         steps_per_epoch,
         started: Instant::now(),
+        seconds_before: earlier.last().map_or(0.0, |e| e.seconds),
         loss_sum: 0.0,
-        report: TrainReport { epochs: Vec::with_capacity(setup.epochs) },
+        batches: 0,
+        report: TrainReport { epochs: earlier, interrupted: false },
+        log,
         on_epoch,
     };
-    trainer.run_with_hooks(&mut [&mut epochs])?;
-    let report = epochs.report;
+    let summary = trainer.run_with_hooks(&mut [&mut epochs])?;
+    let mut report = epochs.report;
+    report.interrupted = summary.interrupted;
     Ok((trainer.step().network().valid(), report))
+}
+
+/// `epochs.csv` in a classifier's log folder: a row per finished epoch, rewritten on a resume
+/// to the epochs its checkpoint holds.
+struct EpochLog {
+    path: PathBuf,
+}
+
+const EPOCH_LOG_HEADER: &str = "epoch,learning_rate,train_loss,test_accuracy,seconds";
+
+impl EpochLog {
+    fn new(logdir: &Path) -> Self {
+        Self { path: logdir.join("epochs.csv") }
+    }
+
+    /// The reports of epochs `1..=done` from `logdir`'s `epochs.csv` (none when it is missing).
+    fn read(logdir: &Path, done: usize) -> Result<Vec<EpochReport>> {
+        let path = Self::new(logdir).path;
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(RganError::file(&path, format!("cannot be read: {e}"))),
+        };
+        let mut reports = Vec::new();
+        for (number, line) in text.lines().enumerate().skip(1) {
+            let values: Vec<f64> =
+                line.split(',').map(|v| v.parse::<f64>()).collect::<std::result::Result<_, _>>().map_err(|e| {
+                    RganError::file(&path, format!("line {}: {e} (expected {EPOCH_LOG_HEADER})", number + 1))
+                })?;
+            let [epoch, learning_rate, train_loss, test_accuracy, seconds] = values[..] else {
+                return Err(RganError::file(&path, format!("line {}: expected {EPOCH_LOG_HEADER}", number + 1)));
+            };
+            if (epoch as usize) <= done {
+                reports.push(EpochReport { epoch: epoch as usize, learning_rate, train_loss, test_accuracy, seconds });
+            }
+        }
+        Ok(reports)
+    }
+
+    /// Writes the header and `reports` (atomically: a new file renamed over the old).
+    fn rewrite(&self, reports: &[EpochReport]) -> Result<()> {
+        let mut text = format!("{EPOCH_LOG_HEADER}\n");
+        for r in reports {
+            text.push_str(&Self::row(r));
+        }
+        let partial = self.path.with_extension("csv.partial");
+        std::fs::write(&partial, text).map_err(|e| RganError::file(&partial, format!("cannot be written: {e}")))?;
+        std::fs::rename(&partial, &self.path)
+            .map_err(|e| RganError::file(&self.path, format!("cannot be written: {e}")))
+    }
+
+    fn append(&self, report: &EpochReport) -> Result<()> {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| RganError::file(&self.path, format!("cannot be opened: {e}")))?;
+        file.write_all(Self::row(report).as_bytes())
+            .map_err(|e| RganError::file(&self.path, format!("cannot be written: {e}")))
+    }
+
+    fn row(r: &EpochReport) -> String {
+        format!("{},{:e},{:e},{:e},{:.1}\n", r.epoch, r.learning_rate, r.train_loss, r.test_accuracy, r.seconds)
+    }
 }
 
 /// The per-epoch test of [`train_classifier`], as a hook of the loop.
@@ -129,14 +298,21 @@ struct EpochEnds<'a, D: ?Sized> {
     test: &'a D,
     steps_per_epoch: usize,
     started: Instant,
+    /// The seconds earlier segments reported (a resumed run counts on from there).
+    seconds_before: f64,
+    /// The loss summed over this epoch's batches, and their number (a run resumed within an
+    /// epoch has only that epoch's later batches).
     loss_sum: f64,
+    batches: usize,
     report: TrainReport,
+    log: Option<EpochLog>,
     on_epoch: &'a mut dyn FnMut(&EpochReport),
 }
 
 impl<C: ImageClassifier, D: ImageDataset + ?Sized> TrainHook<ClassifierStep<C>> for EpochEnds<'_, D> {
     fn after_step(&mut self, report: &ClassifierReport, step: &ClassifierStep<C>) -> Result<HookAction> {
         self.loss_sum += report.loss;
+        self.batches += 1;
         if !report.step.is_multiple_of(self.steps_per_epoch) {
             return Ok(HookAction::Continue);
         }
@@ -145,11 +321,14 @@ impl<C: ImageClassifier, D: ImageDataset + ?Sized> TrainHook<ClassifierStep<C>> 
         let epoch_report = EpochReport {
             epoch: report.step / self.steps_per_epoch,
             learning_rate: report.learning_rate,
-            train_loss: self.loss_sum / self.steps_per_epoch as f64,
+            train_loss: self.loss_sum / self.batches as f64,
             test_accuracy: classification_accuracy(&network, self.test, &device)?,
-            seconds: self.started.elapsed().as_secs_f64(),
+            seconds: self.seconds_before + self.started.elapsed().as_secs_f64(),
         };
-        self.loss_sum = 0.0;
+        (self.loss_sum, self.batches) = (0.0, 0);
+        if let Some(log) = &self.log {
+            log.append(&epoch_report)?;
+        }
         (self.on_epoch)(&epoch_report);
         self.report.epochs.push(epoch_report);
         Ok(HookAction::Continue)

@@ -23,7 +23,7 @@ use super::classifier::{
     ClassifierTraining, check_training, classification_accuracy, load_record, record_bytes, steps_per_epoch,
     train_classifier,
 };
-pub use super::classifier::{EpochReport, TrainReport};
+pub use super::classifier::{EpochReport, TrainReport, TrainingFolder};
 use crate::data::{Augmentation, ImageDataset};
 use crate::error::{Result, RganError};
 use crate::model::{ImageClassifier, glorot_conv2d, glorot_linear};
@@ -376,11 +376,11 @@ pub struct MnistClassifierTrainConfig {
 /// ```
 /// use burn::prelude::*;
 /// use rgan::data::{IdxImages, Mnist};
-/// use rgan::eval::mnist_classifier::{MnistClassifierTrainConfig, train_mnist_classifier};
+/// use rgan::eval::mnist_classifier::{MnistClassifierTrainConfig, TrainingFolder, train_mnist_classifier};
 /// let pixels = (0..8 * 784).map(|i| (i % 251) as u8).collect();
 /// let data = Mnist { images: IdxImages { count: 8, rows: 28, cols: 28, pixels }, labels: (0..8).collect() };
 /// let config = MnistClassifierTrainConfig::new().with_epochs(1).with_batch_size(4);
-/// let (classifier, report) = train_mnist_classifier(&config, &data, &data, &Device::default(), |_| {}).unwrap();
+/// let (classifier, report) = train_mnist_classifier(&config, &data, &data, &Device::default(), &TrainingFolder::default(), |_| {}).unwrap();
 /// assert_eq!(report.epochs.len(), 1);
 /// # let _ = classifier;
 /// ```
@@ -389,6 +389,7 @@ pub fn train_mnist_classifier<D: ImageDataset + ?Sized>(
     train: &D,
     test: &D,
     device: &Device,
+    folder: &TrainingFolder,
     mut on_epoch: impl FnMut(&EpochReport),
 ) -> Result<(MnistClassifier, TrainReport)> {
     check_training(config.epochs, config.learning_rate, [train, test], [1, 28, 28], "MNIST digits")?;
@@ -413,6 +414,9 @@ pub fn train_mnist_classifier<D: ImageDataset + ?Sized>(
         augmentation: Augmentation::none(),
         classes: NUM_CLASSES,
         seed: config.seed,
+        settings: serde_json::to_value(config)
+            .map_err(|e| RganError::invalid("config", format!("cannot be recorded: {e}")))?,
+        architecture: serde_json::json!({ "classifier": "mnist", "architecture": config.classifier }),
     };
-    train_classifier(model, setup, [train, test], &device, &mut on_epoch)
+    train_classifier(model, setup, [train, test], &device, folder, &mut on_epoch)
 }

@@ -89,6 +89,13 @@ pub trait RunConfig: Serialize + DeserializeOwned + Clone {
     /// cadence of outputs, learning rates. Every other setting is the saved run's, and asking
     /// for another value is an error.
     fn changeable_on_resume() -> &'static [&'static str];
+    /// The seed that starts the data order and augmentation of a new run: by default the one
+    /// [`Seeds::new`] draws from [`seed`](Self::seed); a run that must match a run without a
+    /// log folder ([`Trainer::without_logdir`], which starts its data from the seed itself)
+    /// returns the seed.
+    fn data_seed(&self, seeds: &Seeds) -> u64 {
+        seeds.data
+    }
 }
 
 impl RunConfig for TrainConfig {
@@ -231,13 +238,17 @@ pub fn resume_config<C: RunConfig>(saved: C, requested: &C, explicit: &Explicit)
         }
     }
     if !refused.is_empty() {
+        let may_change = if changeable.is_empty() {
+            "a resumed run of this kind may change none of its settings".to_string()
+        } else {
+            format!("settings a resumed run may change: {}", changeable.join(", "))
+        };
         return Err(RganError::invalid(
             "config",
             format!(
                 "a resumed run keeps its settings, but {}; drop these options, or pass another log folder, or \
-                 restart the run (settings a resumed run may change: {})",
+                 restart the run ({may_change})",
                 refused.join("; "),
-                changeable.join(", ")
             ),
         ));
     }
@@ -408,7 +419,7 @@ impl<S: TrainStep, B: BatchSource<Batch = S::Batch>> Trainer<S, B> {
             }
             let seeds = Seeds::new(config.seed());
             data.set_batch_size(config.batch_size())?;
-            data.start(seeds.data)?;
+            data.start(config.data_seed(&seeds))?;
             let step = build(&config, seeds)?;
             let log = RunLog::open(logdir, None)?;
             let outputs = Outputs { log, recipe, config: to_json(&config)? };

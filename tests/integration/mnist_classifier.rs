@@ -10,7 +10,8 @@ use burn::prelude::*;
 use rgan::RganError;
 use rgan::data::{IdxImages, Mnist, Split};
 use rgan::eval::mnist_classifier::{
-    MnistClassifier, MnistClassifierConfig, MnistClassifierTrainConfig, train_mnist_classifier,
+    MnistClassifier, MnistClassifierConfig, MnistClassifierTrainConfig, TrainReport, TrainingFolder,
+    train_mnist_classifier,
 };
 use rgan::rng::Rng;
 
@@ -136,8 +137,11 @@ fn training_learns_and_is_reproducible_from_the_seed() {
         MnistClassifierTrainConfig::new().with_epochs(2).with_batch_size(16).with_learning_rate(3e-3).with_seed(5);
     let device = Device::default();
     let mut seen = Vec::new();
-    let (a, report_a) = train_mnist_classifier(&config, &data, &data, &device, |e| seen.push(e.epoch)).unwrap();
-    let (b, report_b) = train_mnist_classifier(&config, &data, &data, &device, |_| {}).unwrap();
+    let (a, report_a) =
+        train_mnist_classifier(&config, &data, &data, &device, &TrainingFolder::default(), |e| seen.push(e.epoch))
+            .unwrap();
+    let (b, report_b) =
+        train_mnist_classifier(&config, &data, &data, &device, &TrainingFolder::default(), |_| {}).unwrap();
     assert_eq!(seen, vec![1, 2]);
     assert_eq!(report_a.test_accuracy(), 1.0);
     let losses =
@@ -147,9 +151,70 @@ fn training_learns_and_is_reproducible_from_the_seed() {
     let images = Tensor::<4>::zeros([1, 1, 28, 28], &device);
     assert_eq!(values(a.logits(images.clone()).unwrap()), values(b.logits(images).unwrap()));
     // Another seed, other weights.
-    let (c, _) = train_mnist_classifier(&config.clone().with_seed(6), &data, &data, &device, |_| {}).unwrap();
+    let (c, _) =
+        train_mnist_classifier(&config.clone().with_seed(6), &data, &data, &device, &TrainingFolder::default(), |_| {})
+            .unwrap();
     let images = Tensor::<4>::zeros([1, 1, 28, 28], &device);
     assert_ne!(values(a.logits(images.clone()).unwrap()), values(c.logits(images).unwrap()));
+}
+
+/// A training in a log folder, stopped by its stop flag within epoch 2 and run again, ends with
+/// the weights of a training that was never stopped (and of one without a folder), bit for bit.
+#[test]
+fn training_in_a_folder_resumes_exactly_after_a_stop() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let pixels = (0..64 * 784).map(|i| ((i * 37 + i / 784 * 101) % 256) as u8).collect();
+    let labels = (0..64).map(|i| (i % 3) as u8).collect();
+    let data = Mnist { images: IdxImages { count: 64, rows: 28, cols: 28, pixels }, labels };
+    let config =
+        MnistClassifierTrainConfig::new().with_epochs(3).with_batch_size(16).with_learning_rate(3e-3).with_seed(9);
+    let device = Device::default();
+    let in_memory = TrainingFolder::default();
+    let (plain, plain_report) = train_mnist_classifier(&config, &data, &data, &device, &in_memory, |_| {}).unwrap();
+    let whole_dir = common::temp_dir("classifier-whole");
+    let whole = TrainingFolder { logdir: Some(whole_dir.path().to_path_buf()), ..TrainingFolder::default() };
+    let (uninterrupted, report) = train_mnist_classifier(&config, &data, &data, &device, &whole, |_| {}).unwrap();
+    assert!(!report.interrupted);
+    let images = Tensor::<4>::from_data(
+        TensorData::new((0..2 * 784).map(|i| ((i % 29) as f32 - 14.0) / 14.0).collect::<Vec<f32>>(), [2, 1, 28, 28]),
+        &device,
+    );
+    let logits = |c: &MnistClassifier| values(c.logits(images.clone()).unwrap());
+    assert_eq!(logits(&uninterrupted), logits(&plain));
+    let untimed = |r: &TrainReport| {
+        r.epochs.iter().map(|e| (e.epoch, e.learning_rate, e.train_loss, e.test_accuracy)).collect::<Vec<_>>()
+    };
+    assert_eq!(untimed(&report), untimed(&plain_report));
+
+    let dir = common::temp_dir("classifier-stopped");
+    let stop = Arc::new(AtomicBool::new(false));
+    let folder = TrainingFolder { logdir: Some(dir.path().to_path_buf()), stop: Some(stop.clone()), restart: false };
+    let flag = stop.clone();
+    let (_, first) =
+        train_mnist_classifier(&config, &data, &data, &device, &folder, |_| flag.store(true, Ordering::SeqCst))
+            .unwrap();
+    assert!(first.interrupted);
+    assert_eq!(first.epochs.len(), 1);
+    stop.store(false, Ordering::SeqCst);
+    let mut seen = Vec::new();
+    let (resumed, second) =
+        train_mnist_classifier(&config, &data, &data, &device, &folder, |e| seen.push(e.epoch)).unwrap();
+    assert!(!second.interrupted);
+    assert_eq!(seen, vec![1, 2, 3], "the earlier epoch is reported again from epochs.csv");
+    assert_eq!(logits(&resumed), logits(&uninterrupted));
+    let accuracies = |r: &TrainReport| r.epochs.iter().map(|e| e.test_accuracy).collect::<Vec<_>>();
+    assert_eq!(accuracies(&second), accuracies(&report));
+    // Epochs 1 and 3 saw all their batches in one process; epoch 2's loss is that of its later batches.
+    assert_eq!(second.epochs[0].train_loss, report.epochs[0].train_loss);
+    assert_eq!(second.epochs[2].train_loss, report.epochs[2].train_loss);
+    let csv = std::fs::read_to_string(dir.path().join("epochs.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+
+    // The folder holds this training: other settings are refused, naming the setting.
+    let other = config.clone().with_learning_rate(1e-3);
+    let err = train_mnist_classifier(&other, &data, &data, &device, &folder, |_| {}).unwrap_err().to_string();
+    assert!(err.contains("learning_rate"), "{err}");
 }
 
 #[test]
@@ -169,7 +234,8 @@ fn bad_training_configurations_are_errors_naming_the_setting() {
             "kernel_size",
         ),
     ] {
-        let err = train_mnist_classifier(&config, &data, &data, &device, |_| {}).unwrap_err();
+        let err =
+            train_mnist_classifier(&config, &data, &data, &device, &TrainingFolder::default(), |_| {}).unwrap_err();
         assert!(err.to_string().contains(name), "{name}: {err}");
     }
 }
