@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use rgan::data::{Cifar10, Mnist, Split};
 use rgan::eval::cifar_classifier::{CifarClassifierTrainConfig, train_cifar_classifier};
@@ -44,7 +44,7 @@ pub struct TrainClassifierArgs {
     #[arg(long, default_value_t = 0.7)]
     pub learning_rate_decay: f64,
     /// CIFAR-10: the epochs after which the learning rate drops tenfold [default: 10,13].
-    #[arg(long, value_delimiter = ',', num_args = 2)]
+    #[arg(long, value_delimiter = ',')]
     pub decay_epochs: Option<Vec<usize>>,
     /// Seed of the initial weights, the batch order and the augmentation.
     #[arg(long, default_value_t = 0)]
@@ -84,6 +84,11 @@ fn print_epoch(e: &EpochReport) {
 /// Trains the classifier, printing the test accuracy after every epoch, and writes the weights
 /// to `--out`.
 pub fn run(args: TrainClassifierArgs) -> Result<()> {
+    let decay_epochs = match args.decay_epochs.as_deref() {
+        None => None,
+        Some(&[first, second]) => Some([first, second]),
+        Some(other) => bail!("--decay-epochs takes two epochs, as 10,13; got {other:?}"),
+    };
     let device = rgan::device::device_by_name(&args.device)?;
     let signals = crate::signals::StopSignals::install()?;
     let folder =
@@ -129,8 +134,8 @@ pub fn run(args: TrainClassifierArgs) -> Result<()> {
                 .with_batch_size(args.batch_size.unwrap_or(128))
                 .with_learning_rate(args.learning_rate)
                 .with_seed(args.seed);
-            if let Some(epochs) = &args.decay_epochs {
-                config = config.with_decay_epochs([epochs[0], epochs[1]]);
+            if let Some(epochs) = decay_epochs {
+                config = config.with_decay_epochs(epochs);
             }
             println!(
                 "training the CIFAR-10 classifier on {} images ({} test images) for {} epochs (lr ÷10 after \

@@ -230,6 +230,18 @@ fn bad_flags_and_inputs_are_errors_naming_them() {
     );
     let output = fid(&["--allow-mixed"]);
     assert!(output.status.success(), "{}", text(&output));
+
+    // `--decay-epochs` takes two epochs, comma-separated (checked before the data are read).
+    let classifier = |decay: &str| {
+        let mut command = Command::new(RGAN);
+        command.args(["eval", "train-classifier", "--dataset", "cifar10", "--decay-epochs", decay, "--data-dir"]);
+        command.arg(dir.join("no-cifar"));
+        run(command)
+    };
+    let said = text(&classifier("5"));
+    assert!(said.contains("--decay-epochs takes two epochs"), "{said}");
+    let said = text(&classifier("20,26"));
+    assert!(!said.contains("decay-epochs") && said.contains("no-cifar"), "{said}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
