@@ -96,8 +96,9 @@ fn default_reference(data_dir: &Path, weights: &Path) -> Result<PathBuf> {
 }
 
 /// The FID statistics of CIFAR-10's training set in `data_dir` by `net` (loaded from `weights`):
-/// read from `explicit` (or the default cache file) when it exists, else computed (`batch` images at a time) and written
-/// there. Returns them, their file, and whether they were computed now.
+/// read from `explicit` (or the default cache file) when it exists, else computed (`batch`
+/// images at a time) and written there. Returns them, their file, and whether they were
+/// computed now.
 pub fn reference_statistics(
     net: &FidInceptionV3,
     weights: &Path,

@@ -90,9 +90,16 @@ pub fn run(args: TrainClassifierArgs) -> Result<()> {
         Some(other) => bail!("--decay-epochs takes two epochs, as 10,13; got {other:?}"),
     };
     let device = rgan::device::device_by_name(&args.device)?;
-    let signals = crate::signals::StopSignals::install()?;
-    let folder =
-        TrainingFolder { logdir: args.logdir.clone(), stop: Some(signals.flag.clone()), restart: args.restart };
+    // Ctrl-C saves a checkpoint only where there is a log folder to save it in.
+    let signals = match args.logdir {
+        Some(_) => Some(crate::signals::StopSignals::install()?),
+        None => None,
+    };
+    let folder = TrainingFolder {
+        logdir: args.logdir.clone(),
+        stop: signals.as_ref().map(|s| s.flag.clone()),
+        restart: args.restart,
+    };
     let (out, report) = match args.dataset {
         ClassifierDataset::Mnist => {
             let dir = crate::data_dir(args.data_dir.as_deref(), "mnist");
@@ -167,11 +174,11 @@ pub fn run(args: TrainClassifierArgs) -> Result<()> {
 
 /// After a stop signal (the checkpoint is written): says how to resume, and exits with 128 +
 /// the signal's number without writing weights.
-fn stop_if_interrupted(report: &TrainReport, signals: &crate::signals::StopSignals) {
+fn stop_if_interrupted(report: &TrainReport, signals: &Option<crate::signals::StopSignals>) {
     if report.interrupted {
         let epochs = report.epochs.len();
         println!("stopped with {epochs} epoch(s) done (checkpoint written); run the same command again to resume");
-        std::process::exit(signals.exit_code().unwrap_or(130));
+        std::process::exit(signals.as_ref().and_then(|s| s.exit_code()).unwrap_or(130));
     }
 }
 

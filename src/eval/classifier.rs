@@ -30,7 +30,8 @@ pub struct EpochReport {
     pub train_loss: f64,
     /// The accuracy on the test set after the epoch.
     pub test_accuracy: f64,
-    /// Seconds since training started.
+    /// Seconds of training so far (a resumed run counts on from the last finished epoch's
+    /// figure, so the interrupted part of an epoch is not counted).
     pub seconds: f64,
 }
 
@@ -123,7 +124,7 @@ fn check_data<D: ImageDataset + ?Sized>(name: &str, data: &D, shape: [usize; 3],
 struct ClassifierRunConfig {
     /// The public training configuration (architecture, schedule, seed, …).
     settings: serde_json::Value,
-    /// The training examples (a resume with another training set is refused).
+    /// The number of training examples (a resume on a training set of another size is refused).
     examples: usize,
     steps: usize,
     batch_size: usize,
