@@ -14,8 +14,7 @@ import os
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
-import pytorch_fid.inception as fid_inception
+from pytorch_fid_weights import DEFAULT_WEIGHTS, inception_v3
 from pytorch_fid.fid_score import calculate_frechet_distance
 
 
@@ -23,15 +22,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", required=True, help="a folder of data_batch_*.bin")
     parser.add_argument("--stats", required=True, help="the .npz rgan wrote")
-    parser.add_argument("--weights", default=os.environ.get("RGAN_INCEPTION_WEIGHTS",
-                                                            "../shared/models/fid_inception_v3.safetensors"))
+    parser.add_argument("--weights", default=DEFAULT_WEIGHTS)
     args = parser.parse_args()
-    state = load_file(args.weights)
-    # The classifier layer is never used for pool3 features; pytorch-fid's loader wants it.
-    state["fc.weight"] = torch.zeros(1008, 2048)
-    state["fc.bias"] = torch.zeros(1008)
-    fid_inception.load_state_dict_from_url = lambda *a, **k: state
-    model = fid_inception.InceptionV3([3]).eval()
+    model = inception_v3(args.weights)
     files = sorted(glob.glob(os.path.join(args.data_dir, "data_batch_*.bin")))
     records = np.concatenate([np.fromfile(f, dtype=np.uint8).reshape(-1, 3073) for f in files])
     images = records[:, 1:].reshape(-1, 3, 32, 32).astype(np.float32) / 255.0

@@ -24,8 +24,7 @@ import time
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
-import pytorch_fid.inception as fid_inception
+from pytorch_fid_weights import DEFAULT_WEIGHTS, inception_v3
 from pytorch_fid.fid_score import calculate_activation_statistics, calculate_frechet_distance
 
 
@@ -51,18 +50,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", required=True, help="CIFAR-10 as train/<class>/*.jpg and test/<class>/*.jpg")
     parser.add_argument("--out-dir", required=True, help="where the flat folders and the .npz files go")
-    parser.add_argument("--weights", default=os.environ.get("RGAN_INCEPTION_WEIGHTS",
-                                                            "../shared/models/fid_inception_v3.safetensors"))
+    parser.add_argument("--weights", default=DEFAULT_WEIGHTS)
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    state = load_file(args.weights)
-    # The classifier layer is never used for pool3 features; pytorch-fid's loader wants it.
-    state["fc.weight"] = torch.zeros(1008, 2048)
-    state["fc.bias"] = torch.zeros(1008)
-    fid_inception.load_state_dict_from_url = lambda *a, **k: state
-    model = fid_inception.InceptionV3([3]).eval()
+    model = inception_v3(args.weights)
     started = time.time()
     stats, counts = {}, {}
     for split in ("train", "test"):

@@ -10,31 +10,23 @@ Prints one JSON line: {"ms_per_iter": median, "iters": N, "images_per_sec": ...,
 """
 import argparse
 import json
-import os
 import resource
 import statistics
 import time
 
 import torch
-from safetensors.torch import load_file
-import pytorch_fid.inception as fid_inception
+from pytorch_fid_weights import DEFAULT_WEIGHTS, inception_v3
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--weights", default=os.environ.get("RGAN_INCEPTION_WEIGHTS",
-                                                            "../shared/models/fid_inception_v3.safetensors"))
+    parser.add_argument("--weights", default=DEFAULT_WEIGHTS)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--iters", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
     args = parser.parse_args()
 
-    state = load_file(args.weights)
-    # The classifier layer is never used for pool3 features; pytorch-fid's loader wants it.
-    state["fc.weight"] = torch.zeros(1008, 2048)
-    state["fc.bias"] = torch.zeros(1008)
-    fid_inception.load_state_dict_from_url = lambda *a, **k: state
-    model = fid_inception.InceptionV3([3], resize_input=False, normalize_input=False).eval()
+    model = inception_v3(args.weights, resize_input=False, normalize_input=False)
 
     torch.manual_seed(0)
     images = torch.rand(args.batch_size, 3, 299, 299) * 2 - 1
