@@ -41,16 +41,13 @@ use crate::error::{Result, RganError};
 pub fn open_image(path: impl AsRef<Path>) -> Result<DynamicImage> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| RganError::file(path, format!("cannot be read: {e}")))?;
-    let decoded = if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        match decode_jpeg(&bytes) {
-            Ok(Some(image)) => return Ok(image),
-            Ok(None) => image::load_from_memory(&bytes),
-            Err(reason) => return Err(RganError::file(path, format!("cannot be decoded: {reason}"))),
-        }
-    } else {
-        image::load_from_memory(&bytes)
+    let jpeg = if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) { decode_jpeg(&bytes) } else { Ok(None) };
+    let decoded = match jpeg {
+        Ok(Some(image)) => Ok(image),
+        Ok(None) => image::load_from_memory(&bytes).map_err(|e| e.to_string()),
+        Err(reason) => Err(reason),
     };
-    decoded.map_err(|e| RganError::file(path, format!("cannot be decoded: {e}")))
+    decoded.map_err(|reason| RganError::file(path, format!("cannot be decoded: {reason}")))
 }
 
 /// libjpeg-turbo's decoding of a JPEG file's bytes: `Ok(None)` for colour spaces it cannot turn
