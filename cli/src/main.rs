@@ -17,7 +17,10 @@ mod eval_cifar;
 mod eval_classifier;
 mod eval_cmd;
 mod eval_inception;
+mod eval_pix2pix;
+mod pix2pix;
 mod signals;
+mod translate;
 mod vanilla;
 mod zoo;
 
@@ -65,6 +68,8 @@ enum Command {
     },
     /// Draw samples from a checkpoint's generator into a PNG grid.
     Sample(SampleArgs),
+    /// Translate an image with an image-to-image checkpoint (pix2pix, CycleGAN, StarGAN).
+    Translate(translate::TranslateArgs),
     /// The original GAN (Goodfellow et al. 2014) on MNIST: per-epoch grids, a GIF, loss curves.
     Vanilla(vanilla::VanillaArgs),
     /// Evaluate generators: Inception features, rgan's MNIST classifier.
@@ -94,6 +99,8 @@ enum EvalCommand {
     Classifier(eval_cmd::ClassifierArgs),
     /// The FID of a CIFAR-10 checkpoint's generator against CIFAR-10's training set.
     Cifar(eval_cifar::CifarEvalArgs),
+    /// L1, PSNR and FID of a pix2pix checkpoint's translations of held-out pairs, and a grid.
+    Pix2pix(eval_pix2pix::Pix2PixEvalArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -106,6 +113,9 @@ enum TrainExample {
     Cifar(CifarArgs),
     /// The classic GAN zoo on MNIST: DCGAN, cGANs, WGANs, WGAN-GP, InfoGANs (--list shows them).
     Zoo(zoo::ZooArgs),
+    /// pix2pix (U-Net, conditional PatchGAN, adversarial + L1 loss) on paired folders, or on
+    /// pairs made from one folder: grey → colour, edges → photo, blurred → sharp.
+    Pix2pix(pix2pix::Pix2PixArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -828,9 +838,15 @@ fn main() -> Result<()> {
             let resume = resume_policy(inner, args.restart);
             zoo::run(args, resume)
         }
+        Command::Train { example: TrainExample::Pix2pix(args) } => {
+            let resume = resume_policy(inner, args.train.restart);
+            pix2pix::run(args, resume)
+        }
         Command::Sample(args) => sample(args),
+        Command::Translate(args) => translate::run(args),
         Command::Vanilla(args) => vanilla::run(args),
         Command::Eval { command: EvalCommand::InceptionFeatures(args) } => eval_inception::run(args),
+        Command::Eval { command: EvalCommand::Pix2pix(args) } => eval_pix2pix::run(args),
         Command::Eval { command: EvalCommand::Cifar(args) } => eval_cifar::run(args),
         Command::Eval { command: EvalCommand::TrainClassifier(args) } => eval_classifier::run(args),
         Command::Eval { command: EvalCommand::Fid(args) } => eval_cmd::run_fid(args),

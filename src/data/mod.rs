@@ -8,6 +8,7 @@
 mod batcher;
 mod cifar;
 mod decode;
+mod derived;
 mod folder;
 mod idx;
 mod paired;
@@ -16,6 +17,7 @@ mod source;
 pub use batcher::{Batch, Batcher, BatcherState};
 pub use cifar::{CIFAR10_CLASSES, CIFAR10_SIZE, Cifar10, scale_cifar_pixel};
 pub use decode::open_image;
+pub use derived::{DerivedPairs, EDGE_THRESHOLDS, PairInput};
 pub use folder::{DecodedImage, ImageFiles, ImageFolder, read_image};
 pub use idx::{IMAGES_MAGIC, IdxImages, LABELS_MAGIC, Mnist, Split, read_idx_images, read_idx_labels};
 pub use paired::{PairedDataset, PairedImageFolder};

@@ -21,6 +21,7 @@
 //! - [`mnist_classifier`]: rgan's own MNIST classifier, for TF-GAN's MNIST score and distances.
 //! - [`cifar_classifier`]: rgan's own CIFAR-10 classifier, for the CIFAR-10 classifier score.
 //! - [`classifier`]: what the two classifiers share (training, accuracy, weights).
+//! - [`translation`]: L1, PSNR and FID of an image-to-image translator on held-out pairs.
 //!
 //! ```
 //! use burn::prelude::*;
@@ -47,6 +48,7 @@ pub mod mnist;
 pub mod mnist_classifier;
 pub mod prdc;
 pub mod sliced_wasserstein;
+pub mod translation;
 
 pub use classifier_score::*;
 pub use fid_statistics::FidStatistics;

@@ -29,6 +29,7 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 
 use super::Recipe;
+use super::layers::batch_norm_act;
 use crate::data::{
     Augmentation, ImageBatches, ImageDataset, PairedBatch, PairedBatches, PairedDataset, UnpairedBatch,
     UnpairedBatches, fixed_batch,
@@ -36,7 +37,7 @@ use crate::data::{
 use crate::error::{Result, RganError};
 use crate::features::{InstanceNorm, InstanceNormConfig};
 use crate::model::{
-    CycleGanModel, DiscriminatorOutput, GanDiscriminator, GanGenerator, GanModel, ImagesAndLabels, zeros,
+    BatchNormMode, CycleGanModel, DiscriminatorOutput, GanDiscriminator, GanGenerator, GanModel, ImagesAndLabels, zeros,
 };
 use crate::ops::{Activation, batch_norm_layer, conv_transpose2d_layer, conv2d_layer, leaky_relu};
 use crate::penalties::{CriticLayer, GradientPenaltyOptions, SequentialCritic, wasserstein_gradient_penalty};
@@ -186,15 +187,19 @@ impl UNetGeneratorConfig {
     }
 }
 
-impl GanGenerator<Tensor<4>> for UNetGenerator {
-    fn generate(&self, images: &Tensor<4>) -> Result<Tensor<4>> {
+impl UNetGenerator {
+    /// Translates `images` `[N, in_channels, H, W]` (`H`, `W` multiples of `2^depth`) with the
+    /// given batch-norm behaviour. pix2pix translates test images with each batch's own
+    /// statistics ([`BatchNormMode::BatchStatistics`]: at its batch size 1, instance
+    /// normalization), not the moving averages.
+    pub fn forward_with(&self, images: &Tensor<4>, mode: BatchNormMode) -> Result<Tensor<4>> {
         let depth = self.encoders.len();
         check_images("the U-Net generator", images, self.in_channels, 1 << depth, 1 << depth)?;
         let mut skips = vec![conv2d_layer(&self.encoders[0], images.clone())];
         for i in 1..depth {
             let x = conv2d_layer(&self.encoders[i], leaky_relu(skips[i - 1].clone(), 0.2));
             skips.push(if i < depth - 1 {
-                batch_norm_layer(&self.encoder_norms[i - 1], x, Activation::Identity)
+                batch_norm_act(&self.encoder_norms[i - 1], x, mode, Activation::Identity)
             } else {
                 x
             });
@@ -202,11 +207,35 @@ impl GanGenerator<Tensor<4>> for UNetGenerator {
         let mut x = skips.pop().ok_or_else(|| RganError::invalid("generator", "has no levels"))?;
         for i in (1..depth).rev() {
             let y = conv_transpose2d_layer(&self.decoders[i], relu(x));
-            let y = batch_norm_layer(&self.decoder_norms[i - 1], y, Activation::Identity);
+            let y = batch_norm_act(&self.decoder_norms[i - 1], y, mode, Activation::Identity);
             let skip = skips.pop().ok_or_else(|| RganError::invalid("generator", "lost a skip"))?;
             x = Tensor::cat(vec![y, skip], 1);
         }
         Ok(conv_transpose2d_layer(&self.decoders[0], relu(x)).tanh())
+    }
+
+    /// Channels of the images it takes.
+    pub fn in_channels(&self) -> usize {
+        self.in_channels
+    }
+
+    /// The multiple of which image sides must be: `2^depth`.
+    pub fn side_multiple(&self) -> usize {
+        1 << self.encoders.len()
+    }
+}
+
+impl GanGenerator<Tensor<4>> for UNetGenerator {
+    fn generate(&self, images: &Tensor<4>) -> Result<Tensor<4>> {
+        self.forward_with(images, BatchNormMode::Layer)
+    }
+
+    fn sample(&self, images: &Tensor<4>) -> Result<Tensor<4>> {
+        self.forward_with(images, BatchNormMode::BatchStatistics)
+    }
+
+    fn generate_with(&self, images: &Tensor<4>, mode: BatchNormMode) -> Result<Tensor<4>> {
+        self.forward_with(images, mode)
     }
 }
 
@@ -291,6 +320,8 @@ impl PatchDiscriminatorConfig {
     ///     .init(&mut rgan::rng::Rng::seed_from_u64(0), &device).unwrap();
     /// let out = d.discriminate(Tensor::zeros([2, 3, 32, 32], &device), &Tensor::zeros([2, 1, 32, 32], &device)).unwrap();
     /// assert_eq!(out.logits.dims(), [2, 4]); // a 2 × 2 map of patches
+    /// // 3 layers need a side of at least 24: smaller images are an error, not a panic.
+    /// assert!(d.discriminate(Tensor::zeros([2, 3, 16, 16], &device), &Tensor::zeros([2, 1, 16, 16], &device)).is_err());
     /// ```
     pub fn init(&self, rng: &mut Rng, device: &Device) -> Result<PatchDiscriminator> {
         if self.layers == 0 || self.base_filters == 0 || self.channels == 0 {
@@ -318,7 +349,9 @@ impl PatchDiscriminatorConfig {
 impl PatchDiscriminator {
     /// The map of patch logits `[batch, 1, h, w]` of `images` given the `condition` images.
     fn patches(&self, images: Tensor<4>, condition: Option<&Tensor<4>>) -> Result<Tensor<4>> {
-        check_images("the PatchGAN discriminator", &images, self.channels, 1, 16)?;
+        // Each of the `layers` stride-2 convolutions halves the side, then two 4 × 4 stride-1
+        // convolutions take 1 each: the side must be at least 3 · 2^layers.
+        check_images("the PatchGAN discriminator", &images, self.channels, 1, 3 << (self.convs.len() - 1))?;
         let mut x = match (self.conditional_channels, condition) {
             (0, _) => images,
             (c, Some(condition)) => {
@@ -472,6 +505,13 @@ impl ResnetGeneratorConfig {
     }
 }
 
+impl ResnetGenerator {
+    /// Channels of the images it takes.
+    pub fn in_channels(&self) -> usize {
+        self.in_channels
+    }
+}
+
 impl GanGenerator<Tensor<4>> for ResnetGenerator {
     fn generate(&self, images: &Tensor<4>) -> Result<Tensor<4>> {
         check_images("the ResNet generator", images, self.in_channels, 4, 8)?;
@@ -527,6 +567,18 @@ impl StarGanGeneratorConfig {
         let channels = [self.channels + self.domains, self.channels];
         let body = ResnetBody::new(rng, channels, self.base_filters, self.residual_blocks, 4, device);
         Ok(StarGanGenerator { body, channels: self.channels, domains: self.domains })
+    }
+}
+
+impl StarGanGenerator {
+    /// Channels of the images.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// The number of domains.
+    pub fn domains(&self) -> usize {
+        self.domains
     }
 }
 
@@ -696,9 +748,13 @@ impl GanDiscriminator<ImagesAndLabels> for StarGanDiscriminator {
 /// ```
 /// use rgan::recipes::image_to_image::Pix2PixRecipe;
 /// let recipe = Pix2PixRecipe::for_images(1, 3, 32);
-/// assert_eq!(recipe.discriminator.conditional_channels, 1);
+/// assert_eq!((recipe.discriminator.conditional_channels, recipe.discriminator.layers), (1, 3));
+/// assert_eq!(Pix2PixRecipe::for_images(1, 3, 16).discriminator.layers, 2);
 /// let config = Pix2PixRecipe::train_config(100.0);
 /// assert_eq!(config.loss.non_adversarial.unwrap().weight_factor, 0.01);
+/// // λ = 0: the adversarial loss alone; the L1-only baseline: no adversarial loss.
+/// assert_eq!(Pix2PixRecipe::train_config(0.0).loss.non_adversarial, None);
+/// assert_eq!(Pix2PixRecipe::l1_only_config().loss.non_adversarial.unwrap().weight_factor, 0.0);
 /// ```
 #[derive(Config, Debug, PartialEq)]
 pub struct Pix2PixRecipe {
@@ -714,11 +770,16 @@ pub type Pix2PixStep = GanStep<UNetGenerator, PatchDiscriminator, PairedInputs>;
 impl Pix2PixRecipe {
     /// pix2pix's networks for `in_channels` → `out_channels` images of side `image_size` (a
     /// U-Net as deep as the side allows, down to 1 × 1).
+    /// The PatchGAN keeps pix2pix's 3 layers (70 × 70 patches) down to 24 × 24 images, and has
+    /// fewer below (it needs a side of at least 3 · 2^layers).
     pub fn for_images(in_channels: usize, out_channels: usize, image_size: usize) -> Self {
         let depth = image_size.trailing_zeros().max(2) as usize;
+        let layers = (1..=3).rev().find(|&l| image_size >= 3 << l).unwrap_or(1);
         Self {
             generator: UNetGeneratorConfig::new(in_channels, out_channels).with_depth(depth),
-            discriminator: PatchDiscriminatorConfig::new(out_channels).with_conditional_channels(in_channels),
+            discriminator: PatchDiscriminatorConfig::new(out_channels)
+                .with_conditional_channels(in_channels)
+                .with_layers(layers),
         }
     }
 
@@ -726,8 +787,20 @@ impl Pix2PixRecipe {
     /// the L1 loss with weight `l1_weight` beside the adversarial loss (`combine_adversarial_loss`
     /// with `weight_factor = 1 / l1_weight`: the paper's λ = 100), Adam 2e-4 (β1 0.5) for both,
     /// the alternating schedule, batch 1 as the paper.
+    /// `l1_weight` 0 leaves the adversarial loss alone.
     pub fn train_config(l1_weight: f64) -> TrainConfig {
-        let weight_factor = if l1_weight > 0.0 { 1.0 / l1_weight } else { 0.0 };
+        let non_adversarial = (l1_weight > 0.0).then(|| NonAdversarialLossConfig::new(1.0 / l1_weight));
+        Self::config_with(non_adversarial)
+    }
+
+    /// The L1-only baseline of the pix2pix paper's Table 1: [`train_config`](Self::train_config)
+    /// with the L1 loss alone for the generator (`weight_factor` 0: the discriminator still
+    /// trains, but the generator never sees it).
+    pub fn l1_only_config() -> TrainConfig {
+        Self::config_with(Some(NonAdversarialLossConfig::new(0.0)))
+    }
+
+    fn config_with(non_adversarial: Option<NonAdversarialLossConfig>) -> TrainConfig {
         TrainConfig::new()
             .with_batch_size(1)
             .with_generator_optimizer(OptimizerConfig::new(2e-4))
@@ -736,7 +809,7 @@ impl Pix2PixRecipe {
                 GanLossConfig::new()
                     .with_loss(GanLossKind::Modified)
                     .with_discriminator_label_smoothing(0.0)
-                    .with_non_adversarial(Some(NonAdversarialLossConfig::new(weight_factor))),
+                    .with_non_adversarial(non_adversarial),
             )
             .with_schedule(TrainSchedule::Alternating)
     }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use burn::prelude::*;
 use rgan::data::{Augmentation, ImageFolder, PairedImageFolder};
 use rgan::recipes::image_to_image::{CycleGanRecipe, Pix2PixRecipe, StarGanRecipe};
+use rgan::recipes::{Recipe, Translation, Translator, load_translator};
 use rgan::train::{StepReport, TrainConfig, TrainStep};
 
 use super::train_end_to_end::{assert_same_checkpoints, assert_same_tensors, logdir, scalar_rows};
@@ -95,6 +96,18 @@ fn a_pix2pix_model_trains_resumes_bit_for_bit_and_refuses_other_shapes() {
     assert_same_checkpoints(&summary_a.checkpoint.unwrap(), &summary_b.checkpoint.unwrap());
     assert_eq!(scalar_rows(&a), scalar_rows(&b));
 
+    // `rgan translate`'s loader rebuilds the trained U-Net from the log folder, and translates
+    // images of any size (mirrored up to a multiple of 16, cropped back).
+    let plain = Device::default();
+    let (translator, loaded) = load_translator(&a, Translation::Forward, &plain).unwrap();
+    assert_eq!(loaded, Recipe::Pix2Pix(recipe.clone()));
+    let Translator::Pix2Pix(unet) = &translator else { panic!("{translator:?}") };
+    assert_same_tensors(&x.generator, unet, "the translator's U-Net");
+    let (out, shape) = translator.translate_pixels(&vec![0.1; 20 * 13], [1, 20, 13], &plain).unwrap();
+    assert_eq!((out.len(), shape), (3 * 20 * 13, [3, 20, 13]));
+    let err = load_translator(&a, Translation::Backward, &plain).unwrap_err().to_string();
+    assert!(err.contains("forward"), "{err}");
+
     // Grey targets for a generator that makes colour: both shapes named.
     let grey_targets = PairedImageFolder::load(root.join("grey"), root.join("grey"), 16, [1, 1]).unwrap();
     let mut trainer = recipe.trainer(config, &grey_targets, augment, logdir("pix2pix-grey"), false, &device()).unwrap();
@@ -150,6 +163,13 @@ fn a_cyclegan_trains_on_two_folders_resumes_bit_for_bit_and_refuses_other_shapes
     }
     assert_same_checkpoints(&summary_a.checkpoint.unwrap(), &summary_b.checkpoint.unwrap());
     assert_eq!(scalar_rows(&a), scalar_rows(&b));
+
+    // `rgan translate` loads either generator.
+    for (translation, trained) in [(Translation::Forward, &m.model_x2y), (Translation::Backward, &m.model_y2x)] {
+        let (translator, _) = load_translator(&a, translation, &Device::default()).unwrap();
+        let Translator::CycleGan(generator) = &translator else { panic!("{translator:?}") };
+        assert_same_tensors(&trained.generator, generator, &format!("the {translation:?} translator"));
+    }
 
     // Grey Y images beside colour X: both shapes named.
     write_images(&root.join("grey"), 3, 1, 5);
@@ -209,6 +229,13 @@ fn a_stargan_trains_on_a_labelled_folder_resumes_bit_for_bit_and_refuses_other_s
     assert_same_tensors(&x.discriminator, &y.discriminator, "StarGAN discriminator");
     assert_same_checkpoints(&summary_a.checkpoint.unwrap(), &summary_b.checkpoint.unwrap());
     assert_eq!(scalar_rows(&a), scalar_rows(&b));
+
+    // `rgan translate --domain` loads the generator for a domain it has, and no other.
+    let (translator, _) = load_translator(&a, Translation::Domain(2), &Device::default()).unwrap();
+    let Translator::StarGan(generator, 2) = &translator else { panic!("{translator:?}") };
+    assert_same_tensors(&x.generator, generator, "the StarGAN translator");
+    let err = load_translator(&a, Translation::Domain(3), &Device::default()).unwrap_err().to_string();
+    assert!(err.contains("domains 0 to 2"), "{err}");
 
     // Networks for 32 × 32 images on 16 × 16 ones: both shapes named.
     let mut trainer =

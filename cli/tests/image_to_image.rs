@@ -1,0 +1,92 @@
+//! The image-to-image commands as a user runs them: `rgan train pix2pix` on pairs made from one
+//! folder, `rgan translate` of an image of another size, `rgan eval pix2pix` with its grid, and
+//! their errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const RGAN: &str = env!("CARGO_BIN_EXE_rgan");
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rgan-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn rgan(args: &[&str], paths: &[&Path]) -> Output {
+    let mut command = Command::new(RGAN);
+    command.args(args);
+    for path in paths {
+        command.arg(path);
+    }
+    command.output().unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+/// `count` colour PNGs of `side × side` with patterns varying per image.
+fn write_colour_pngs(dir: &Path, count: u32, side: u32) {
+    std::fs::create_dir_all(dir).unwrap();
+    for i in 0..count {
+        let image = image::RgbImage::from_fn(side, side, |x, y| {
+            image::Rgb([((x * 11 + i * 40) % 256) as u8, ((y * 9 + i * 20) % 256) as u8, ((x + y + i) * 5 % 256) as u8])
+        });
+        image.save(dir.join(format!("{i:02}.png"))).unwrap();
+    }
+}
+
+#[test]
+fn pix2pix_trains_translates_and_scores_from_the_command_line() {
+    let dir = temp_dir("pix2pix");
+    let (train, test, logs) = (dir.join("train"), dir.join("test"), dir.join("logs"));
+    write_colour_pngs(&train, 6, 16);
+    write_colour_pngs(&test, 3, 16);
+    let trained =
+        rgan(&["train", "pix2pix", "--pairs", "grey", "--size", "16", "--base-filters", "4", "--batch-size", "2"], &[]);
+    assert!(!trained.status.success() && text(&trained).contains("--data-dir"), "{}", text(&trained));
+    let mut command = Command::new(RGAN);
+    command
+        .args(["train", "pix2pix", "--pairs", "grey", "--size", "16", "--base-filters", "4", "--batch-size", "2"])
+        .args(["--steps", "2", "--sample-every", "0", "--checkpoint-secs", "0", "--data-dir"])
+        .arg(&train)
+        .arg("--logdir")
+        .arg(&logs);
+    let trained = command.output().unwrap();
+    assert!(trained.status.success(), "{}", text(&trained));
+
+    // A colour photo of another size, through a model of grey inputs: made grey, translated,
+    // written at its own size.
+    let photo = dir.join("photo.png");
+    image::RgbImage::from_fn(21, 10, |x, y| image::Rgb([(x * 12) as u8, (y * 25) as u8, 90])).save(&photo).unwrap();
+    let out = dir.join("out.png");
+    let translated = rgan(&["translate", "--checkpoint"], &[&logs, &photo, &out]);
+    assert!(translated.status.success(), "{}", text(&translated));
+    let picture = image::open(&out).unwrap();
+    assert_eq!((picture.width(), picture.height(), picture.color().has_color()), (21, 10, true));
+
+    // Held-out pairs: L1, PSNR and a grid of input | translation | target per row.
+    let grid = dir.join("grid.png");
+    let scored = rgan(
+        &["eval", "pix2pix", "--no-fid", "--json", "--grid-rows", "2", "--checkpoint"],
+        &[&logs, Path::new("--data-dir"), &test, Path::new("--grid"), &grid],
+    );
+    assert!(scored.status.success(), "{}", text(&scored));
+    let json: serde_json::Value = serde_json::from_slice(&scored.stdout).unwrap();
+    assert_eq!(json["images"], 3);
+    assert!(json["l1"].as_f64().unwrap() > 0.0 && json["psnr"].as_f64().unwrap() > 0.0 && json["fid"].is_null());
+    let picture = image::open(&grid).unwrap();
+    assert_eq!((picture.width(), picture.height()), (48, 32));
+
+    // Errors name what is wrong: a missing image, a direction pix2pix does not have, a bad sigma.
+    let missing = rgan(&["translate", "--checkpoint"], &[&logs, &dir.join("nope.png"), &out]);
+    assert!(!missing.status.success() && text(&missing).contains("nope.png"), "{}", text(&missing));
+    let backward = rgan(&["translate", "--backward", "--checkpoint"], &[&logs, &photo, &out]);
+    assert!(!backward.status.success() && text(&backward).contains("forward"), "{}", text(&backward));
+    let sigma =
+        rgan(&["translate", "--make-input", "blur", "--blur-sigma", "0", "--checkpoint"], &[&logs, &photo, &out]);
+    assert!(!sigma.status.success() && text(&sigma).contains("--blur-sigma"), "{}", text(&sigma));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
