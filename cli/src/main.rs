@@ -21,6 +21,7 @@ mod eval_pix2pix;
 mod pix2pix;
 mod signals;
 mod translate;
+mod unpaired;
 mod vanilla;
 mod zoo;
 
@@ -116,6 +117,12 @@ enum TrainExample {
     /// pix2pix (U-Net, conditional PatchGAN, adversarial + L1 loss) on paired folders, or on
     /// pairs made from one folder: grey → colour, edges → photo, blurred → sharp.
     Pix2pix(pix2pix::Pix2PixArgs),
+    /// CycleGAN (TF-GAN's example: ResNet generators, instance-norm PatchGANs, least squares,
+    /// cycle consistency 10) between two folders of unpaired images.
+    Cyclegan(unpaired::CycleGanArgs),
+    /// StarGAN (TF-GAN's example: WGAN-GP, 5 critic steps, reconstruction 10) between the class
+    /// folders of one folder.
+    Stargan(unpaired::StarGanArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -841,6 +848,14 @@ fn main() -> Result<()> {
         Command::Train { example: TrainExample::Pix2pix(args) } => {
             let resume = resume_policy(inner, args.train.restart);
             pix2pix::run(args, resume)
+        }
+        Command::Train { example: TrainExample::Cyclegan(args) } => {
+            let resume = resume_policy(inner, args.train.restart);
+            unpaired::run_cyclegan(args, resume)
+        }
+        Command::Train { example: TrainExample::Stargan(args) } => {
+            let resume = resume_policy(inner, args.train.restart);
+            unpaired::run_stargan(args, resume)
         }
         Command::Sample(args) => sample(args),
         Command::Translate(args) => translate::run(args),

@@ -50,8 +50,12 @@ pub(crate) fn run(args: TranslateArgs) -> Result<()> {
         (false, None) => Translation::Forward,
     };
     let device = device(args.device)?;
-    let (translator, recipe) = load_translator(&args.checkpoint, translation, &device)
-        .with_context(|| format!("loading the translator of {}", args.checkpoint.display()))?;
+    let (translator, recipe) = load_translator(&args.checkpoint, translation, &device).with_context(|| {
+        format!(
+            "loading the translator of {} (pix2pix: no flag; CycleGAN: --backward for Y → X; StarGAN: --domain K)",
+            args.checkpoint.display()
+        )
+    })?;
     let image = read_image(&args.input, None).with_context(|| format!("reading {}", args.input.display()))?;
     let shape = [image.channels, image.height, image.width];
     let wanted = translator.in_channels();

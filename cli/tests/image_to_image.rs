@@ -90,3 +90,54 @@ fn pix2pix_trains_translates_and_scores_from_the_command_line() {
     assert!(!sigma.status.success() && text(&sigma).contains("--blur-sigma"), "{}", text(&sigma));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn cyclegan_and_stargan_train_on_folders_and_translate_from_the_command_line() {
+    let dir = temp_dir("unpaired");
+    for (i, domain) in ["cats", "dogs", "foxes"].iter().enumerate() {
+        write_colour_pngs(&dir.join("domains").join(domain), 2 + i as u32, 16);
+    }
+    let small = ["--size", "16", "--base-filters", "4", "--residual-blocks", "1", "--sample-every", "0"];
+    let photo = dir.join("photo.png");
+    image::RgbImage::from_fn(18, 11, |x, y| image::Rgb([(x * 12) as u8, (y * 20) as u8, 40])).save(&photo).unwrap();
+    let out = dir.join("out.png");
+
+    let cyclegan = dir.join("cyclegan");
+    let trained = rgan(
+        &[&["train", "cyclegan", "--steps", "2", "--batch-size", "2"][..], &small].concat(),
+        &[
+            Path::new("--x"),
+            &dir.join("domains/cats"),
+            Path::new("--y"),
+            &dir.join("domains/dogs"),
+            Path::new("--logdir"),
+            &cyclegan,
+        ],
+    );
+    assert!(trained.status.success(), "{}", text(&trained));
+    assert!(
+        cyclegan.join("samples/x2y_step_000002.png").is_file()
+            && cyclegan.join("samples/y2x_step_000002.png").is_file()
+    );
+    let translated = rgan(&["translate", "--backward", "--checkpoint"], &[&cyclegan, &photo, &out]);
+    assert!(translated.status.success(), "{}", text(&translated));
+    assert_eq!(image::open(&out).unwrap().width(), 18);
+
+    let stargan = dir.join("stargan");
+    let trained = rgan(
+        &[&["train", "stargan", "--steps", "1", "--batch-size", "2"][..], &small].concat(),
+        &[Path::new("--data"), &dir.join("domains"), Path::new("--logdir"), &stargan],
+    );
+    assert!(trained.status.success(), "{}", text(&trained));
+    assert!(text(&trained).contains("3 domains (cats, dogs, foxes)"), "{}", text(&trained));
+    let translated = rgan(&["translate", "--domain", "2", "--checkpoint"], &[&stargan, &photo, &out]);
+    assert!(translated.status.success(), "{}", text(&translated));
+    let no_domain = rgan(&["translate", "--checkpoint"], &[&stargan, &photo, &out]);
+    assert!(!no_domain.status.success() && text(&no_domain).contains("--domain"), "{}", text(&no_domain));
+    let one_domain = rgan(
+        &[&["train", "stargan", "--steps", "1"][..], &small].concat(),
+        &[Path::new("--data"), &dir.join("domains/cats")],
+    );
+    assert!(!one_domain.status.success() && text(&one_domain).contains("two domains"), "{}", text(&one_domain));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -743,6 +743,18 @@ impl GanDiscriminator<ImagesAndLabels> for StarGanDiscriminator {
     }
 }
 
+/// The PatchGAN layers for images of side `image_size`: pix2pix's and CycleGAN's 3 (70 × 70
+/// patches) down to 24 × 24 images, fewer below (a PatchGAN of `layers` layers needs a side of
+/// at least 3 · 2^layers), at least 1.
+///
+/// ```
+/// use rgan::recipes::image_to_image::patch_layers;
+/// assert_eq!([256, 32, 24, 16, 12, 8].map(patch_layers), [3, 3, 3, 2, 2, 1]);
+/// ```
+pub fn patch_layers(image_size: usize) -> usize {
+    (1..=3).rev().find(|&l| image_size >= 3 << l).unwrap_or(1)
+}
+
 /// pix2pix: a U-Net generator and a conditional PatchGAN (see the [module docs](self)).
 ///
 /// ```
@@ -774,12 +786,11 @@ impl Pix2PixRecipe {
     /// fewer below (it needs a side of at least 3 · 2^layers).
     pub fn for_images(in_channels: usize, out_channels: usize, image_size: usize) -> Self {
         let depth = image_size.trailing_zeros().max(2) as usize;
-        let layers = (1..=3).rev().find(|&l| image_size >= 3 << l).unwrap_or(1);
         Self {
             generator: UNetGeneratorConfig::new(in_channels, out_channels).with_depth(depth),
             discriminator: PatchDiscriminatorConfig::new(out_channels)
                 .with_conditional_channels(in_channels)
-                .with_layers(layers),
+                .with_layers(patch_layers(image_size)),
         }
     }
 

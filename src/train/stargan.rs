@@ -253,6 +253,11 @@ where
         self.domains
     }
 
+    /// The configuration.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
     /// One update on `batch`: the target domains drawn, the images translated; the
     /// discriminator's passes and penalty for its update, the reconstruction and a frozen
     /// discriminator's pass for the generator's (what `stargan_model` computes, only the parts the
