@@ -21,6 +21,7 @@
 //! - [`mnist_classifier`]: rgan's own MNIST classifier, for TF-GAN's MNIST score and distances.
 //! - [`cifar_classifier`]: rgan's own CIFAR-10 classifier, for the CIFAR-10 classifier score.
 //! - [`classifier`]: what the two classifiers share (training, accuracy, weights).
+//! - [`image_quality`]: PSNR, SSIM and MS-SSIM as TensorFlow's `tf.image` computes them.
 //! - [`translation`]: L1, PSNR and FID of an image-to-image translator on held-out pairs.
 //!
 //! ```
@@ -41,6 +42,7 @@ pub mod classifier_score;
 pub mod fid_statistics;
 pub mod frechet;
 pub mod grid;
+pub mod image_quality;
 pub mod inception;
 pub mod kernel;
 mod linalg;
