@@ -13,6 +13,7 @@
 //! ```
 
 mod bench;
+mod compression;
 mod eval_cifar;
 mod eval_classifier;
 mod eval_cmd;
@@ -71,6 +72,10 @@ enum Command {
     Sample(SampleArgs),
     /// Translate an image with an image-to-image checkpoint (pix2pix, CycleGAN, StarGAN).
     Translate(translate::TranslateArgs),
+    /// Compress an image with a compression checkpoint into an .rgc file of packed bits.
+    Compress(compression::CompressArgs),
+    /// Decode an .rgc file back into a PNG of the original size.
+    Decompress(compression::DecompressArgs),
     /// The original GAN (Goodfellow et al. 2014) on MNIST: per-epoch grids, a GIF, loss curves.
     Vanilla(vanilla::VanillaArgs),
     /// Evaluate generators: Inception features, rgan's MNIST classifier.
@@ -102,6 +107,8 @@ enum EvalCommand {
     Cifar(eval_cifar::CifarEvalArgs),
     /// L1, PSNR and FID of a pix2pix checkpoint's translations of held-out pairs, and a grid.
     Pix2pix(eval_pix2pix::Pix2PixEvalArgs),
+    /// Bits per pixel, PSNR and MS-SSIM of a compression checkpoint on a folder of photographs.
+    Compression(compression::CompressionEvalArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -123,6 +130,9 @@ enum TrainExample {
     /// StarGAN (TF-GAN's example: WGAN-GP, 5 critic steps, reconstruction 10) between the class
     /// folders of one folder.
     Stargan(unpaired::StarGanArgs),
+    /// TF-GAN's image compression example (encoder, binarizer, decoder; PatchGAN; L1 + least
+    /// squares) on random patches of photographs.
+    Compression(compression::CompressionArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -853,12 +863,19 @@ fn main() -> Result<()> {
             let resume = resume_policy(inner, args.train.restart);
             unpaired::run_cyclegan(args, resume)
         }
+        Command::Train { example: TrainExample::Compression(args) } => {
+            let resume = resume_policy(inner, args.train.restart);
+            compression::run_train(args, resume)
+        }
         Command::Train { example: TrainExample::Stargan(args) } => {
             let resume = resume_policy(inner, args.train.restart);
             unpaired::run_stargan(args, resume)
         }
         Command::Sample(args) => sample(args),
         Command::Translate(args) => translate::run(args),
+        Command::Compress(args) => compression::run_compress(args),
+        Command::Decompress(args) => compression::run_decompress(args),
+        Command::Eval { command: EvalCommand::Compression(args) } => compression::run_eval(args),
         Command::Vanilla(args) => vanilla::run(args),
         Command::Eval { command: EvalCommand::InceptionFeatures(args) } => eval_inception::run(args),
         Command::Eval { command: EvalCommand::Pix2pix(args) } => eval_pix2pix::run(args),

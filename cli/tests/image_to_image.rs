@@ -141,3 +141,53 @@ fn cyclegan_and_stargan_train_on_folders_and_translate_from_the_command_line() {
     assert!(!one_domain.status.success() && text(&one_domain).contains("two domains"), "{}", text(&one_domain));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_compression_codec_round_trips_files_from_the_command_line() {
+    let dir = temp_dir("compression");
+    let photos = dir.join("photos");
+    write_colour_pngs(&photos, 2, 40);
+    let small =
+        ["--patch-size", "16", "--bits-per-patch", "12", "--depth", "4", "--batch-size", "4", "--patches", "64"];
+    let train = |logs: &Path, seed: &str| {
+        rgan(
+            &[&["train", "compression", "--steps", "2", "--sample-every", "0", "--seed", seed][..], &small].concat(),
+            &[Path::new("--data-dir"), &photos, Path::new("--logdir"), logs],
+        )
+    };
+    let (logs, other) = (dir.join("logs"), dir.join("other"));
+    for (logs, seed) in [(&logs, "0"), (&other, "1")] {
+        let trained = train(logs, seed);
+        assert!(trained.status.success(), "{}", text(&trained));
+    }
+    let photo = dir.join("photo.png");
+    image::RgbImage::from_fn(37, 21, |x, y| image::Rgb([(x * 6) as u8, (y * 12) as u8, 128])).save(&photo).unwrap();
+    let (rgc, png) = (dir.join("photo.rgc"), dir.join("decoded.png"));
+    let compressed = rgan(&["compress", "--checkpoint"], &[&logs, &photo, &rgc]);
+    assert!(compressed.status.success(), "{}", text(&compressed));
+    // 37 × 21 in 16 × 16 patches: 3 × 2 patches of 12 bits, after a 27-byte header.
+    assert_eq!(std::fs::metadata(&rgc).unwrap().len(), 27 + 9);
+    let decompressed = rgan(&["decompress", "--checkpoint"], &[&logs, &rgc, &png]);
+    assert!(decompressed.status.success(), "{}", text(&decompressed));
+    let picture = image::open(&png).unwrap();
+    assert_eq!((picture.width(), picture.height()), (37, 21));
+
+    // Another model's file, a truncated file: errors naming them.
+    let wrong = rgan(&["decompress", "--checkpoint"], &[&other, &rgc, &png]);
+    assert!(!wrong.status.success() && text(&wrong).contains("another model"), "{}", text(&wrong));
+    let bytes = std::fs::read(&rgc).unwrap();
+    std::fs::write(&rgc, &bytes[..bytes.len() - 1]).unwrap();
+    let truncated = rgan(&["decompress", "--checkpoint"], &[&logs, &rgc, &png]);
+    assert!(!truncated.status.success() && text(&truncated).contains("truncated"), "{}", text(&truncated));
+
+    // The evaluation: every photograph's round trip through the file is exact.
+    let scored = rgan(&["eval", "compression", "--json", "--checkpoint"], &[&logs, Path::new("--data-dir"), &photos]);
+    assert!(scored.status.success(), "{}", text(&scored));
+    let json: serde_json::Value = serde_json::from_slice(&scored.stdout).unwrap();
+    assert_eq!((json["images"].as_u64(), json["round_trip_exact"].as_bool()), (Some(2), Some(true)));
+    assert!(
+        json["psnr"].as_f64().unwrap() > 0.0 && json["ms_ssim"].is_null(),
+        "40 px photos are too small for MS-SSIM"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -12,6 +12,7 @@ mod derived;
 mod folder;
 mod idx;
 mod paired;
+mod patches;
 mod source;
 
 pub use batcher::{Batch, Batcher, BatcherState};
@@ -21,6 +22,7 @@ pub use derived::{DerivedPairs, EDGE_THRESHOLDS, PairInput};
 pub use folder::{DecodedImage, ImageFiles, ImageFolder, read_image};
 pub use idx::{IMAGES_MAGIC, IdxImages, LABELS_MAGIC, Mnist, Split, read_idx_images, read_idx_labels};
 pub use paired::{PairedDataset, PairedImageFolder};
+pub use patches::RandomPatches;
 pub use source::{
     Augmentation, BatchSource, ImageBatches, PairedBatch, PairedBatches, SAMPLE_SEED, UnpairedBatch, UnpairedBatches,
     fixed_batch,

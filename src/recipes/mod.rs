@@ -9,12 +9,14 @@
 //! - [`vanilla`]: the original GAN (Goodfellow et al. 2014) as the popular scripts train it.
 //! - [`image_to_image`]: a pix2pix U-Net and PatchGAN for paired translation, CycleGAN's ResNet
 //!   generator, and StarGAN's networks.
+//! - [`compression`]: TF-GAN's image compression example (encoder, binarizer, decoder).
 //!
 //! A checkpoint records its recipe as an opaque description ([`Recipe`], tagged by family);
 //! [`Recipe::of_checkpoint`] reads it back and [`load_noise_generator`] rebuilds the generator of
 //! any noise-driven recipe.
 
 pub mod cifar;
+pub mod compression;
 pub mod dcgan;
 pub mod image_to_image;
 pub(crate) mod layers;
@@ -60,6 +62,8 @@ pub enum Recipe {
     CycleGan(image_to_image::CycleGanRecipe),
     /// A StarGAN.
     StarGan(image_to_image::StarGanRecipe),
+    /// An image compression model (encoder, binarizer, decoder).
+    Compression(compression::CompressionRecipe),
 }
 
 impl Recipe {
@@ -96,6 +100,9 @@ impl Recipe {
             Self::Pix2Pix(_) => "pix2pix".to_string(),
             Self::CycleGan(_) => "CycleGAN".to_string(),
             Self::StarGan(_) => "StarGAN".to_string(),
+            Self::Compression(r) => {
+                format!("compression model ({} bits per {1}×{1} patch)", r.bits_per_patch, r.patch_size)
+            }
         }
     }
 }
@@ -298,16 +305,7 @@ impl Translator {
                 format!("hold {} values, not an image of {channels} × {height} × {width}", pixels.len()),
             ));
         }
-        let multiple = self.side_multiple();
-        let (padded_h, padded_w) = (height.div_ceil(multiple) * multiple, width.div_ceil(multiple) * multiple);
-        let rows: Vec<usize> = (0..padded_h).map(|i| reflect(i, height)).collect();
-        let cols: Vec<usize> = (0..padded_w).map(|j| reflect(j, width)).collect();
-        let mut padded = Vec::with_capacity(channels * padded_h * padded_w);
-        for plane in pixels.chunks(height * width) {
-            for &r in &rows {
-                padded.extend(cols.iter().map(|&c| plane[r * width + c]));
-            }
-        }
+        let (padded, padded_h, padded_w) = pad_to_multiple(pixels, [channels, height, width], self.side_multiple());
         let input = Tensor::<4>::from_data(TensorData::new(padded, [1, channels, padded_h, padded_w]), device);
         let output = self.translate(&input)?;
         let out_channels = output.dims()[1];
@@ -324,6 +322,26 @@ impl Translator {
         }
         Ok((cropped, [out_channels, height, width]))
     }
+}
+
+/// `pixels` (`[channels, height, width]`, channel-major) extended to sides that are multiples
+/// of `multiple` by mirroring their last rows and columns (numpy's `reflect`): the values and
+/// the new height and width.
+pub(crate) fn pad_to_multiple(
+    pixels: &[f32],
+    [channels, height, width]: [usize; 3],
+    multiple: usize,
+) -> (Vec<f32>, usize, usize) {
+    let (padded_h, padded_w) = (height.div_ceil(multiple) * multiple, width.div_ceil(multiple) * multiple);
+    let rows: Vec<usize> = (0..padded_h).map(|i| reflect(i, height)).collect();
+    let cols: Vec<usize> = (0..padded_w).map(|j| reflect(j, width)).collect();
+    let mut padded = Vec::with_capacity(channels * padded_h * padded_w);
+    for plane in pixels.chunks(height * width) {
+        for &r in &rows {
+            padded.extend(cols.iter().map(|&c| plane[r * width + c]));
+        }
+    }
+    (padded, padded_h, padded_w)
 }
 
 /// The index `i ≥ 0` mirrored into `0..n` without repeating the edge (numpy's `reflect`),

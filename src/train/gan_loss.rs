@@ -30,6 +30,9 @@ pub enum PixelLoss {
     L1,
     /// `mean_squared_error`: the mean of `(real - generated)²` over every element.
     L2,
+    /// `tf.norm(real - generated, ord=1)`: the sum of `|real - generated|` over every element
+    /// of the batch (TF-GAN's image compression example's pixel loss).
+    L1Norm,
 }
 
 impl PixelLoss {
@@ -42,7 +45,8 @@ impl PixelLoss {
     /// let a = Tensor::<4>::from_floats([[[[1.0, -1.0]]]], &device);
     /// let b = Tensor::<4>::from_floats([[[[0.0, 1.0]]]], &device);
     /// assert_eq!(PixelLoss::L1.loss(a.clone(), b.clone()).unwrap().into_scalar::<f32>(), 1.5);
-    /// assert_eq!(PixelLoss::L2.loss(a, b).unwrap().into_scalar::<f32>(), 2.5);
+    /// assert_eq!(PixelLoss::L2.loss(a.clone(), b.clone()).unwrap().into_scalar::<f32>(), 2.5);
+    /// assert_eq!(PixelLoss::L1Norm.loss(a, b).unwrap().into_scalar::<f32>(), 3.0);
     /// ```
     pub fn loss(self, real: Tensor<4>, generated: Tensor<4>) -> Result<Tensor<1>> {
         crate::model::check_generated_shape(&real, &generated)?;
@@ -50,6 +54,7 @@ impl PixelLoss {
         Ok(match self {
             Self::L1 => crate::ops::mean(difference.abs()),
             Self::L2 => crate::ops::mean(difference.square()),
+            Self::L1Norm => difference.abs().sum(),
         })
     }
 }

@@ -7,7 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
-use rgan::data::{Augmentation, ImageFolder, PairedImageFolder};
+use rgan::data::{Augmentation, DecodedImage, ImageFolder, PairedImageFolder, RandomPatches};
+use rgan::recipes::compression::{CompressedImage, CompressionRecipe, load_codec};
 use rgan::recipes::image_to_image::{CycleGanRecipe, Pix2PixRecipe, StarGanRecipe};
 use rgan::recipes::{Recipe, Translation, Translator, load_translator};
 use rgan::train::{StepReport, TrainConfig, TrainStep};
@@ -242,4 +243,73 @@ fn a_stargan_trains_on_a_labelled_folder_resumes_bit_for_bit_and_refuses_other_s
         stargan(32).trainer(config, &data, Augmentation::none(), logdir("stargan-32"), false, &device()).unwrap();
     let err = trainer.train_step().unwrap_err().to_string();
     assert!(err.contains("[2, 3, 16, 16]") && err.contains("32, 32]"), "{err}");
+}
+
+/// Two synthetic "photographs" to cut patches from.
+fn photos() -> Vec<DecodedImage> {
+    [(40, 50, 3u32), (36, 44, 7)]
+        .into_iter()
+        .map(|(h, w, seed)| DecodedImage {
+            channels: 3,
+            file_channels: 3,
+            height: h,
+            width: w,
+            pixels: (0..3 * h * w).map(|i| (((i as u32 * 37 + seed * 11) % 255) as f32 / 127.5) - 1.0).collect(),
+        })
+        .collect()
+}
+
+#[test]
+fn the_compression_model_trains_resumes_bit_for_bit_and_codes_files_exactly() {
+    let patches = RandomPatches::new(photos(), 16, 64, 0).unwrap();
+    let recipe = CompressionRecipe::new().with_patch_size(16).with_bits_per_patch(12).with_depth(4);
+    // TF-GAN's training (least squares, summed L1, weight factor 4000) at batch 4.
+    let config = quick(CompressionRecipe::train_config(4000.0).with_batch_size(4), 3);
+    let (a, b) = dirs("compression");
+    let mut straight = recipe.trainer(config.clone(), &patches, &a, false, &device()).unwrap();
+    let mut reports = Vec::new();
+    let summary_a = straight.run(|r: &StepReport| reports.push(r.clone())).unwrap();
+    for r in &reports {
+        // The summed L1 of 4 patches of 3 × 16 × 16 values: hundreds, not a mean below 2.
+        let pixel = r.pixel_loss.expect("an L1 term");
+        assert!(pixel > 50.0 && r.d_loss.is_finite(), "{r:?}");
+    }
+    recipe.trainer(quick(config.clone(), 1), &patches, &b, false, &device()).unwrap().run(|_: &StepReport| {}).unwrap();
+    let mut resumed = recipe.trainer(config, &patches, &b, false, &device()).unwrap();
+    let summary_b = resumed.run(|_: &StepReport| {}).unwrap();
+    let (x, y) = (straight.step().model(), resumed.step().model());
+    assert_same_tensors(&x.generator, &y.generator, "codec");
+    assert_same_tensors(&x.discriminator, &y.discriminator, "compression discriminator");
+    assert_same_checkpoints(&summary_a.checkpoint.unwrap(), &summary_b.checkpoint.unwrap());
+
+    // The loaded codec is the trained one; an image's file decodes to the evaluation output
+    // exactly, and a file is as long as its header and bits.
+    let plain = Device::default();
+    let (codec, loaded, id) = load_codec(&a, &plain).unwrap();
+    assert_eq!(loaded, recipe);
+    assert_same_tensors(&x.generator, &codec, "the loaded codec");
+    let photo = &photos()[1];
+    let shape = [3, photo.height, photo.width];
+    let bits = codec.compress_pixels(&photo.pixels, shape, &plain).unwrap();
+    assert_eq!(bits.len(), 3 * 3 * 12); // 36 × 44 in 16 × 16 patches: 3 × 3 of them
+    let file =
+        CompressedImage { model_id: id, width: 44, height: 36, channels: 3, patch: 16, bits_per_patch: 12, bits };
+    let bytes = file.to_bytes();
+    assert_eq!(bytes.len(), 27 + (3 * 3 * 12usize).div_ceil(8));
+    let back = CompressedImage::from_bytes(&bytes).unwrap();
+    let decoded = codec.decompress_bits(&back.bits, [36, 44], &plain).unwrap();
+    assert_eq!(decoded, codec.reconstruct(&photo.pixels, shape, &plain).unwrap());
+    let mut truncated = bytes.clone();
+    truncated.pop();
+    assert!(CompressedImage::from_bytes(&truncated).unwrap_err().to_string().contains("truncated"));
+    let mut foreign = bytes;
+    foreign[0] = b'X';
+    assert!(CompressedImage::from_bytes(&foreign).unwrap_err().to_string().contains("RGC1"));
+
+    // Without the adversarial loss the discriminator is never trained.
+    let l1 = quick(CompressionRecipe::train_config(0.0).with_batch_size(4), 2);
+    let mut trainer = recipe.trainer(l1, &patches, logdir("compression-l1"), false, &device()).unwrap();
+    let before = trainer.step().model().discriminator.clone();
+    trainer.run(|_: &StepReport| {}).unwrap();
+    assert_same_tensors(&before, &trainer.step().model().discriminator, "the untrained discriminator");
 }
