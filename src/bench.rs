@@ -15,6 +15,13 @@
 //!   ([`CifarRecipe`], unconditional; batch 32, noise 64): on the sequential schedule, a generator
 //!   update (through a frozen discriminator) then a discriminator update with the Wasserstein
 //!   losses and the exact gradient penalty of weight 1; Adam 2e-4, β1 0.5, for both.
+//! - [`pix2pix_step`], [`cyclegan_step`], [`stargan_step`], [`compression_step`]: one global
+//!   step of each image-to-image example as its `rgan train` command runs it, at the example's
+//!   default size: pix2pix 256 × 256 RGB → RGB at batch 1 (a discriminator then a generator
+//!   update), CycleGAN 64 × 64 at batch 1 (TF-GAN's patch size; four networks), StarGAN 128 ×
+//!   128 with 5 domains at batch 6 (5 critic updates with the exact penalty, then a generator
+//!   update), compression 32 × 32 patches at batch 32 (1230 bits; a generator then a
+//!   discriminator update). Their GFLOP/s are not counted (reported as null).
 //! - [`fid_features`]: pool3 features of the FID Inception network on 299×299 inputs.
 //! - [`fid_stats`]: the Fréchet distance of two sets of 5000 activations of 2048 features (the
 //!   size of a usual FID evaluation): both means and unbiased covariances, then the distance
@@ -34,7 +41,7 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use serde::Serialize;
 
-use crate::data::Batch;
+use crate::data::{Batch, PairedBatch, UnpairedBatch};
 use crate::error::{Result, RganError};
 use crate::eval::inception::FidInceptionV3;
 use crate::eval::{ActivationMoments, HostMatrix, MatrixRef, frechet_distance_from_moments};
@@ -342,6 +349,119 @@ pub fn cifar_step(config: &BenchConfig, device: &Device) -> Result<BenchReport> 
         step.step(batches.clone())?;
         Ok(())
     })
+}
+
+/// Times `step` on `batches` (one per update of a global step), GFLOP/s not counted.
+fn time_step<S: TrainStep>(name: &str, config: &BenchConfig, mut step: S, batch: S::Batch) -> Result<BenchReport>
+where
+    S::Batch: Clone,
+{
+    let batches = vec![batch; step.batches_per_step()];
+    time_iterations(name, config, f64::NAN, || {
+        step.step(batches.clone())?;
+        Ok(())
+    })
+}
+
+/// `n` seeded random images `[n, c, side, side]` in `[-1, 1]` on `device`.
+fn random_images(rng: &mut Rng, [n, c, side]: [usize; 3], device: &Device) -> Tensor<4> {
+    rng.uniform([n, c, side, side], -1.0, 1.0, device)
+}
+
+/// Times one global step of pix2pix as `rgan train pix2pix` runs it at its defaults (see the
+/// [module docs](self)): 256 × 256 RGB pairs at `config.batch_size`.
+///
+/// ```no_run
+/// use rgan::bench::{BenchConfig, pix2pix_step};
+/// let config = BenchConfig { warmup: 0, iters: 1, batch_size: 1, seed: 0 };
+/// let report = pix2pix_step(&config, &burn::prelude::Device::default()).unwrap();
+/// assert_eq!(report.bench, "pix2pix-step");
+/// ```
+pub fn pix2pix_step(config: &BenchConfig, device: &Device) -> Result<BenchReport> {
+    use crate::recipes::image_to_image::Pix2PixRecipe;
+    check(config)?;
+    let (seeds, device) = (Seeds::new(config.seed), device.clone().autodiff());
+    let mut rng = Rng::seed_from_u64(seeds.data);
+    let shape = [config.batch_size, 3, 256];
+    let batch = PairedBatch {
+        inputs: random_images(&mut rng, shape, &device),
+        targets: random_images(&mut rng, shape, &device),
+    };
+    let train = Pix2PixRecipe::train_config(100.0).with_batch_size(config.batch_size);
+    let step = Pix2PixRecipe::for_images(3, 3, 256).step(&train, seeds, batch.clone(), &device)?;
+    time_step("pix2pix-step", config, step, batch)
+}
+
+/// Times one global step of TF-GAN's CycleGAN example as `rgan train cyclegan` runs it on
+/// 64 × 64 RGB images at `config.batch_size` (see the [module docs](self)).
+///
+/// ```no_run
+/// use rgan::bench::{BenchConfig, cyclegan_step};
+/// let config = BenchConfig { warmup: 0, iters: 1, batch_size: 1, seed: 0 };
+/// assert_eq!(cyclegan_step(&config, &burn::prelude::Device::default()).unwrap().bench, "cyclegan-step");
+/// ```
+pub fn cyclegan_step(config: &BenchConfig, device: &Device) -> Result<BenchReport> {
+    use crate::recipes::image_to_image::{CycleGanRecipe, patch_layers};
+    check(config)?;
+    let (seeds, device) = (Seeds::new(config.seed), device.clone().autodiff());
+    let mut rng = Rng::seed_from_u64(seeds.data);
+    let shape = [config.batch_size, 3, 64];
+    let batch =
+        UnpairedBatch { x: random_images(&mut rng, shape, &device), y: random_images(&mut rng, shape, &device) };
+    let mut recipe = CycleGanRecipe::for_images(3);
+    recipe.discriminator.layers = patch_layers(64);
+    let train = CycleGanRecipe::train_config().with_batch_size(config.batch_size);
+    let step = recipe.step(&train, seeds, batch.clone(), &device)?;
+    time_step("cyclegan-step", config, step, batch)
+}
+
+/// The domains of [`stargan_step`].
+pub const STARGAN_BENCH_DOMAINS: usize = 5;
+
+/// Times one global step of TF-GAN's StarGAN example as `rgan train stargan` runs it on 128 ×
+/// 128 RGB images of [`STARGAN_BENCH_DOMAINS`] domains at `config.batch_size` (see the
+/// [module docs](self)).
+///
+/// ```no_run
+/// use rgan::bench::{BenchConfig, stargan_step};
+/// let config = BenchConfig { warmup: 0, iters: 1, batch_size: 6, seed: 0 };
+/// assert_eq!(stargan_step(&config, &burn::prelude::Device::default()).unwrap().bench, "stargan-step");
+/// ```
+pub fn stargan_step(config: &BenchConfig, device: &Device) -> Result<BenchReport> {
+    use crate::recipes::image_to_image::StarGanRecipe;
+    check(config)?;
+    let (seeds, device) = (Seeds::new(config.seed), device.clone().autodiff());
+    let mut rng = Rng::seed_from_u64(seeds.data);
+    let n = config.batch_size;
+    let images = random_images(&mut rng, [n, 3, 128], &device);
+    let labels = (0..n).map(|i| (i % STARGAN_BENCH_DOMAINS) as i64).collect();
+    let batch = Batch { images: images.clone(), labels: Tensor::from_data(TensorData::new(labels, [n]), &device) };
+    let train = StarGanRecipe::train_config().with_batch_size(n);
+    let step = StarGanRecipe::for_images(3, STARGAN_BENCH_DOMAINS, 128).step(&train, seeds, images, &device)?;
+    time_step("stargan-step", config, step, batch)
+}
+
+/// Times one global step of TF-GAN's image compression example as `rgan train compression` runs
+/// it: 32 × 32 RGB patches, 1230 bits, weight factor 4000, at `config.batch_size` (see the
+/// [module docs](self)).
+///
+/// ```
+/// use rgan::bench::{BenchConfig, compression_step};
+/// let config = BenchConfig { warmup: 0, iters: 1, batch_size: 2, seed: 0 };
+/// let report = compression_step(&config, &burn::prelude::Device::default()).unwrap();
+/// assert!(report.bench == "compression-step" && report.ms_per_iter > 0.0);
+/// ```
+pub fn compression_step(config: &BenchConfig, device: &Device) -> Result<BenchReport> {
+    use crate::recipes::compression::{CompressionRecipe, TFGAN_WEIGHT_FACTOR};
+    check(config)?;
+    let (seeds, device) = (Seeds::new(config.seed), device.clone().autodiff());
+    let n = config.batch_size;
+    let images = random_images(&mut Rng::seed_from_u64(seeds.data), [n, 3, 32], &device);
+    let batch =
+        Batch { images: images.clone(), labels: Tensor::from_data(TensorData::new(vec![0i64; n], [n]), &device) };
+    let train = CompressionRecipe::train_config(TFGAN_WEIGHT_FACTOR).with_batch_size(n);
+    let step = CompressionRecipe::new().step(&train, seeds, images, &device)?;
+    time_step("compression-step", config, step, batch)
 }
 
 /// The global steps [`cifar_step_check`] records by default (`rgan bench cifar-step

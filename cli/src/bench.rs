@@ -5,6 +5,7 @@
 //! rgan bench mnist-step [--iters 20] [--warmup 3] [--json]
 //! rgan bench wgan-gp-step [--iters 20] [--warmup 3] [--json]
 //! rgan bench cifar-step [--iters 20] [--warmup 3] [--batch-size 32] [--json] [--write-check DIR]
+//! rgan bench pix2pix-step|cyclegan-step|stargan-step|compression-step [--iters 5] [--batch-size N] [--json]
 //! rgan bench fid-features [--batch-size 16] [--inception-weights FILE] [--json]
 //! rgan bench fid-stats [--iters 3] [--warmup 1] [--json] [--write-inputs DIR]
 //! ```
@@ -15,7 +16,8 @@ use anyhow::{Context, Result};
 use burn::tensor::{DType, TensorData};
 use rgan::bench::{
     BenchConfig, BenchReport, CIFAR_CHECK_STEPS, FID_STATS_DIMS, FID_STATS_SAMPLES, cifar_step, cifar_step_check,
-    fid_features, fid_stats, fid_stats_inputs, mnist_step, wgan_gp_step,
+    compression_step, cyclegan_step, fid_features, fid_stats, fid_stats_inputs, mnist_step, pix2pix_step, stargan_step,
+    wgan_gp_step,
 };
 use rgan::eval::HostMatrix;
 use rgan::eval::inception::inception_weights_path;
@@ -30,6 +32,15 @@ pub enum BenchCommand {
     /// One step of TF-GAN's CIFAR-10 DCGAN as `rgan train cifar` runs it: a generator update,
     /// then a discriminator update with Wasserstein losses and the exact gradient penalty.
     CifarStep(CifarStepArgs),
+    /// One step of `rgan train pix2pix` at its defaults: 256×256 RGB pairs, batch 1.
+    Pix2pixStep(ImageStepArgs),
+    /// One step of `rgan train cyclegan` at TF-GAN's patch size: 64×64, batch 1.
+    CycleganStep(ImageStepArgs),
+    /// One step of `rgan train stargan` at TF-GAN's size: 128×128, 5 domains, batch 6 (5 critic
+    /// updates with the exact penalty, one generator update).
+    StarganStep(ImageStepArgs),
+    /// One step of `rgan train compression`: 32×32 patches, 1230 bits, batch 32.
+    CompressionStep(ImageStepArgs),
     /// FID Inception-v3 pool3 features of 299×299 images.
     FidFeatures(FidBenchArgs),
     /// The Fréchet distance of two sets of 5000 activations of 2048 features: both means and
@@ -65,6 +76,17 @@ pub struct StepBenchArgs {
     /// Images per step (real and generated alike).
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_size: u32,
+}
+
+/// Options of the image-to-image step benchmarks.
+#[derive(clap::Args, Debug)]
+pub struct ImageStepArgs {
+    #[command(flatten)]
+    pub common: BenchArgs,
+    /// Examples per step [default: the example's: pix2pix and CycleGAN 1, StarGAN 6,
+    /// compression 32].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: Option<u32>,
 }
 
 /// Options of `rgan bench cifar-step`.
@@ -187,6 +209,15 @@ fn print(report: &BenchReport, json: bool) -> Result<()> {
     Ok(())
 }
 
+fn image_step(
+    bench: fn(&BenchConfig, &burn::prelude::Device) -> rgan::Result<BenchReport>,
+    args: &BenchArgs,
+    batch_size: usize,
+) -> Result<()> {
+    let device = rgan::device::device_by_name(&args.device)?;
+    print(&bench(&config(args, batch_size), &device)?, args.json)
+}
+
 /// Runs `rgan bench …`.
 pub fn run(command: BenchCommand) -> Result<()> {
     match command {
@@ -208,6 +239,18 @@ pub fn run(command: BenchCommand) -> Result<()> {
                 return write_npz(&arrays, &dir.join(CIFAR_CHECK_FILE));
             }
             print(&cifar_step(&config, &device)?, args.step.common.json)
+        }
+        BenchCommand::Pix2pixStep(args) => {
+            image_step(pix2pix_step, &args.common, args.batch_size.map_or(1, |b| b as usize))
+        }
+        BenchCommand::CycleganStep(args) => {
+            image_step(cyclegan_step, &args.common, args.batch_size.map_or(1, |b| b as usize))
+        }
+        BenchCommand::StarganStep(args) => {
+            image_step(stargan_step, &args.common, args.batch_size.map_or(6, |b| b as usize))
+        }
+        BenchCommand::CompressionStep(args) => {
+            image_step(compression_step, &args.common, args.batch_size.map_or(32, |b| b as usize))
         }
         BenchCommand::FidFeatures(args) => {
             let device = rgan::device::device_by_name(&args.common.device)?;
