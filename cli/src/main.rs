@@ -19,6 +19,7 @@ mod eval_classifier;
 mod eval_cmd;
 mod eval_inception;
 mod eval_pix2pix;
+mod eval_unpaired;
 mod pix2pix;
 mod signals;
 mod translate;
@@ -109,6 +110,10 @@ enum EvalCommand {
     Pix2pix(eval_pix2pix::Pix2PixEvalArgs),
     /// Bits per pixel, PSNR and MS-SSIM of a compression checkpoint on a folder of photographs.
     Compression(compression::CompressionEvalArgs),
+    /// FID in each direction and cycle reconstruction L1 of a CycleGAN on held-out images.
+    Cyclegan(eval_unpaired::CycleGanEvalArgs),
+    /// How often rgan's CIFAR-10 classifier assigns a StarGAN's translations to their target.
+    Stargan(eval_unpaired::StarGanEvalArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -876,6 +881,8 @@ fn main() -> Result<()> {
         Command::Compress(args) => compression::run_compress(args),
         Command::Decompress(args) => compression::run_decompress(args),
         Command::Eval { command: EvalCommand::Compression(args) } => compression::run_eval(args),
+        Command::Eval { command: EvalCommand::Cyclegan(args) } => eval_unpaired::run_cyclegan(args),
+        Command::Eval { command: EvalCommand::Stargan(args) } => eval_unpaired::run_stargan(args),
         Command::Vanilla(args) => vanilla::run(args),
         Command::Eval { command: EvalCommand::InceptionFeatures(args) } => eval_inception::run(args),
         Command::Eval { command: EvalCommand::Pix2pix(args) } => eval_pix2pix::run(args),

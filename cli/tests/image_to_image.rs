@@ -134,6 +134,21 @@ fn cyclegan_and_stargan_train_on_folders_and_translate_from_the_command_line() {
     assert!(translated.status.success(), "{}", text(&translated));
     let no_domain = rgan(&["translate", "--checkpoint"], &[&stargan, &photo, &out]);
     assert!(!no_domain.status.success() && text(&no_domain).contains("--domain"), "{}", text(&no_domain));
+    // Their evaluations: the CycleGAN's cycle L1 (no FID without weights), and the StarGAN's
+    // domains, which must be CIFAR-10 classes for rgan's classifier to judge.
+    let scored = rgan(
+        &["eval", "cyclegan", "--no-fid", "--json", "--size", "16", "--checkpoint"],
+        &[&cyclegan, Path::new("--x"), &dir.join("domains/cats"), Path::new("--y"), &dir.join("domains/dogs")],
+    );
+    assert!(scored.status.success(), "{}", text(&scored));
+    let json: serde_json::Value = serde_json::from_slice(&scored.stdout).unwrap();
+    assert!(json["cycle_l1_x"].as_f64().unwrap() > 0.0 && json["fid_x2y"].is_null(), "{json}");
+    let judged = rgan(&["eval", "stargan", "--checkpoint"], &[&stargan, Path::new("--data"), &dir.join("domains")]);
+    assert!(
+        !judged.status.success() && text(&judged).contains("\"cats\" is not a CIFAR-10 class"),
+        "{}",
+        text(&judged)
+    );
     let one_domain = rgan(
         &[&["train", "stargan", "--steps", "1"][..], &small].concat(),
         &[Path::new("--data"), &dir.join("domains/cats")],

@@ -1,6 +1,10 @@
-//! Scores of an image-to-image translator on held-out pairs (pix2pix's evaluation): the L1
-//! distance and PSNR of each translation to its target, and the FID of all translations against
-//! all targets with the FID Inception network.
+//! Scores of image-to-image translators on held-out images.
+//!
+//! [`score_translations`] (pix2pix's evaluation): the L1 distance and PSNR of each translation
+//! to its target, and the FID of all translations against all targets with the FID Inception
+//! network. [`score_cycle`] (CycleGAN's): the FID of each domain's translations against the
+//! other domain's real images, and the cycle reconstruction L1. [`score_domains`] (StarGAN's):
+//! how often a classifier of the domains assigns a translation to its target domain.
 //!
 //! - Every pair is translated on its own ([`Translator::translate`]): pix2pix normalizes a test
 //!   image with its own statistics, so a batch would change the result.
@@ -227,5 +231,230 @@ mod tests {
         assert!(err.contains("channel"), "{err}");
         let empty = Cifar10 { pixels: vec![], labels: vec![] };
         assert!(DerivedPairs::new(&empty, PairInput::Grey).is_err());
+    }
+}
+
+/// What [`score_cycle`] measured.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct CycleScores {
+    /// Images of X and of Y.
+    pub images: [usize; 2],
+    /// FID of X translated to Y against the real Y images (when a FID network was given).
+    pub fid_x2y: Option<f64>,
+    /// FID of Y translated to X against the real X images.
+    pub fid_y2x: Option<f64>,
+    /// Mean `|F(G(x)) − x|` over the X images (`[-1, 1]` scale): the cycle reconstruction.
+    pub cycle_l1_x: f64,
+    /// Mean `|G(F(y)) − y|` over the Y images.
+    pub cycle_l1_y: f64,
+}
+
+/// Images of `data` in batches of at most [`FID_BATCH`], as `[n, C, H, W]` tensors.
+fn image_batches<'a, D: crate::data::ImageDataset + ?Sized>(
+    data: &'a D,
+    device: &'a Device,
+) -> impl Iterator<Item = Tensor<4>> + 'a {
+    let [c, h, w] = data.image_shape();
+    (0..data.len()).step_by(FID_BATCH).map(move |start| {
+        let n = FID_BATCH.min(data.len() - start);
+        let mut values = Vec::with_capacity(n * c * h * w);
+        for i in start..start + n {
+            data.extend_image(i, &mut values);
+        }
+        Tensor::from_data(TensorData::new(values, [n, c, h, w]), device)
+    })
+}
+
+fn finite(images: &Tensor<4>, what: &str) -> Result<Vec<f32>> {
+    let values = images.clone().into_data().convert::<f32>().try_into_vec::<f32>();
+    let values = values.map_err(|e| RganError::invalid(what, format!("cannot be read back: {e:?}")))?;
+    if let Some(v) = values.iter().find(|v| !v.is_finite()) {
+        return Err(RganError::invalid(what, format!("hold {v} (a diverged generator?)")));
+    }
+    Ok(values)
+}
+
+/// A CycleGAN's scores on held-out images of its two domains (CycleGAN's evaluation): the FID of
+/// each domain's translations against the other domain's real images, and the cycle
+/// reconstruction L1 of each domain. `x2y` and `y2x` are the two generators
+/// ([`Translation::Forward`](crate::recipes::Translation::Forward) and `Backward`); images are
+/// translated a batch at a time (instance norm: each image on its own).
+pub fn score_cycle<X: crate::data::ImageDataset + ?Sized, Y: crate::data::ImageDataset + ?Sized>(
+    x2y: &Translator,
+    y2x: &Translator,
+    x: &X,
+    y: &Y,
+    fid_network: Option<&FidInceptionV3>,
+    device: &Device,
+) -> Result<CycleScores> {
+    if x.len() < 2 || y.len() < 2 {
+        return Err(RganError::invalid(
+            "images",
+            format!("hold {} X and {} Y images; each needs two", x.len(), y.len()),
+        ));
+    }
+    let (x_translated, x_real, cycle_l1_x) = cycle_side(image_batches(x, device), x2y, y2x, fid_network)?;
+    let (y_translated, y_real, cycle_l1_y) = cycle_side(image_batches(y, device), y2x, x2y, fid_network)?;
+    let fid = |a: &ActivationMoments, b: &ActivationMoments| -> Result<f64> {
+        FidStatistics::from_moments(a)?.frechet_distance(&FidStatistics::from_moments(b)?)
+    };
+    let (fid_x2y, fid_y2x) = match fid_network {
+        Some(_) => (Some(fid(&x_translated, &y_real)?), Some(fid(&y_translated, &x_real)?)),
+        None => (None, None),
+    };
+    Ok(CycleScores { images: [x.len(), y.len()], fid_x2y, fid_y2x, cycle_l1_x, cycle_l1_y })
+}
+
+/// One domain's half of [`score_cycle`]: the FID moments of its translations and of its real
+/// images, and its cycle reconstruction L1.
+fn cycle_side(
+    batches: impl Iterator<Item = Tensor<4>>,
+    forward: &Translator,
+    backward: &Translator,
+    fid_network: Option<&FidInceptionV3>,
+) -> Result<(ActivationMoments, ActivationMoments, f64)> {
+    let (mut translated, mut real) = (ActivationMoments::new(), ActivationMoments::new());
+    let (mut abs, mut count) = (0.0f64, 0usize);
+    for images in batches {
+        let there = forward.translate(&images)?;
+        let back = backward.translate(&there)?;
+        let (a, b) = (finite(&back, "cycle reconstructions")?, finite(&images, "images")?);
+        abs += a.iter().zip(&b).map(|(&p, &q)| (p as f64 - q as f64).abs()).sum::<f64>();
+        count += a.len();
+        if let Some(net) = fid_network {
+            translated.update(&net.features(preprocess(there, InputRange::MinusOneToOne)?)?)?;
+            real.update(&net.features(preprocess(images, InputRange::MinusOneToOne)?)?)?;
+        }
+    }
+    Ok((translated, real, abs / count.max(1) as f64))
+}
+
+/// What [`score_domains`] measured.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct DomainScores {
+    /// Images translated (each into every other domain).
+    pub images: usize,
+    /// Translations made: images × (domains − 1).
+    pub translations: usize,
+    /// The share of translations the classifier assigns to their target domain.
+    pub target_accuracy: f64,
+    /// The classifier's accuracy on the untranslated images (their own domains).
+    pub real_accuracy: f64,
+}
+
+/// A StarGAN's translations judged by a classifier of its domains (StarGAN's evaluation): each
+/// image of `data` (its label is its domain) translated into every other domain by
+/// `translate(images, domain)`, and the share the classifier assigns to the target domain.
+/// `class_of_domain[d]` is the classifier's class index of domain `d`.
+pub fn score_domains<D: crate::data::ImageDataset + ?Sized>(
+    translate: impl Fn(&Tensor<4>, usize) -> Result<Tensor<4>>,
+    data: &D,
+    classifier: &impl crate::model::ImageClassifier,
+    class_of_domain: &[usize],
+    device: &Device,
+) -> Result<DomainScores> {
+    let domains = class_of_domain.len();
+    if domains < 2 || data.is_empty() {
+        return Err(RganError::invalid("data", "needs images and at least two domains"));
+    }
+    let predicted = |images: Tensor<4>| -> Result<Vec<i64>> {
+        let classes = classifier.logits(images)?.argmax(1).into_data().convert::<i64>().try_into_vec::<i64>();
+        classes.map_err(|e| RganError::invalid("classifier", format!("cannot be read back: {e:?}")))
+    };
+    let (mut hits, mut translations, mut real_hits) = (0usize, 0usize, 0usize);
+    let mut start = 0;
+    for images in image_batches(data, device) {
+        let n = images.dims()[0];
+        let labels: Vec<usize> = (start..start + n).map(|i| data.label(i) as usize).collect();
+        if let Some(&bad) = labels.iter().find(|&&l| l >= domains) {
+            return Err(RganError::invalid("data", format!("has a label {bad} beyond its {domains} domains")));
+        }
+        let real = predicted(images.clone())?;
+        real_hits += real.iter().zip(&labels).filter(|&(&p, &l)| p as usize == class_of_domain[l]).count();
+        for target in 0..domains {
+            let translated = translate(&images, target)?;
+            finite(&translated, "translations")?;
+            let classes = predicted(translated)?;
+            for (i, &p) in classes.iter().enumerate() {
+                if labels[i] != target {
+                    translations += 1;
+                    hits += usize::from(p as usize == class_of_domain[target]);
+                }
+            }
+        }
+        start += n;
+    }
+    Ok(DomainScores {
+        images: data.len(),
+        translations,
+        target_accuracy: hits as f64 / translations.max(1) as f64,
+        real_accuracy: real_hits as f64 / data.len() as f64,
+    })
+}
+
+#[cfg(test)]
+mod unpaired_tests {
+    use super::*;
+    use crate::data::Cifar10;
+    use crate::recipes::image_to_image::ResnetGeneratorConfig;
+
+    /// Reads an image's class off its mean value: domain `d`'s images are `−0.9 + 0.2 d` flat.
+    #[derive(burn::module::Module, Debug)]
+    struct MeanClassifier;
+
+    fn value(domain: usize) -> f32 {
+        -0.9 + 0.2 * domain as f32
+    }
+
+    impl crate::model::ImageClassifier for MeanClassifier {
+        fn logits(&self, images: Tensor<4>) -> Result<Tensor<2>> {
+            let n = images.dims()[0];
+            let mean = images.reshape([n as i32, -1]).mean_dim(1);
+            let centres = Tensor::<1>::from_floats(&(0..10).map(value).collect::<Vec<_>>()[..], &mean.device());
+            Ok(mean.sub(centres.unsqueeze::<2>()).square().neg())
+        }
+    }
+
+    #[test]
+    fn domain_accuracy_counts_translations_into_other_domains() {
+        let device = Device::default();
+        // 6 images of domains 0, 1, 2, each flat at its domain's value.
+        let labels: Vec<u8> = (0..6).map(|i| i % 3).collect();
+        let pixels =
+            labels.iter().flat_map(|&l| vec![((value(l as usize) + 1.0) * 128.0).round() as u8; 3072]).collect();
+        let data = Cifar10 { pixels, labels };
+        let domains = [0, 1, 2];
+        // A perfect translator: every image made flat at the target's value.
+        let perfect = |images: &Tensor<4>, d: usize| Ok(Tensor::full(images.dims(), value(d), &images.device()));
+        let scores = score_domains(perfect, &data, &MeanClassifier, &domains, &device).unwrap();
+        assert_eq!((scores.images, scores.translations), (6, 12));
+        assert_eq!((scores.target_accuracy, scores.real_accuracy), (1.0, 1.0));
+        // A translator that changes nothing: never the target domain.
+        let idle = |images: &Tensor<4>, _: usize| Ok(images.clone());
+        let scores = score_domains(idle, &data, &MeanClassifier, &domains, &device).unwrap();
+        assert_eq!(scores.target_accuracy, 0.0);
+        // Domains mapped to other classes: the real images are then misjudged.
+        let shifted = score_domains(perfect, &data, &MeanClassifier, &[3, 4, 5], &device).unwrap();
+        assert_eq!(shifted.real_accuracy, 0.0);
+    }
+
+    #[test]
+    fn cycle_l1_is_the_mean_reconstruction_error() {
+        let device = Device::default();
+        let config = ResnetGeneratorConfig::new(3, 3).with_base_filters(2).with_residual_blocks(1);
+        let g = Translator::CycleGan(config.init(&mut crate::rng::Rng::seed_from_u64(1), &device).unwrap());
+        let f = Translator::CycleGan(config.init(&mut crate::rng::Rng::seed_from_u64(2), &device).unwrap());
+        let x = Cifar10 { pixels: (0..2 * 3072).map(|i| (i % 200) as u8).collect(), labels: vec![0, 0] };
+        let y = Cifar10 { pixels: (0..3 * 3072).map(|i| (i * 3 % 256) as u8).collect(), labels: vec![1, 1, 1] };
+        let scores = score_cycle(&g, &f, &x, &y, None, &device).unwrap();
+        let images: Vec<Tensor<4>> = image_batches(&x, &device).collect();
+        let back = f.translate(&g.translate(&images[0]).unwrap()).unwrap();
+        let (a, b) = (finite(&back, "a").unwrap(), finite(&images[0], "b").unwrap());
+        let expected = a.iter().zip(&b).map(|(&p, &q)| (p as f64 - q as f64).abs()).sum::<f64>() / a.len() as f64;
+        assert!((scores.cycle_l1_x - expected).abs() < 1e-12, "{scores:?} vs {expected}");
+        assert_eq!((scores.images, scores.fid_x2y), ([2, 3], None));
+        assert!(scores.cycle_l1_y > 0.0);
+        let one = Cifar10 { pixels: vec![0; 3072], labels: vec![0] };
+        assert!(score_cycle(&g, &f, &one, &y, None, &device).is_err());
     }
 }
