@@ -575,7 +575,8 @@ pub(crate) fn run_with_progress<S: TrainStep, B: BatchSource<Batch = S::Batch>>(
         bar.finish();
     }
     let secs = summary.wall.as_secs_f64();
-    println!("trained to step {} in {:.1} s", summary.step, secs);
+    let rss = rgan::bench::peak_rss_mb().map_or(String::new(), |mb| format!(", peak RSS {mb:.0} MiB"));
+    println!("trained to step {} in {:.1} s{rss}", summary.step, secs);
     let show = |path: &Option<PathBuf>| path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
     println!("samples:     {}", show(&summary.samples));
     println!("loss curves: {}", show(&summary.loss_curves));
