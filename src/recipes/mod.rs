@@ -12,8 +12,8 @@
 //! - [`compression`]: TF-GAN's image compression example (encoder, binarizer, decoder).
 //!
 //! A checkpoint records its recipe as an opaque description ([`Recipe`], tagged by family);
-//! [`Recipe::of_checkpoint`] reads it back and [`load_noise_generator`] rebuilds the generator of
-//! any noise-driven recipe.
+//! [`Recipe::of_checkpoint`] reads it back, [`load_noise_generator`] rebuilds the generator of
+//! any noise-driven recipe and [`load_translator`] that of an image-to-image one.
 
 pub mod cifar;
 pub mod compression;
@@ -261,9 +261,7 @@ impl Translator {
             }
         }
     }
-}
 
-impl Translator {
     fn check_channels(&self, channels: usize) -> Result<()> {
         if channels != self.in_channels() {
             return Err(RganError::invalid(
