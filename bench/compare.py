@@ -14,6 +14,15 @@ that both sides' FID values agree to 1e-6 relative.
 (`rgan bench cifar-step --write-check DIR`, at --batch-size); in the first round each reference
 runs with `--check DIR/cifar_step_check.npz`, which checks its losses against rgan's before timing
 and fails the run when they differ.
+
+`pix2pix-step`, `cyclegan-step`, `stargan-step` and `compression-step` (one global step of each
+image-to-image example, at the example's own batch size: 1, 1, 6 and 32) run rgan as
+`rgan bench NAME --json --iters N` and PyTorch as
+`reference/torch_image_to_image_steps.py --workload NAME --iters N`, with N = --image-iters (5 by
+default: a StarGAN step takes seconds); --batch-size does not apply to them. Neither side counts
+their GFLOP/s (null), and nothing checks that both compute the same losses: the reference builds
+the same networks, losses, optimizers and update order, and `--count-params` on it prints each
+network's parameter count to compare with rgan's.
 """
 import argparse
 import json
@@ -28,6 +37,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REF = os.path.join(HERE, "reference")
+# The image-to-image steps, each timed at its example's own batch size (rgan's and the
+# reference's default).
+IMAGE_STEPS = {"pix2pix-step": 1, "cyclegan-step": 1, "stargan-step": 6, "compression-step": 32}
 
 
 def cpu_description():
@@ -66,11 +78,14 @@ def main():
     parser.add_argument("--iters", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=32,
                         help="images per mnist-step / wgan-gp-step / cifar-step")
+    parser.add_argument("--image-iters", type=int, default=5,
+                        help="timed iterations of pix2pix-step / cyclegan-step / stargan-step / compression-step")
     parser.add_argument("--fid-iters", type=int, default=5)
     parser.add_argument("--fid-stats-iters", type=int, default=3)
     parser.add_argument("--weights", default=os.environ.get("RGAN_INCEPTION_WEIGHTS",
                                                             "../shared/models/fid_inception_v3.safetensors"))
-    parser.add_argument("--only", choices=["mnist-step", "wgan-gp-step", "cifar-step", "fid-features", "fid-stats"],
+    parser.add_argument("--only", choices=["mnist-step", "wgan-gp-step", "cifar-step", *IMAGE_STEPS, "fid-features",
+                                           "fid-stats"],
                         action="append")
     parser.add_argument("--json-out", help="also write every result to this file")
     parser.add_argument("--rgan-one-thread", action="store_true",
@@ -107,6 +122,11 @@ def main():
             # As for wgan-gp-step, the penalty's pass stays eager.
             "torch-compile": [py, os.path.join(REF, "torch_cifar_step.py"), "--compile", "--iters", *it_batch],
         },
+        **{name: {
+            "rgan": [args.rgan, "bench", name, "--json", "--iters", str(args.image_iters)],
+            "torch-eager": [py, os.path.join(REF, "torch_image_to_image_steps.py"), "--workload", name,
+                            "--iters", str(args.image_iters)],
+        } for name in IMAGE_STEPS},
         "fid-features": {
             "rgan": [args.rgan, "bench", "fid-features", "--json", "--iters", str(args.fid_iters), "--warmup", "1",
                      "--inception-weights", args.weights],
@@ -129,7 +149,7 @@ def main():
 def compare(args, suites, stats_dir, check_dir):
     check_file = os.path.join(check_dir, "cifar_step_check.npz")
     if args.rgan_one_thread:
-        for suite in ("mnist-step", "wgan-gp-step", "cifar-step", "fid-stats"):
+        for suite in ("mnist-step", "wgan-gp-step", "cifar-step", *IMAGE_STEPS, "fid-stats"):
             suites[suite]["rgan-1-thread"] = (suites[suite]["rgan"], {"RAYON_NUM_THREADS": "1"})
     cpu = cpu_description()
     print(f"CPU: {cpu['model']}, {cpu['cores']} cores, SIMD: {' '.join(cpu['simd'])}", flush=True)
@@ -174,8 +194,10 @@ def compare(args, suites, stats_dir, check_dir):
                 print(f"| {name} | failed | | | | |")
                 continue
             ms = statistics.median(r["ms_per_iter"] for r in results)
-            batch = {"fid-features": 16, "fid-stats": 10000}.get(suite, args.batch_size)
-            gflops = statistics.median(r["gflops"] for r in results) if "gflops" in results[0] else None
+            batch = {"fid-features": 16, "fid-stats": 10000, **IMAGE_STEPS}.get(suite, args.batch_size)
+            # The image-to-image steps report null GFLOP/s.
+            counted = all(r.get("gflops") is not None for r in results)
+            gflops = statistics.median(r["gflops"] for r in results) if counted else None
             rss = max(r["peak_rss_mb"] for r in results)
             summary[name] = {"ms_per_iter": ms, "gflops": gflops, "images_per_sec": batch / (ms * 1e-3),
                              "peak_rss_mb": rss, "rounds": [r["ms_per_iter"] for r in results]}

@@ -19,8 +19,8 @@
 //!   step of each image-to-image example as its `rgan train` command runs it, at the example's
 //!   default size: pix2pix 256 × 256 RGB → RGB at batch 1 (a discriminator then a generator
 //!   update), CycleGAN 64 × 64 at batch 1 (TF-GAN's patch size; four networks), StarGAN 128 ×
-//!   128 with 5 domains at batch 6 (5 critic updates with the exact penalty, then a generator
-//!   update), compression 32 × 32 patches at batch 32 (1230 bits; a generator then a
+//!   128 with 5 domains at batch 6 (a generator update, then 5 critic updates with the exact
+//!   penalty: TF-GAN's sequential order), compression 32 × 32 patches at batch 32 (1230 bits; a generator then a
 //!   discriminator update). Their GFLOP/s are not counted (reported as null).
 //! - [`fid_features`]: pool3 features of the FID Inception network on 299×299 inputs.
 //! - [`fid_stats`]: the Fréchet distance of two sets of 5000 activations of 2048 features (the
@@ -807,5 +807,38 @@ mod tests {
         let config = BenchConfig { warmup: 0, iters: 2, batch_size: 2, seed: 1 };
         let report = wgan_gp_step(&config, &Device::default()).unwrap();
         assert_eq!(report.times_ms.len(), 2);
+    }
+
+    /// The networks of the image-to-image workloads have the parameter counts of
+    /// bench/reference/torch_image_to_image_steps.py's (`--count-params`), so the two time the
+    /// same models. burn counts a batch norm's running mean and variance too (PyTorch keeps them
+    /// as buffers): 2 more per batch-norm channel.
+    #[test]
+    fn image_to_image_networks_match_the_pytorch_references_parameter_counts() {
+        use crate::recipes::compression::CompressionRecipe;
+        use crate::recipes::image_to_image::{CycleGanRecipe, Pix2PixRecipe, StarGanRecipe, patch_layers};
+        let device = Device::default();
+        let rng = &mut Rng::seed_from_u64(0);
+        let running = |channels: usize| 2 * channels;
+        let pix2pix = Pix2PixRecipe::for_images(3, 3, 256);
+        // U-Net batch norms: encoder 128 + 256 + 4 · 512, decoder 64 + 128 + 256 + 4 · 512.
+        let unet_norms = 128 + 256 + 4 * 512 + 64 + 128 + 256 + 4 * 512;
+        assert_eq!(pix2pix.generator.init(rng, &device).unwrap().num_params(), 54_414_531 + running(unet_norms));
+        let patch_norms = 128 + 256 + 512;
+        assert_eq!(pix2pix.discriminator.init(rng, &device).unwrap().num_params(), 2_768_705 + running(patch_norms));
+        // Instance norms keep no running statistics.
+        let mut cyclegan = CycleGanRecipe::for_images(3);
+        cyclegan.discriminator.layers = patch_layers(64);
+        assert_eq!(cyclegan.generator.init(rng, &device).unwrap().num_params(), 7_841_411);
+        assert_eq!(cyclegan.discriminator.init(rng, &device).unwrap().num_params(), 2_765_633);
+        let stargan = StarGanRecipe::for_images(3, STARGAN_BENCH_DOMAINS, 128);
+        assert_eq!(stargan.generator.init(rng, &device).unwrap().num_params(), 8_430_531);
+        assert_eq!(stargan.discriminator.init(rng, &device).unwrap().num_params(), 44_762_048);
+        // γ of slim's batch norm is fixed at 1 but a parameter on both sides; batch norms of
+        // 128 + 256 + 512 + 1024 (encoder) and 512 + 256 + 128 (decoder) channels.
+        let compression = CompressionRecipe::new();
+        let codec_norms = 128 + 256 + 512 + 1024 + 512 + 256 + 128;
+        assert_eq!(compression.codec(rng, &device).unwrap().num_params(), 25_239_569 + running(codec_norms));
+        assert_eq!(compression.discriminator(rng, &device).unwrap().num_params(), 2_764_737);
     }
 }

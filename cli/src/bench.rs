@@ -36,8 +36,8 @@ pub enum BenchCommand {
     Pix2pixStep(ImageStepArgs),
     /// One step of `rgan train cyclegan` at TF-GAN's patch size: 64×64, batch 1.
     CycleganStep(ImageStepArgs),
-    /// One step of `rgan train stargan` at TF-GAN's size: 128×128, 5 domains, batch 6 (5 critic
-    /// updates with the exact penalty, one generator update).
+    /// One step of `rgan train stargan` at TF-GAN's size: 128×128, 5 domains, batch 6 (a generator
+    /// update, then 5 critic updates with the exact penalty).
     StarganStep(ImageStepArgs),
     /// One step of `rgan train compression`: 32×32 patches, 1230 bits, batch 32.
     CompressionStep(ImageStepArgs),
