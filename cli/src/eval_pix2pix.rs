@@ -32,8 +32,8 @@ pub(crate) struct Pix2PixEvalArgs {
     /// The FID Inception weights [default: $RGAN_INCEPTION_WEIGHTS, else ~/.cache/rgan/].
     #[arg(long)]
     inception_weights: Option<PathBuf>,
-    /// Also write a grid of the first --grid-rows pairs, one per row: input | translation |
-    /// target.
+    /// Also write a grid of --grid-rows pairs spread evenly over the data, one per row: input |
+    /// translation | target.
     #[arg(long)]
     grid: Option<PathBuf>,
     /// Rows of --grid.
@@ -76,8 +76,9 @@ pub(crate) fn run(args: Pix2PixEvalArgs) -> Result<()> {
             net.as_ref(),
             &device,
             |index, input, translated, target| {
+                // Rows spread over the pairs (image folders are read class by class).
                 if let (Some(grid), Some(rows)) = (grid.as_mut(), rows)
-                    && index < rows
+                    && (0..rows).any(|row| row * pairs.len() / rows == index)
                 {
                     let input =
                         if input.dims()[1] == target_channels { input.clone() } else { input.clone().repeat_dim(1, 3) };
