@@ -71,7 +71,7 @@ pub(crate) fn run(args: Pix2PixEvalArgs) -> Result<()> {
         let mut grid = rows.map(|rows| ImageGrid::new(3 * rows, 3)).transpose()?;
         let target_channels = pairs.shapes()[1][0];
         let scores = score_translations(
-            &translator,
+            |x: &Tensor<4>| translator.translate(x),
             pairs,
             net.as_ref(),
             &device,

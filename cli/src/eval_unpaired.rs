@@ -85,7 +85,8 @@ pub(crate) fn run_cyclegan(args: CycleGanEvalArgs) -> Result<()> {
         Some(FidInceptionV3::load(&weights, &device).with_context(|| format!("loading {}", weights.display()))?)
     };
     let started = std::time::Instant::now();
-    let scores = score_cycle(&x2y, &y2x, &x, &y, net.as_ref(), &device)?;
+    let scores =
+        score_cycle(|t: &Tensor<4>| x2y.translate(t), |t: &Tensor<4>| y2x.translate(t), &x, &y, net.as_ref(), &device)?;
     if let Some(path) = &args.grid {
         let rows = [args.grid_rows.min(x.len()), args.grid_rows.min(y.len())];
         let mut grid = ImageGrid::new(3 * (rows[0] + rows[1]), 3)?;

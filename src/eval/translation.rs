@@ -6,8 +6,10 @@
 //! other domain's real images, and the cycle reconstruction L1. [`score_domains`] (StarGAN's):
 //! how often a classifier of the domains assigns a translation to its target domain.
 //!
-//! - Every pair is translated on its own ([`Translator::translate`]): pix2pix normalizes a test
-//!   image with its own statistics, so a batch would change the result.
+//! - The translators are closures (e.g. `|x| translator.translate(x)` with a
+//!   [`Translator`](crate::recipes::Translator) that `rgan translate` loads), so any model can be
+//!   scored. For pairs, every image is translated on its own: pix2pix normalizes a test image
+//!   with its own statistics, so a batch would change the result.
 //! - L1 and PSNR are measured on the `[-1, 1]` values the model is trained on, before any
 //!   rounding to 8 bits: L1 is the mean absolute difference (pix2pix's L1 loss), PSNR is
 //!   `10 log10(2² / MSE)` for each image (2 is the range of the values), averaged over images.
@@ -22,7 +24,6 @@ use super::frechet::ActivationMoments;
 use super::inception::{FidInceptionV3, InputRange, preprocess};
 use crate::data::PairedDataset;
 use crate::error::{Result, RganError};
-use crate::recipes::Translator;
 
 /// What [`score_translations`] measured.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -44,7 +45,7 @@ const EXACT_PSNR: f64 = 100.0;
 /// Images fed to the FID network at a time.
 const FID_BATCH: usize = 50;
 
-/// Translates every pair of `pairs` with `translator` (one at a time) and scores the
+/// Translates every pair of `pairs` with `translate` (one at a time) and scores the
 /// translations against the targets ([module docs](self)). `each` sees every pair as it is
 /// done: its index, and the input, translation and target `[1, C, H, W]` (to draw a grid
 /// from); `progress` the number of pairs done after each FID batch.
@@ -60,12 +61,14 @@ const FID_BATCH: usize = 50;
 /// let pairs = DerivedPairs::new(&data, PairInput::Grey).unwrap();
 /// let unet = UNetGeneratorConfig::new(1, 3).with_base_filters(2).with_depth(5)
 ///     .init(&mut rgan::rng::Rng::seed_from_u64(0), &device).unwrap();
-/// let scores = score_translations(&Translator::Pix2Pix(unet), &pairs, None, &device, |_, _, _, _| Ok(()), |_| {}).unwrap();
+/// let translator = Translator::Pix2Pix(unet);
+/// let translate = |x: &Tensor<4>| translator.translate(x);
+/// let scores = score_translations(translate, &pairs, None, &device, |_, _, _, _| Ok(()), |_| {}).unwrap();
 /// assert_eq!((scores.images, scores.fid), (2, None));
 /// assert!(scores.l1 > 0.0 && scores.psnr > 0.0 && scores.psnr < 100.0);
 /// ```
 pub fn score_translations<D: PairedDataset + ?Sized>(
-    translator: &Translator,
+    translate: impl Fn(&Tensor<4>) -> Result<Tensor<4>>,
     pairs: &D,
     fid_network: Option<&FidInceptionV3>,
     device: &Device,
@@ -97,7 +100,7 @@ pub fn score_translations<D: PairedDataset + ?Sized>(
         let (mut input, mut target) = (Vec::with_capacity(ic * ih * iw), Vec::with_capacity(tc * th * tw));
         pairs.extend_pair(index, &mut input, &mut target);
         let input = Tensor::<4>::from_data(TensorData::new(input, [1, ic, ih, iw]), device);
-        let translated = translator.translate(&input)?;
+        let translated = translate(&input)?;
         if translated.dims() != [1, tc, th, tw] {
             return Err(RganError::shape(
                 "translation",
@@ -155,7 +158,13 @@ pub fn score_translations<D: PairedDataset + ?Sized>(
 mod tests {
     use super::*;
     use crate::data::{Cifar10, DerivedPairs, PairInput};
-    use crate::recipes::image_to_image::UNetGeneratorConfig;
+
+    /// A stand-in colourising translator of grey images (any deterministic function will do),
+    /// which checks that it is given one image at a time.
+    fn colourise(x: &Tensor<4>) -> Result<Tensor<4>> {
+        assert_eq!(x.dims()[0], 1, "pairs are translated one at a time");
+        Ok(Tensor::cat(vec![x.clone(), x.clone().mul_scalar(0.5), x.clone().neg()], 1).tanh())
+    }
 
     /// L1 and PSNR against an independent f64 computation of the same translations.
     #[test]
@@ -163,22 +172,16 @@ mod tests {
         let device = Device::default();
         let data = Cifar10 { pixels: (0..3 * 3072).map(|i| ((i * 7) % 256) as u8).collect(), labels: vec![0, 1, 2] };
         let pairs = DerivedPairs::new(&data, PairInput::Grey).unwrap();
-        let unet = UNetGeneratorConfig::new(1, 3)
-            .with_base_filters(2)
-            .with_depth(5)
-            .init(&mut crate::rng::Rng::seed_from_u64(1), &device)
-            .unwrap();
-        let translator = Translator::Pix2Pix(unet);
         let mut seen = Vec::new();
+        let read =
+            |t: &Tensor<4>| -> Vec<f32> { t.clone().into_data().convert::<f32>().try_into_vec::<f32>().unwrap() };
         let scores = score_translations(
-            &translator,
+            colourise,
             &pairs,
             None,
             &device,
             |i, _, fake, real| {
-                let f: Vec<f32> = fake.clone().into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
-                let r: Vec<f32> = real.clone().into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
-                seen.push((i, f, r));
+                seen.push((i, read(fake), read(real)));
                 Ok(())
             },
             |_| {},
@@ -197,40 +200,22 @@ mod tests {
             .sum::<f64>()
             / 3.0;
         assert!((scores.l1 - l1).abs() < 1e-12 && (scores.psnr - psnr).abs() < 1e-9, "{scores:?} vs {l1} {psnr}");
-        // Each image is translated alone: the first translation is the same with or without the others.
-        let one = Cifar10 { pixels: data.pixels[..3072].to_vec(), labels: vec![0] };
-        let alone = score_translations(
-            &translator,
-            &DerivedPairs::new(&one, PairInput::Grey).unwrap(),
-            None,
-            &device,
-            |_, _, f, _| {
-                let f: Vec<f32> = f.clone().into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
-                assert_eq!(f, seen[0].1);
-                Ok(())
-            },
-            |_| {},
-        )
-        .unwrap();
-        assert_eq!(alone.images, 1);
+        assert_eq!(scores.images, 3);
     }
 
     #[test]
-    fn pairs_the_model_does_not_fit_are_errors() {
+    fn translations_that_do_not_fit_the_targets_are_errors() {
         let device = Device::default();
         let data = Cifar10 { pixels: vec![9; 2 * 3072], labels: vec![0, 1] };
-        let pairs = DerivedPairs::new(&data, PairInput::Blur { sigma: 1.0 }).unwrap();
-        let grey_in = UNetGeneratorConfig::new(1, 3)
-            .with_base_filters(2)
-            .with_depth(3)
-            .init(&mut crate::rng::Rng::seed_from_u64(1), &device)
-            .unwrap();
-        let err = score_translations(&Translator::Pix2Pix(grey_in), &pairs, None, &device, |_, _, _, _| Ok(()), |_| {})
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("channel"), "{err}");
-        let empty = Cifar10 { pixels: vec![], labels: vec![] };
-        assert!(DerivedPairs::new(&empty, PairInput::Grey).is_err());
+        let pairs = DerivedPairs::new(&data, PairInput::Grey).unwrap();
+        let grey_out = |x: &Tensor<4>| Ok(x.clone());
+        let err =
+            score_translations(grey_out, &pairs, None, &device, |_, _, _, _| Ok(()), |_| {}).unwrap_err().to_string();
+        assert!(err.contains("[1, 1, 32, 32]") && err.contains("[1, 3, 32, 32]"), "{err}");
+        let diverged = |x: &Tensor<4>| Ok(Tensor::full([1, 3, 32, 32], f32::NAN, &x.device()));
+        let err =
+            score_translations(diverged, &pairs, None, &device, |_, _, _, _| Ok(()), |_| {}).unwrap_err().to_string();
+        assert!(err.contains("NaN"), "{err}");
     }
 }
 
@@ -276,12 +261,12 @@ fn finite(images: &Tensor<4>, what: &str) -> Result<Vec<f32>> {
 
 /// A CycleGAN's scores on held-out images of its two domains (CycleGAN's evaluation): the FID of
 /// each domain's translations against the other domain's real images, and the cycle
-/// reconstruction L1 of each domain. `x2y` and `y2x` are the two generators
-/// ([`Translation::Forward`](crate::recipes::Translation::Forward) and `Backward`); images are
-/// translated a batch at a time (instance norm: each image on its own).
+/// reconstruction L1 of each domain. `x2y` and `y2x` translate with the two generators (e.g. the
+/// [`Translator`](crate::recipes::Translator)s of `Translation::Forward` and `Backward`), a batch
+/// at a time (CycleGAN's instance norm treats each image on its own).
 pub fn score_cycle<X: crate::data::ImageDataset + ?Sized, Y: crate::data::ImageDataset + ?Sized>(
-    x2y: &Translator,
-    y2x: &Translator,
+    x2y: impl Fn(&Tensor<4>) -> Result<Tensor<4>>,
+    y2x: impl Fn(&Tensor<4>) -> Result<Tensor<4>>,
     x: &X,
     y: &Y,
     fid_network: Option<&FidInceptionV3>,
@@ -293,8 +278,8 @@ pub fn score_cycle<X: crate::data::ImageDataset + ?Sized, Y: crate::data::ImageD
             format!("hold {} X and {} Y images; each needs two", x.len(), y.len()),
         ));
     }
-    let (x_translated, x_real, cycle_l1_x) = cycle_side(image_batches(x, device), x2y, y2x, fid_network)?;
-    let (y_translated, y_real, cycle_l1_y) = cycle_side(image_batches(y, device), y2x, x2y, fid_network)?;
+    let (x_translated, x_real, cycle_l1_x) = cycle_side(image_batches(x, device), &x2y, &y2x, fid_network)?;
+    let (y_translated, y_real, cycle_l1_y) = cycle_side(image_batches(y, device), &y2x, &x2y, fid_network)?;
     let fid = |a: &ActivationMoments, b: &ActivationMoments| -> Result<f64> {
         FidStatistics::from_moments(a)?.frechet_distance(&FidStatistics::from_moments(b)?)
     };
@@ -309,15 +294,15 @@ pub fn score_cycle<X: crate::data::ImageDataset + ?Sized, Y: crate::data::ImageD
 /// images, and its cycle reconstruction L1.
 fn cycle_side(
     batches: impl Iterator<Item = Tensor<4>>,
-    forward: &Translator,
-    backward: &Translator,
+    forward: &dyn Fn(&Tensor<4>) -> Result<Tensor<4>>,
+    backward: &dyn Fn(&Tensor<4>) -> Result<Tensor<4>>,
     fid_network: Option<&FidInceptionV3>,
 ) -> Result<(ActivationMoments, ActivationMoments, f64)> {
     let (mut translated, mut real) = (ActivationMoments::new(), ActivationMoments::new());
     let (mut abs, mut count) = (0.0f64, 0usize);
     for images in batches {
-        let there = forward.translate(&images)?;
-        let back = backward.translate(&there)?;
+        let there = forward(&images)?;
+        let back = backward(&there)?;
         let (a, b) = (finite(&back, "cycle reconstructions")?, finite(&images, "images")?);
         abs += a.iter().zip(&b).map(|(&p, &q)| (p as f64 - q as f64).abs()).sum::<f64>();
         count += a.len();
@@ -396,7 +381,6 @@ pub fn score_domains<D: crate::data::ImageDataset + ?Sized>(
 mod unpaired_tests {
     use super::*;
     use crate::data::Cifar10;
-    use crate::recipes::image_to_image::ResnetGeneratorConfig;
 
     /// Reads an image's class off its mean value: domain `d`'s images are `−0.9 + 0.2 d` flat.
     #[derive(burn::module::Module, Debug)]
@@ -441,20 +425,20 @@ mod unpaired_tests {
     #[test]
     fn cycle_l1_is_the_mean_reconstruction_error() {
         let device = Device::default();
-        let config = ResnetGeneratorConfig::new(3, 3).with_base_filters(2).with_residual_blocks(1);
-        let g = Translator::CycleGan(config.init(&mut crate::rng::Rng::seed_from_u64(1), &device).unwrap());
-        let f = Translator::CycleGan(config.init(&mut crate::rng::Rng::seed_from_u64(2), &device).unwrap());
+        // Two stand-in generators: G brightens, F darkens and shifts; F(G(x)) is not x.
+        let g = |x: &Tensor<4>| Ok(x.clone().mul_scalar(0.8).add_scalar(0.1));
+        let f = |x: &Tensor<4>| Ok(x.clone().mul_scalar(0.9).sub_scalar(0.2));
         let x = Cifar10 { pixels: (0..2 * 3072).map(|i| (i % 200) as u8).collect(), labels: vec![0, 0] };
         let y = Cifar10 { pixels: (0..3 * 3072).map(|i| (i * 3 % 256) as u8).collect(), labels: vec![1, 1, 1] };
-        let scores = score_cycle(&g, &f, &x, &y, None, &device).unwrap();
+        let scores = score_cycle(g, f, &x, &y, None, &device).unwrap();
         let images: Vec<Tensor<4>> = image_batches(&x, &device).collect();
-        let back = f.translate(&g.translate(&images[0]).unwrap()).unwrap();
+        let back = f(&g(&images[0]).unwrap()).unwrap();
         let (a, b) = (finite(&back, "a").unwrap(), finite(&images[0], "b").unwrap());
         let expected = a.iter().zip(&b).map(|(&p, &q)| (p as f64 - q as f64).abs()).sum::<f64>() / a.len() as f64;
         assert!((scores.cycle_l1_x - expected).abs() < 1e-12, "{scores:?} vs {expected}");
         assert_eq!((scores.images, scores.fid_x2y), ([2, 3], None));
         assert!(scores.cycle_l1_y > 0.0);
         let one = Cifar10 { pixels: vec![0; 3072], labels: vec![0] };
-        assert!(score_cycle(&g, &f, &one, &y, None, &device).is_err());
+        assert!(score_cycle(g, f, &one, &y, None, &device).is_err());
     }
 }
