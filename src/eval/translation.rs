@@ -108,18 +108,7 @@ pub fn score_translations<D: PairedDataset + ?Sized>(
                 format!("but the targets are [1, {tc}, {th}, {tw}]: the model does not fit these pairs"),
             ));
         }
-        let fake = translated
-            .clone()
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .map_err(|e| RganError::invalid("translation", format!("{e:?}")))?;
-        if let Some(at) = fake.iter().position(|v| !v.is_finite()) {
-            return Err(RganError::invalid(
-                "translation",
-                format!("of pair {index} holds {} (a diverged generator?)", fake[at]),
-            ));
-        }
+        let fake = finite(&translated, &format!("the translation of pair {index}"))?;
         let (mut abs, mut squared) = (0.0f64, 0.0f64);
         for (&f, &r) in fake.iter().zip(&target) {
             let d = f as f64 - r as f64;
@@ -250,6 +239,7 @@ fn image_batches<'a, D: crate::data::ImageDataset + ?Sized>(
     })
 }
 
+/// The values of `images`, or an error naming `what` when one is NaN or infinite.
 fn finite(images: &Tensor<4>, what: &str) -> Result<Vec<f32>> {
     let values = images.clone().into_data().convert::<f32>().try_into_vec::<f32>();
     let values = values.map_err(|e| RganError::invalid(what, format!("cannot be read back: {e:?}")))?;
