@@ -32,10 +32,7 @@ use super::Recipe;
 use super::layers::batch_norm_act;
 use crate::data::{Batch, ImageBatches, ImageDataset, fixed_batch};
 use crate::error::{Result, RganError};
-use crate::model::{
-    BatchNormMode, DiscriminatorOutput, GanDiscriminator, GanGenerator, GanInputs, GanModel, check_generated_shape,
-    zeros,
-};
+use crate::model::{BatchNormMode, DiscriminatorOutput, GanDiscriminator, GanGenerator, GanInputs, GanModel, zeros};
 use crate::ops::{Activation, conv_transpose2d_layer, conv2d_layer, leaky_relu};
 use crate::rng::Rng;
 use crate::train::{
@@ -734,11 +731,6 @@ impl InputFn for CompressionInputs {
 
 /// The step training a compression model.
 pub type CompressionStep = GanStep<CompressionCodec, CompressionDiscriminator, CompressionInputs>;
-
-/// Checks a generated batch against its patches (for callers decoding by hand).
-pub fn check_decoded(patches: &Tensor<4>, decoded: &Tensor<4>) -> Result<()> {
-    check_generated_shape(patches, decoded)
-}
 
 #[cfg(test)]
 mod tests {
