@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use burn::prelude::*;
+use rgan::eval::FidStatistics;
 use rgan::eval::inception::{FidInceptionV3, inception_weights_path};
 use rgan::eval::translation::score_translations;
 use rgan::recipes::{Recipe, Translation, load_translator};
@@ -32,6 +33,12 @@ pub(crate) struct Pix2PixEvalArgs {
     /// The FID Inception weights [default: $RGAN_INCEPTION_WEIGHTS, else ~/.cache/rgan/].
     #[arg(long)]
     inception_weights: Option<PathBuf>,
+    /// A cache of the targets' FID statistics (pytorch-fid's `.npz` layout): read when the file
+    /// exists (the targets then skip the Inception network), else computed and written there, so
+    /// that a second model scored on the same pairs costs half as much. The file does not record
+    /// which pairs it summarises: give each set of pairs its own.
+    #[arg(long, conflicts_with = "no_fid")]
+    target_stats: Option<PathBuf>,
     /// Also write a grid of --grid-rows pairs spread evenly over the data, one per row: input |
     /// translation | target.
     #[arg(long)]
@@ -65,6 +72,13 @@ pub(crate) fn run(args: Pix2PixEvalArgs) -> Result<()> {
         let weights = inception_weights_path(args.inception_weights.as_deref())?;
         Some(FidInceptionV3::load(&weights, &device).with_context(|| format!("loading {}", weights.display()))?)
     };
+    let cached = match &args.target_stats {
+        Some(path) if path.is_file() => Some(
+            FidStatistics::read_npz(path)
+                .with_context(|| format!("--target-stats {}: reading the cached statistics", path.display()))?,
+        ),
+        _ => None,
+    };
     args.source.with_pairs(size, channels, |pairs, what| {
         let started = std::time::Instant::now();
         let rows = args.grid.as_ref().map(|_| args.grid_rows.min(pairs.len()));
@@ -74,6 +88,7 @@ pub(crate) fn run(args: Pix2PixEvalArgs) -> Result<()> {
             |x: &Tensor<4>| translator.translate(x),
             pairs,
             net.as_ref(),
+            cached.as_ref(),
             &device,
             |index, input, translated, target| {
                 // Rows spread over the pairs (image folders are read class by class).
@@ -93,6 +108,15 @@ pub(crate) fn run(args: Pix2PixEvalArgs) -> Result<()> {
             },
         )
         .with_context(|| format!("translating {what}"))?;
+        if let (Some(stats), Some(path)) = (&scores.target_statistics, &args.target_stats) {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+            }
+            stats.write_npz(path).with_context(|| format!("--target-stats {}: writing", path.display()))?;
+            if !args.json {
+                eprintln!("the targets' FID statistics are cached in {}", path.display());
+            }
+        }
         if let (Some(grid), Some(path)) = (grid, &args.grid) {
             grid.save(path).with_context(|| format!("writing {}", path.display()))?;
         }

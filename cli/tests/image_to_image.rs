@@ -149,6 +149,15 @@ fn cyclegan_and_stargan_train_on_folders_and_translate_from_the_command_line() {
         "{}",
         text(&judged)
     );
+    let none_per_domain = rgan(
+        &["eval", "stargan", "--per-domain", "0", "--checkpoint"],
+        &[&stargan, Path::new("--data"), &dir.join("domains")],
+    );
+    assert!(
+        !none_per_domain.status.success() && text(&none_per_domain).contains("--per-domain"),
+        "{}",
+        text(&none_per_domain)
+    );
     let one_domain = rgan(
         &[&["train", "stargan", "--steps", "1"][..], &small].concat(),
         &[Path::new("--data"), &dir.join("domains/cats")],

@@ -97,6 +97,46 @@ impl ImageFolder {
         let (paths, labels): (Vec<PathBuf>, Vec<i64>) = files.into_iter().unzip();
         Ok(Self { count: paths.len(), channels, size, pixels, labels, classes, paths })
     }
+
+    /// The first `per_class` images of each class (in file order), as a folder of its own: a
+    /// smaller, still balanced evaluation set (e.g. `rgan eval stargan --per-domain`, whose cost
+    /// grows with images × domains). Classes with fewer images keep them all.
+    ///
+    /// ```
+    /// use rgan::data::ImageFolder;
+    /// let folder = ImageFolder {
+    ///     count: 5, channels: 1, size: 1, pixels: vec![0.0, 0.1, 0.2, 0.3, 0.4],
+    ///     labels: vec![0, 0, 0, 1, 1], classes: vec!["a".into(), "b".into()],
+    ///     paths: ["a/1", "a/2", "a/3", "b/1", "b/2"].iter().map(Into::into).collect(),
+    /// };
+    /// let two = folder.first_per_class(2);
+    /// assert_eq!((two.count, two.labels.clone(), two.pixels.clone()), (4, vec![0, 0, 1, 1], vec![0.0, 0.1, 0.3, 0.4]));
+    /// assert_eq!(two.paths[2], std::path::PathBuf::from("b/1"));
+    /// ```
+    pub fn first_per_class(&self, per_class: usize) -> Self {
+        let values = self.channels * self.size * self.size;
+        let mut seen = vec![0usize; self.classes.len().max(1)];
+        let mut kept = Self {
+            count: 0,
+            channels: self.channels,
+            size: self.size,
+            pixels: Vec::new(),
+            labels: Vec::new(),
+            classes: self.classes.clone(),
+            paths: Vec::new(),
+        };
+        for i in 0..self.count {
+            let class = (self.labels[i].max(0) as usize).min(seen.len() - 1);
+            if seen[class] < per_class {
+                seen[class] += 1;
+                kept.pixels.extend_from_slice(&self.pixels[i * values..(i + 1) * values]);
+                kept.labels.push(self.labels[i]);
+                kept.paths.push(self.paths[i].clone());
+            }
+        }
+        kept.count = kept.labels.len();
+        kept
+    }
 }
 
 /// The image files of a folder (PNG or JPEG, directly in it or in its sub-folders, one class

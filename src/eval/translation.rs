@@ -37,6 +37,10 @@ pub struct TranslationScores {
     pub psnr: f64,
     /// FID of the translations against the targets, when a FID network was given.
     pub fid: Option<f64>,
+    /// The targets' FID statistics when they were computed here (a FID network and no
+    /// `target_statistics` given), to be cached for the next model scored on the same pairs.
+    #[serde(skip)]
+    pub target_statistics: Option<FidStatistics>,
 }
 
 /// The PSNR of an exact translation (its MSE is 0): a finite stand-in, far above any real one.
@@ -49,6 +53,10 @@ const FID_BATCH: usize = 50;
 /// translations against the targets ([module docs](self)). `each` sees every pair as it is
 /// done: its index, and the input, translation and target `[1, C, H, W]` (to draw a grid
 /// from); `progress` the number of pairs done after each FID batch.
+///
+/// With a FID network, the targets' statistics are `target_statistics` when given (computed
+/// earlier from the same pairs, e.g. for another model: the targets then never pass through
+/// the network), else computed here and returned in [`TranslationScores::target_statistics`].
 ///
 /// ```
 /// use burn::prelude::*;
@@ -63,7 +71,7 @@ const FID_BATCH: usize = 50;
 ///     .init(&mut rgan::rng::Rng::seed_from_u64(0), &device).unwrap();
 /// let translator = Translator::Pix2Pix(unet);
 /// let translate = |x: &Tensor<4>| translator.translate(x);
-/// let scores = score_translations(translate, &pairs, None, &device, |_, _, _, _| Ok(()), |_| {}).unwrap();
+/// let scores = score_translations(translate, &pairs, None, None, &device, |_, _, _, _| Ok(()), |_| {}).unwrap();
 /// assert_eq!((scores.images, scores.fid), (2, None));
 /// assert!(scores.l1 > 0.0 && scores.psnr > 0.0 && scores.psnr < 100.0);
 /// ```
@@ -71,6 +79,7 @@ pub fn score_translations<D: PairedDataset + ?Sized>(
     translate: impl Fn(&Tensor<4>) -> Result<Tensor<4>>,
     pairs: &D,
     fid_network: Option<&FidInceptionV3>,
+    target_statistics: Option<&FidStatistics>,
     device: &Device,
     mut each: impl FnMut(usize, &Tensor<4>, &Tensor<4>, &Tensor<4>) -> Result<()>,
     mut progress: impl FnMut(usize),
@@ -80,6 +89,9 @@ pub fn score_translations<D: PairedDataset + ?Sized>(
     }
     if fid_network.is_some() && pairs.len() < 2 {
         return Err(RganError::invalid("pairs", "hold 1 image; a FID needs two"));
+    }
+    if target_statistics.is_some() && fid_network.is_none() {
+        return Err(RganError::invalid("target_statistics", "given without a FID network to compare them with"));
     }
     let [[ic, ih, iw], [tc, th, tw]] = pairs.shapes();
     let (mut abs_sum, mut psnr_sum, mut values) = (0.0f64, 0.0f64, 0usize);
@@ -91,8 +103,10 @@ pub fn score_translations<D: PairedDataset + ?Sized>(
         {
             let fake = preprocess(Tensor::cat(std::mem::take(fakes), 0), InputRange::MinusOneToOne)?;
             fake_moments.update(&net.features(fake)?)?;
-            let real = preprocess(Tensor::cat(std::mem::take(reals), 0), InputRange::MinusOneToOne)?;
-            real_moments.update(&net.features(real)?)?;
+            if target_statistics.is_none() {
+                let real = preprocess(Tensor::cat(std::mem::take(reals), 0), InputRange::MinusOneToOne)?;
+                real_moments.update(&net.features(real)?)?;
+            }
         }
         Ok(())
     };
@@ -123,7 +137,9 @@ pub fn score_translations<D: PairedDataset + ?Sized>(
         each(index, &input, &translated, &target)?;
         if fid_network.is_some() {
             fakes.push(translated);
-            reals.push(target);
+            if target_statistics.is_none() {
+                reals.push(target);
+            }
             if fakes.len() == FID_BATCH {
                 flush(&mut fakes, &mut reals)?;
                 progress(index + 1);
@@ -132,15 +148,35 @@ pub fn score_translations<D: PairedDataset + ?Sized>(
     }
     flush(&mut fakes, &mut reals)?;
     progress(pairs.len());
-    let fid = match fid_network {
-        Some(_) => Some(
-            FidStatistics::from_moments(&fake_moments)?
-                .frechet_distance(&FidStatistics::from_moments(&real_moments)?)?,
-        ),
-        None => None,
+    let (fid, computed) = match fid_network {
+        None => (None, None),
+        Some(_) => {
+            let targets = match target_statistics {
+                Some(given) => std::borrow::Cow::Borrowed(given),
+                None => std::borrow::Cow::Owned(FidStatistics::from_moments(&real_moments)?),
+            };
+            if targets.dims() != fake_moments.mean().len() {
+                return Err(RganError::invalid(
+                    "target_statistics",
+                    format!("hold {} features; the FID network gives {}", targets.dims(), fake_moments.mean().len()),
+                ));
+            }
+            let fid = FidStatistics::from_moments(&fake_moments)?.frechet_distance(&targets)?;
+            let computed = match targets {
+                std::borrow::Cow::Owned(stats) => Some(stats),
+                std::borrow::Cow::Borrowed(_) => None,
+            };
+            (Some(fid), computed)
+        }
     };
     let n = pairs.len();
-    Ok(TranslationScores { images: n, l1: abs_sum / values as f64, psnr: psnr_sum / n as f64, fid })
+    Ok(TranslationScores {
+        images: n,
+        l1: abs_sum / values as f64,
+        psnr: psnr_sum / n as f64,
+        fid,
+        target_statistics: computed,
+    })
 }
 
 #[cfg(test)]
@@ -167,6 +203,7 @@ mod tests {
         let scores = score_translations(
             colourise,
             &pairs,
+            None,
             None,
             &device,
             |i, _, fake, real| {
@@ -198,12 +235,14 @@ mod tests {
         let data = Cifar10 { pixels: vec![9; 2 * 3072], labels: vec![0, 1] };
         let pairs = DerivedPairs::new(&data, PairInput::Grey).unwrap();
         let grey_out = |x: &Tensor<4>| Ok(x.clone());
-        let err =
-            score_translations(grey_out, &pairs, None, &device, |_, _, _, _| Ok(()), |_| {}).unwrap_err().to_string();
+        let err = score_translations(grey_out, &pairs, None, None, &device, |_, _, _, _| Ok(()), |_| {})
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("[1, 1, 32, 32]") && err.contains("[1, 3, 32, 32]"), "{err}");
         let diverged = |x: &Tensor<4>| Ok(Tensor::full([1, 3, 32, 32], f32::NAN, &x.device()));
-        let err =
-            score_translations(diverged, &pairs, None, &device, |_, _, _, _| Ok(()), |_| {}).unwrap_err().to_string();
+        let err = score_translations(diverged, &pairs, None, None, &device, |_, _, _, _| Ok(()), |_| {})
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("NaN"), "{err}");
     }
 }

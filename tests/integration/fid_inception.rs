@@ -300,3 +300,38 @@ fn cifar_scores_and_the_training_evaluation_hook() {
     assert_eq!(step, 2);
     assert!(values.iter().all(|v| v.is_finite()) && values[0] > 0.0, "{values:?}");
 }
+
+/// `score_translations` with the targets' statistics cached from an earlier call gives the same
+/// FID as computing them again, without passing the targets through the network; statistics of
+/// another network's width are an error that names them.
+#[test]
+fn translation_fid_with_cached_target_statistics_is_the_same() {
+    use rgan::data::{Cifar10, DerivedPairs, PairInput};
+    use rgan::eval::FidStatistics;
+    use rgan::eval::translation::score_translations;
+    let Some(weights) = weights() else { return };
+    let device = Device::default();
+    let net = FidInceptionV3::load(&weights, &device).unwrap();
+    let data = Cifar10 { pixels: (0..4 * 3072).map(|i| ((i * 37) % 256) as u8).collect(), labels: vec![0, 1, 2, 3] };
+    let pairs = DerivedPairs::new(&data, PairInput::Grey).unwrap();
+    let colourise =
+        |x: &Tensor<4>| Ok(Tensor::cat(vec![x.clone(), x.clone().mul_scalar(0.5), x.clone().neg()], 1).tanh());
+    let fresh = score_translations(colourise, &pairs, Some(&net), None, &device, |_, _, _, _| Ok(()), |_| {}).unwrap();
+    let stats = fresh.target_statistics.clone().expect("computed targets' statistics are returned");
+    assert_eq!((stats.count, stats.dims()), (4, 2048));
+    let cached =
+        score_translations(colourise, &pairs, Some(&net), Some(&stats), &device, |_, _, _, _| Ok(()), |_| {}).unwrap();
+    assert!(fresh.fid.unwrap() > 0.0, "{fresh:?}");
+    assert_eq!(cached.fid, fresh.fid);
+    assert_eq!((cached.l1, cached.psnr), (fresh.l1, fresh.psnr));
+    assert!(cached.target_statistics.is_none(), "given statistics are not returned again");
+    let narrow = FidStatistics { mu: vec![0.0; 3], sigma: vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0], count: 0 };
+    let err = score_translations(colourise, &pairs, Some(&net), Some(&narrow), &device, |_, _, _, _| Ok(()), |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("target_statistics") && err.contains("2048"), "{err}");
+    let err = score_translations(colourise, &pairs, None, Some(&stats), &device, |_, _, _, _| Ok(()), |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("target_statistics"), "{err}");
+}
