@@ -124,11 +124,16 @@ pub fn reference_statistics(
     let bar = indicatif::ProgressBar::new(data.len() as u64);
     let stats = cifar_statistics(net, &data, batch, device, |done| bar.set_position(done as u64))?;
     bar.finish_and_clear();
+    write_statistics(&stats, &path)?;
+    Ok((stats, path, true))
+}
+
+/// Writes FID statistics to a cache file (pytorch-fid's `.npz` layout), creating its folder.
+pub(crate) fn write_statistics(stats: &FidStatistics, path: &Path) -> Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
-    stats.write_npz(&path)?;
-    Ok((stats, path, true))
+    Ok(stats.write_npz(path)?)
 }
 
 pub fn run(args: CifarEvalArgs) -> Result<()> {

@@ -109,10 +109,8 @@ pub(crate) fn run(args: Pix2PixEvalArgs) -> Result<()> {
         )
         .with_context(|| format!("translating {what}"))?;
         if let (Some(stats), Some(path)) = (&scores.target_statistics, &args.target_stats) {
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-            }
-            stats.write_npz(path).with_context(|| format!("--target-stats {}: writing", path.display()))?;
+            crate::eval_cifar::write_statistics(stats, path)
+                .with_context(|| format!("--target-stats {}: writing", path.display()))?;
             if !args.json {
                 eprintln!("the targets' FID statistics are cached in {}", path.display());
             }
