@@ -32,9 +32,7 @@ import contextlib
 import json
 import os
 import resource
-import statistics
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
@@ -44,6 +42,7 @@ from keras import layers  # noqa: E402
 
 from step_check import compare_recorded_losses  # noqa: E402
 from tf_mnist_step import tfgan_losses  # noqa: E402
+from timing import median_ms  # noqa: E402
 
 GFLOP_PER_ITER = 19.82  # by layer count, batch 32 (rgan::bench::cifar_step_flops)
 NOISE_DIMS = 64
@@ -213,14 +212,7 @@ def main():
     def iteration():
         return step(real, tf.random.normal([batch, NOISE_DIMS]), tf.random.normal([batch, NOISE_DIMS]))
 
-    for _ in range(args.warmup):
-        [t.numpy() for t in iteration()]
-    times = []
-    for _ in range(args.iters):
-        start = time.perf_counter()
-        [t.numpy() for t in iteration()]
-        times.append((time.perf_counter() - start) * 1e3)
-    ms = statistics.median(times)
+    ms = median_ms(lambda: [t.numpy() for t in iteration()], args.warmup, args.iters)
     result = {
         "impl": "tf-xla" if args.xla else "tf-function",
         "ms_per_iter": ms,

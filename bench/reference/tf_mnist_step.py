@@ -16,13 +16,12 @@ import argparse
 import json
 import os
 import resource
-import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
+from timing import median_ms  # noqa: E402
 
 GFLOP_PER_ITER = 11.72  # by layer count, batch 32 (rgan::bench::mnist_step_flops)
 
@@ -144,14 +143,7 @@ def main():
         g_opt.apply_gradients(zip(tape.gradient(g_loss, g.trainable_variables), g.trainable_variables))
         return d_loss, g_loss
 
-    for _ in range(args.warmup):
-        [t.numpy() for t in iteration()]
-    times = []
-    for _ in range(args.iters):
-        start = time.perf_counter()
-        [t.numpy() for t in iteration()]
-        times.append((time.perf_counter() - start) * 1e3)
-    ms = statistics.median(times)
+    ms = median_ms(lambda: [t.numpy() for t in iteration()], args.warmup, args.iters)
     print(json.dumps({
         "impl": ("tf-xla" if args.xla else "tf-function") + ("-wgan-gp" if args.wgan_gp else ""),
         "ms_per_iter": ms,

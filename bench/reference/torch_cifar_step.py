@@ -43,9 +43,7 @@ Prints one JSON line: {"ms_per_iter": median, "iters": N, "gflops": ..., "peak_r
 import argparse
 import json
 import resource
-import statistics
 import sys
-import time
 
 import numpy as np
 import torch
@@ -53,6 +51,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from step_check import compare_recorded_losses
+from timing import median_ms
 
 GFLOP_PER_ITER = 19.82  # by layer count, batch 32 (rgan::bench::cifar_step_flops)
 NOISE_DIMS = 64
@@ -205,14 +204,7 @@ def main():
     def random_iteration():
         return iteration(real, torch.randn(batch, NOISE_DIMS), torch.randn(batch, NOISE_DIMS), torch.rand(batch))
 
-    for _ in range(args.warmup):
-        random_iteration()
-    times = []
-    for _ in range(args.iters):
-        start = time.perf_counter()
-        random_iteration()
-        times.append((time.perf_counter() - start) * 1e3)
-    ms = statistics.median(times)
+    ms = median_ms(random_iteration, args.warmup, args.iters)
     result = {
         "impl": "torch-compile" if args.compile else "torch-eager",
         "ms_per_iter": ms,

@@ -95,11 +95,11 @@ import json
 import random
 import resource
 import statistics
-import time
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+from timing import times_ms
 
 WORKLOADS = ("pix2pix-step", "cyclegan-step", "stargan-step", "compression-step")
 DEFAULT_BATCH = {"pix2pix-step": 1, "cyclegan-step": 1, "stargan-step": 6, "compression-step": 32}
@@ -556,13 +556,7 @@ def main():
     for net in nets.values():
         net.train()
 
-    for _ in range(args.warmup):
-        iteration()
-    times = []
-    for _ in range(args.iters):
-        start = time.perf_counter()
-        iteration()
-        times.append((time.perf_counter() - start) * 1e3)
+    times = times_ms(iteration, args.warmup, args.iters)
     ms = statistics.median(times)
     print(json.dumps({
         "impl": "torch-eager",

@@ -21,12 +21,11 @@ Prints one JSON line: {"ms_per_iter": median, "iters": N, "gflops": ..., "peak_r
 import argparse
 import json
 import resource
-import statistics
-import time
 
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
+from timing import median_ms
 
 GFLOP_PER_ITER = 11.72  # by layer count, batch 32 (rgan::bench::mnist_step_flops)
 
@@ -129,14 +128,7 @@ def main():
             p.requires_grad_(True)
         return d_loss.item(), g_loss.item()
 
-    for _ in range(args.warmup):
-        iteration()
-    times = []
-    for _ in range(args.iters):
-        start = time.perf_counter()
-        iteration()
-        times.append((time.perf_counter() - start) * 1e3)
-    ms = statistics.median(times)
+    ms = median_ms(iteration, args.warmup, args.iters)
     name = "torch-compile" if args.compile else "torch-eager"
     print(json.dumps({
         "impl": name + ("-wgan-gp" if args.wgan_gp else ""),
